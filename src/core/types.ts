@@ -1,0 +1,288 @@
+/**
+ * The shapes the pipeline works with: JSON-RPC messages as they travel between MCP
+ * peers, the reply a middleware returns, and the context it receives.
+ *
+ * The message types are structural and deliberately loose (no zod): the SDK's own
+ * transports have already parsed and validated what reaches the pipeline.
+ */
+
+/** A JSON-RPC request id. */
+export type RequestId = string | number;
+
+/** A JSON object, as found in `params` and `result`. */
+export type JsonObject = { [key: string]: unknown };
+
+/** A JSON-RPC request. */
+export interface JsonRpcRequest {
+  /** Always `"2.0"`. */
+  jsonrpc: '2.0';
+  /** The caller's id; the answer carries the same id. */
+  id: RequestId;
+  /** The MCP method, e.g. `tools/call`. */
+  method: string;
+  /** The method's parameters. */
+  params?: JsonObject;
+}
+
+/** A JSON-RPC notification (a message with no id and no answer). */
+export interface JsonRpcNotification {
+  /** Always `"2.0"`. */
+  jsonrpc: '2.0';
+  /** The MCP notification method, e.g. `notifications/progress`. */
+  method: string;
+  /** The notification's parameters. */
+  params?: JsonObject;
+}
+
+/** The `error` member of a JSON-RPC error response. */
+export interface JsonRpcError {
+  /** The numeric error code (see the errors module for the codes this library uses). */
+  code: number;
+  /** A human-readable message. */
+  message: string;
+  /** Structured detail, e.g. `{ retryAfterMs }`. */
+  data?: unknown;
+}
+
+/** A successful JSON-RPC response. */
+export interface JsonRpcResultResponse {
+  /** Always `"2.0"`. */
+  jsonrpc: '2.0';
+  /** The id of the request this answers. */
+  id: RequestId;
+  /** The method's result. */
+  result: JsonObject;
+}
+
+/** A failed JSON-RPC response. */
+export interface JsonRpcErrorResponse {
+  /** Always `"2.0"`. */
+  jsonrpc: '2.0';
+  /** The id of the request this answers. */
+  id: RequestId;
+  /** What went wrong. */
+  error: JsonRpcError;
+}
+
+/** Any JSON-RPC response. */
+export type JsonRpcResponse = JsonRpcResultResponse | JsonRpcErrorResponse;
+
+/** Any JSON-RPC message that crosses an MCP transport. */
+export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
+
+/**
+ * What a request middleware resolves with: a result or an error, without the
+ * envelope. A response message (which also has `jsonrpc` and `id`) is a valid
+ * `Reply`, so `next()`'s answer can be returned as it is; the pipeline re-addresses
+ * it to the caller's own id.
+ */
+export type Reply = { result: JsonObject; error?: undefined } | { error: JsonRpcError; result?: undefined };
+
+/**
+ * Where a pipeline runs.
+ * - `server`: on the transport of an MCP server; requests come from the peer, the
+ *   handler is the SDK server.
+ * - `client`: on the transport of an MCP client; requests come from the SDK client,
+ *   the handler is the peer across the wire.
+ * - `proxy`: between two transports; requests come from the downstream peer, the
+ *   handler is the upstream server.
+ */
+export type Side = 'server' | 'client' | 'proxy';
+
+/**
+ * The protocol era of a connection.
+ * - `legacy`: 2025-03-26 … 2025-11-25, with an `initialize` handshake.
+ * - `modern`: 2026-07-28 and later, with a per-request `_meta` envelope and
+ *   `resultType` on every result.
+ */
+export type Era = 'legacy' | 'modern';
+
+/** Which end of a pipeline a notification comes from. */
+export type Origin = 'caller' | 'handler';
+
+/** Name and version of an MCP implementation, as exchanged in the handshake. */
+export interface PeerInfo {
+  /** Implementation name. */
+  name: string;
+  /** Implementation version. */
+  version: string;
+  /** Any further fields the peer sent (title, icons …). */
+  [key: string]: unknown;
+}
+
+/** The authenticated principal of a request, as the SDK's HTTP transport reports it. */
+export interface AuthInfo {
+  /** The access token (never used as a key: hash it). */
+  token: string;
+  /** The OAuth client the token was issued to. */
+  clientId: string;
+  /** Granted scopes. */
+  scopes: string[];
+  /** Expiry, in seconds since the epoch. */
+  expiresAt?: number;
+  /** Anything else the verifier attached (e.g. `sub`). */
+  extra?: Record<string, unknown>;
+  /** Further fields. */
+  [key: string]: unknown;
+}
+
+/**
+ * Facts about a connection, filled in as they become known: from the `initialize`
+ * exchange (legacy), from `server/discover` and the per-request `_meta` envelope
+ * (modern), and from the transport.
+ */
+export interface SessionInfo {
+  /** The transport's session id (a live value: HTTP assigns it after `initialize`). */
+  readonly sessionId: string | undefined;
+  /** The negotiated (legacy) or announced (modern) protocol version. */
+  protocolVersion: string | undefined;
+  /** The era of {@link SessionInfo.protocolVersion}, once known. */
+  era: Era | undefined;
+  /** The client's name and version. */
+  clientInfo: PeerInfo | undefined;
+  /** The client's capabilities. */
+  clientCapabilities: JsonObject | undefined;
+  /** The server's name and version. */
+  serverInfo: PeerInfo | undefined;
+  /** The server's capabilities. */
+  serverCapabilities: JsonObject | undefined;
+}
+
+/** Options for a request that a middleware issues on its own (see {@link Connection.request}). */
+export interface OwnRequestOptions {
+  /** Aborting it cancels the request upstream with `notifications/cancelled`. */
+  signal?: AbortSignal;
+  /** Receives the handler's progress notifications for this request. */
+  onprogress?: (params: JsonObject) => void;
+  /**
+   * On the server side: the transport `extra` to deliver with the request (auth info
+   * for the SDK's handler). Usually the `extra` of the request being served.
+   */
+  extra?: unknown;
+}
+
+/**
+ * One connection's pipeline, as seen by middleware: its side, its session facts, and
+ * the means to talk to either end on the middleware's own behalf.
+ */
+export interface Connection {
+  /** Where the pipeline runs. */
+  readonly side: Side;
+  /** What is known about the session so far. */
+  readonly session: SessionInfo;
+  /** True once the transport has closed. */
+  readonly closed: boolean;
+  /**
+   * Sends a request to the handler (the SDK server on the server side, the wire on the
+   * client side, the upstream on a proxy) under the pipeline's own id space. Its answer
+   * and its progress never reach the SDK. Resolves with the reply; rejects with
+   * `ConnectionClosedError` or `CancelledError`.
+   */
+  request(method: string, params: JsonObject | undefined, options?: OwnRequestOptions): Promise<Reply>;
+  /** Sends a notification towards the caller or towards the handler. */
+  notify(notification: JsonRpcNotification, to: Origin): void;
+  /** Reports a problem through the transport's `onerror`, without failing anything. */
+  reportError(error: Error): void;
+}
+
+/**
+ * The context of one request as it runs down the stack. One object per request;
+ * middlewares share it.
+ */
+export interface RequestContext {
+  /** The caller's request id. */
+  readonly id: RequestId;
+  /** The method, e.g. `tools/call`. */
+  readonly method: string;
+  /**
+   * The parameters. A middleware may replace them before calling `next()`; the
+   * handler then receives the replacement (the caller's id is kept).
+   */
+  params: JsonObject | undefined;
+  /** The request exactly as the caller sent it. */
+  readonly message: JsonRpcRequest;
+  /** Where the pipeline runs. */
+  readonly side: Side;
+  /** The connection this request arrived on. */
+  readonly connection: Connection;
+  /** Session facts (the same object as `connection.session`). */
+  readonly session: SessionInfo;
+  /**
+   * True for the methods that must never be cached, queued or delayed:
+   * `initialize`, `server/discover` and `ping`. They still run through the stack, so
+   * that metrics can see them and a middleware can add capabilities to the handshake.
+   */
+  readonly control: boolean;
+  /** The authenticated principal, from the transport's `extra.authInfo` (server side). */
+  readonly authInfo: AuthInfo | undefined;
+  /** The transport's `extra` for this request, passed through untouched. */
+  readonly extra: unknown;
+  /** The caller's progress token, if it asked for progress. */
+  readonly progressToken: string | number | undefined;
+  /**
+   * Fires when the caller cancels (`notifications/cancelled` or the per-request
+   * signal) or the connection closes. Created on first access.
+   */
+  readonly signal: AbortSignal;
+  /** True once the request was cancelled; its answer will not be sent. */
+  readonly cancelled: boolean;
+  /**
+   * A bag that the middlewares of one request share, e.g. the cache sets
+   * `state.cache = 'hit'` for the metrics middleware to read. Created on first access.
+   */
+  readonly state: Record<string, unknown>;
+  /** `performance.now()` when the request entered the pipeline. */
+  readonly startedAt: number;
+  /**
+   * Sends a progress notification to the caller under its own token (a no-op if the
+   * caller asked for none).
+   */
+  progress(params: { progress: number; total?: number; message?: string }): void;
+}
+
+/** Calls the rest of the stack; resolves with its reply. Call it at most once. */
+export type Next = () => Promise<Reply>;
+
+/**
+ * A request middleware: runs for every request, may call `next()` to pass it on, and
+ * resolves with the reply. Answering without `next()` (a cache hit, a shed request)
+ * is how a middleware short-circuits; the pipeline delivers that reply correctly on
+ * every side.
+ */
+export type RequestMiddleware = (ctx: RequestContext, next: Next) => Promise<Reply>;
+
+/** The context of one notification crossing the pipeline. */
+export interface NotificationContext {
+  /** The notification. */
+  readonly message: JsonRpcNotification;
+  /** Which end sent it: the caller (client side of the exchange) or the handler. */
+  readonly from: Origin;
+  /** The connection it crosses. */
+  readonly connection: Connection;
+  /** The transport's `extra`, when it came from the wire. */
+  readonly extra: unknown;
+}
+
+/**
+ * Observes, replaces or drops a notification. Return `undefined` to pass it on
+ * unchanged, another notification to pass that instead, or `null` to drop it.
+ */
+export type NotificationHook = (ctx: NotificationContext) => JsonRpcNotification | null | undefined;
+
+/** The full form of a middleware: a name, and any of the hooks. */
+export interface MiddlewareObject {
+  /** Shown in errors and stack traces. */
+  readonly name: string;
+  /** Runs for every request. */
+  readonly request?: RequestMiddleware;
+  /** Runs for every notification, in either direction. */
+  readonly notification?: NotificationHook;
+  /**
+   * Called once per connection when the middleware joins it; may return a function
+   * called when the connection closes.
+   */
+  readonly attach?: (connection: Connection) => undefined | (() => void);
+}
+
+/** A middleware: a request function, or an object with request and notification hooks. */
+export type Middleware = RequestMiddleware | MiddlewareObject;
