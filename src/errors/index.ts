@@ -133,7 +133,11 @@ export class NextCalledTwiceError extends McpPerfError {
    * @param middleware - the offending middleware's name
    */
   constructor(middleware: string) {
-    super('next_called_twice', `middleware "${middleware}" called next() more than once`, ErrorCodes.InternalError);
+    super(
+      'next_called_twice',
+      `middleware "${middleware}" called next() more than once`,
+      ErrorCodes.InternalError,
+    );
     this.name = 'NextCalledTwiceError';
   }
 }
@@ -216,7 +220,10 @@ export class StoreError extends McpPerfError {
    * @param cause - the underlying error
    */
   constructor(store: string, operation: string, cause: unknown) {
-    super('store_error', `${store} store: ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      'store_error',
+      `${store} store: ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.name = 'StoreError';
     this.cause = cause;
   }

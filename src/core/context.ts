@@ -1,0 +1,124 @@
+import { CancelledError } from '../errors/index.js';
+import { CONTROL_METHODS } from './messages.js';
+import type {
+  AuthInfo,
+  Connection,
+  JsonObject,
+  JsonRpcRequest,
+  JsonRpcResponse,
+  RequestContext,
+  RequestId,
+  SessionInfo,
+  Side,
+} from './types.js';
+
+/** Send options as the SDK's transports take them; passed through untouched. */
+export type SendOptions = {
+  relatedRequestId?: RequestId;
+  requestSignal?: AbortSignal;
+  [key: string]: unknown;
+};
+
+/** The pipeline operations a context needs. */
+export interface ContextHost extends Connection {
+  /** Sends a progress notification for `ctx` to the caller. */
+  sendProgress(ctx: Context, params: { progress: number; total?: number; message?: string }): void;
+}
+
+/**
+ * One request's context. Allocation per request is this object (plus, on demand, an
+ * AbortController and the state bag).
+ */
+export class Context implements RequestContext {
+  readonly id: RequestId;
+  readonly method: string;
+  params: JsonObject | undefined;
+  readonly message: JsonRpcRequest;
+  readonly connection: ContextHost;
+  readonly extra: unknown;
+  readonly control: boolean;
+  readonly startedAt: number;
+  /** Send options the caller gave (client side), forwarded with the request. */
+  readonly sendOptions: SendOptions | undefined;
+
+  /** Set while the request is with the handler. */
+  resolveUpstream: ((reply: JsonRpcResponse) => void) | undefined = undefined;
+  /** Set while the request is with the handler. */
+  rejectUpstream: ((error: unknown) => void) | undefined = undefined;
+  /** True between sending to the handler and its answer. */
+  upstream = false;
+  /** True when the stack is empty and the request goes straight to the handler. */
+  direct = false;
+  /** The handler's response, when there was one. */
+  handlerReply: JsonRpcResponse | undefined = undefined;
+  /** Send options the handler gave with its response. */
+  handlerOptions: SendOptions | undefined = undefined;
+
+  private isCancelled = false;
+  private controller: AbortController | undefined = undefined;
+  private bag: Record<string, unknown> | undefined = undefined;
+
+  constructor(
+    connection: ContextHost,
+    message: JsonRpcRequest,
+    extra: unknown,
+    sendOptions: SendOptions | undefined,
+    now: number,
+  ) {
+    this.connection = connection;
+    this.message = message;
+    this.id = message.id;
+    this.method = message.method;
+    this.params = message.params;
+    this.extra = extra;
+    this.sendOptions = sendOptions;
+    this.control = CONTROL_METHODS.has(message.method);
+    this.startedAt = now;
+  }
+
+  get side(): Side {
+    return this.connection.side;
+  }
+
+  get session(): SessionInfo {
+    return this.connection.session;
+  }
+
+  get authInfo(): AuthInfo | undefined {
+    const extra = this.extra as { authInfo?: AuthInfo } | undefined;
+    return extra?.authInfo;
+  }
+
+  get progressToken(): string | number | undefined {
+    const meta = this.message.params?._meta as { progressToken?: string | number } | undefined;
+    return meta?.progressToken;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.isCancelled) this.controller.abort(new CancelledError());
+    }
+    return this.controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.isCancelled;
+  }
+
+  get state(): Record<string, unknown> {
+    if (this.bag === undefined) this.bag = {};
+    return this.bag;
+  }
+
+  progress(params: { progress: number; total?: number; message?: string }): void {
+    if (this.progressToken !== undefined && !this.isCancelled) this.connection.sendProgress(this, params);
+  }
+
+  /** Marks the request cancelled and fires its signal. */
+  cancel(reason: string): void {
+    if (this.isCancelled) return;
+    this.isCancelled = true;
+    this.controller?.abort(new CancelledError(reason));
+  }
+}

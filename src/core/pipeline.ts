@@ -1,0 +1,552 @@
+import {
+  CancelledError,
+  ConnectionClosedError,
+  ErrorCodes,
+  isMcpPerfError,
+  MalformedMessageError,
+  toJsonRpcError,
+} from '../errors/index.js';
+import { type ComposedStack, compose, middlewareName, notificationHookOf } from './compose.js';
+import { Context, type ContextHost, type SendOptions } from './context.js';
+import { CACHE_HINT_METHODS, malformation } from './messages.js';
+import { Session } from './session.js';
+import type {
+  JsonObject,
+  JsonRpcMessage,
+  JsonRpcNotification,
+  JsonRpcRequest,
+  JsonRpcResponse,
+  Middleware,
+  NotificationContext,
+  NotificationHook,
+  Origin,
+  OwnRequestOptions,
+  Reply,
+  RequestContext,
+  RequestId,
+  Side,
+} from './types.js';
+
+/**
+ * How a pipeline reaches its two ends. The caller end is where requests come from and
+ * replies go; the handler end is where requests are answered.
+ */
+export interface PipelineEnds {
+  /** Delivers a message to the caller. */
+  toCaller(message: JsonRpcMessage, options: SendOptions | undefined): void | Promise<void>;
+  /** Delivers a message to the handler. */
+  toHandler(message: JsonRpcMessage, extra: unknown, options: SendOptions | undefined): void | Promise<void>;
+  /** The transport's live session id. */
+  sessionId(): string | undefined;
+  /** Reports a problem through the transport's `onerror`. */
+  reportError(error: Error): void;
+  /** Told when an `initialize` exchange negotiates a protocol version (a proxy forwards it). */
+  protocolVersionNegotiated?(version: string): void;
+}
+
+interface OwnPending {
+  resolve(reply: Reply): void;
+  reject(error: unknown): void;
+  onprogress: ((params: JsonObject) => void) | undefined;
+  cleanup: (() => void) | undefined;
+}
+
+const OWN_ID_PREFIX = 'mcp-perf:';
+const RECENTLY_CANCELLED_MAX = 1024;
+
+/**
+ * One connection's middleware pipeline: the ordered stack, the correlation table of
+ * requests in flight, local answers, cancellation, progress routing and the session
+ * facts. Adapters (transport wrapper, proxy) feed it messages from either end.
+ */
+export class Pipeline implements ContextHost {
+  readonly side: Side;
+  readonly session: Session;
+  closed = false;
+
+  private readonly ends: PipelineEnds;
+  private readonly layers: Middleware[] = [];
+  private run: ComposedStack = compose([]);
+  private direct = true;
+  private callerHooks: NotificationHook[] = [];
+  private handlerHooks: NotificationHook[] = [];
+  private readonly detachers: (() => void)[] = [];
+  private readonly inflight = new Map<RequestId, Context>();
+  private readonly own = new Map<string, OwnPending>();
+  private readonly recentlyCancelled = new Set<RequestId>();
+  private ownSeq = 0;
+  private readonly innermost = (ctx: RequestContext): Promise<Reply> => this.forward(ctx as Context);
+
+  constructor(side: Side, ends: PipelineEnds, layers: readonly Middleware[] = []) {
+    this.side = side;
+    this.ends = ends;
+    this.session = new Session(ends.sessionId);
+    this.add(layers);
+  }
+
+  /** The middlewares, outermost first. */
+  get stack(): readonly Middleware[] {
+    return this.layers;
+  }
+
+  /** Adds layers inside the existing ones (they run after them). */
+  add(layers: readonly Middleware[]): void {
+    if (layers.length === 0) return;
+    for (const layer of layers) {
+      this.layers.push(layer);
+      if (typeof layer !== 'function' && layer.attach) {
+        const detach = layer.attach(this);
+        if (detach) this.detachers.push(detach);
+      }
+    }
+    this.run = compose(this.layers);
+    this.direct = this.layers.every((m) => typeof m !== 'function' && m.request === undefined);
+    const hooks = this.layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
+    this.callerHooks = hooks;
+    this.handlerHooks = hooks.slice().reverse();
+  }
+
+  // ---- messages from the caller end ----
+
+  /** A message from the caller: a request, a notification or a response to a handler-initiated request. */
+  fromCaller(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void {
+    if (typeof message !== 'object' || message === null) return this.malformed(message);
+    if ('method' in message) {
+      if ('id' in message) return this.handleRequest(message, extra, options);
+      if (message.method === 'notifications/cancelled') this.cancelFromCaller(message);
+      return this.passNotification(message, 'caller', extra, options);
+    }
+    if ('id' in message && ('result' in message || 'error' in message)) {
+      return this.sendToHandler(message, extra, options);
+    }
+    this.malformed(message);
+  }
+
+  /** A message from the handler: a response, a notification or a handler-initiated request. */
+  fromHandler(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void {
+    if (typeof message !== 'object' || message === null) return this.malformed(message);
+    if ('method' in message) {
+      if ('id' in message) return this.sendToCaller(message, options);
+      if (
+        message.method === 'notifications/progress' &&
+        this.own.size !== 0 &&
+        this.routeOwnProgress(message)
+      )
+        return;
+      return this.passNotification(message, 'handler', extra, options);
+    }
+    if ('id' in message && ('result' in message || 'error' in message)) {
+      const id = message.id;
+      if (typeof id === 'string' && this.own.size !== 0 && this.settleOwn(id, message)) return;
+      const ctx = this.inflight.get(id);
+      if (ctx?.upstream) return this.settle(ctx, message, options);
+      if (this.recentlyCancelled.delete(id)) return;
+      return this.sendToCaller(message, options);
+    }
+    this.malformed(message);
+  }
+
+  /** The transport closed: every request in flight is abandoned, and nothing more is sent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const closedError = new ConnectionClosedError();
+    for (const ctx of this.inflight.values()) {
+      ctx.cancel('connection closed');
+      ctx.rejectUpstream?.(closedError);
+    }
+    this.inflight.clear();
+    for (const pending of this.own.values()) {
+      pending.cleanup?.();
+      pending.reject(closedError);
+    }
+    this.own.clear();
+    for (const detach of this.detachers.splice(0)) {
+      try {
+        detach();
+      } catch (error) {
+        this.reportError(asError(error));
+      }
+    }
+  }
+
+  // ---- Connection, for middleware ----
+
+  request(method: string, params: JsonObject | undefined, options?: OwnRequestOptions): Promise<Reply> {
+    if (this.closed) return Promise.reject(new ConnectionClosedError());
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new CancelledError('request aborted before it was sent'));
+    const id = `${OWN_ID_PREFIX}${++this.ownSeq}`;
+    const onprogress = options?.onprogress;
+    const meta = params?._meta as JsonObject | undefined;
+    let sent = params;
+    if (onprogress) sent = { ...params, _meta: { ...meta, progressToken: id } };
+    else if (meta?.progressToken !== undefined) {
+      const { progressToken: _dropped, ...rest } = meta;
+      sent = { ...params, _meta: rest };
+    }
+    const message: JsonRpcRequest =
+      sent === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: sent };
+    return new Promise<Reply>((resolve, reject) => {
+      const pending: OwnPending = { resolve, reject, onprogress, cleanup: undefined };
+      if (signal) {
+        const onAbort = () => {
+          if (this.own.get(id) !== pending) return;
+          this.own.delete(id);
+          this.recentlyCancelled.add(id);
+          this.sendToHandler(
+            {
+              jsonrpc: '2.0',
+              method: 'notifications/cancelled',
+              params: { requestId: id, reason: 'cancelled' },
+            },
+            options?.extra,
+            undefined,
+          );
+          reject(new CancelledError());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.own.set(id, pending);
+      const sending = this.ends.toHandler(message, options?.extra, undefined);
+      if (sending) {
+        sending.then(undefined, (error: unknown) => {
+          if (this.own.get(id) !== pending) return;
+          this.own.delete(id);
+          pending.cleanup?.();
+          reject(error);
+        });
+      }
+    });
+  }
+
+  notify(notification: JsonRpcNotification, to: Origin): void {
+    if (this.closed) return;
+    if (to === 'caller') this.sendToCaller(notification, undefined);
+    else this.sendToHandler(notification, undefined, undefined);
+  }
+
+  reportError(error: Error): void {
+    try {
+      this.ends.reportError(error);
+    } catch {
+      // An onerror handler that throws must not take the pipeline down with it.
+    }
+  }
+
+  sendProgress(ctx: Context, params: { progress: number; total?: number; message?: string }): void {
+    const notification: JsonRpcNotification = {
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { ...params, progressToken: ctx.progressToken },
+    };
+    this.sendToCaller(notification, this.side === 'client' ? undefined : { relatedRequestId: ctx.id });
+  }
+
+  // ---- requests ----
+
+  private handleRequest(message: JsonRpcRequest, extra: unknown, options: SendOptions | undefined): void {
+    if (this.closed) return;
+    const id = message.id;
+    if (typeof message.method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) {
+      return this.malformed(message);
+    }
+    if (this.inflight.has(id)) {
+      return this.sendToCaller(
+        {
+          jsonrpc: '2.0',
+          id,
+          error: {
+            code: ErrorCodes.InvalidRequest,
+            message: `request id ${JSON.stringify(id)} is already in flight`,
+          },
+        },
+        this.replyOptions(id),
+      );
+    }
+    const ctx = new Context(this, message, extra, options, performance.now());
+    this.inflight.set(id, ctx);
+    this.session.learnFromRequest(message.method, message.params);
+    const requestSignal = options?.requestSignal;
+    if (requestSignal) this.linkRequestSignal(ctx, requestSignal);
+    if (this.direct) {
+      ctx.direct = true;
+      ctx.upstream = true;
+      this.sendRequest(ctx, message);
+      return;
+    }
+    this.run(ctx, this.innermost).then(
+      (reply) => this.deliver(ctx, reply),
+      (error: unknown) => this.fail(ctx, error),
+    );
+  }
+
+  /** The innermost `next()`: hands the request to the handler and waits for its answer. */
+  private forward(ctx: Context): Promise<Reply> {
+    if (ctx.cancelled) return Promise.reject(new CancelledError());
+    if (this.closed) return Promise.reject(new ConnectionClosedError());
+    return new Promise<JsonRpcResponse>((resolve, reject) => {
+      ctx.resolveUpstream = resolve;
+      ctx.rejectUpstream = reject;
+      ctx.upstream = true;
+      const message =
+        ctx.params === ctx.message.params
+          ? ctx.message
+          : ctx.params === undefined
+            ? { jsonrpc: '2.0' as const, id: ctx.id, method: ctx.method }
+            : { jsonrpc: '2.0' as const, id: ctx.id, method: ctx.method, params: ctx.params };
+      this.sendRequest(ctx, message);
+    });
+  }
+
+  private sendRequest(ctx: Context, message: JsonRpcRequest): void {
+    let sending: void | Promise<void>;
+    try {
+      sending = this.ends.toHandler(message, ctx.extra, ctx.sendOptions);
+    } catch (error) {
+      return this.handlerUnreachable(ctx, error);
+    }
+    if (sending) sending.then(undefined, (error: unknown) => this.handlerUnreachable(ctx, error));
+  }
+
+  /** Sending to the handler failed: the caller gets an error instead of waiting forever. */
+  private handlerUnreachable(ctx: Context, error: unknown): void {
+    if (!ctx.upstream) return;
+    ctx.upstream = false;
+    const failure = new Error(`could not deliver ${ctx.method} to the handler: ${asError(error).message}`);
+    if (ctx.direct) return this.fail(ctx, failure);
+    ctx.rejectUpstream?.(failure);
+  }
+
+  /** The handler answered a request that is with it. */
+  private settle(ctx: Context, response: JsonRpcResponse, options: SendOptions | undefined): void {
+    ctx.upstream = false;
+    if (ctx.direct) {
+      if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
+      if (ctx.control) this.learnFromReply(ctx.method, response);
+      return this.sendToCaller(response, options);
+    }
+    ctx.handlerReply = response;
+    ctx.handlerOptions = options;
+    ctx.resolveUpstream?.(response);
+  }
+
+  /** The stack resolved: send its reply to the caller under the caller's id. */
+  private deliver(ctx: Context, reply: Reply): void {
+    if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
+    if (ctx.cancelled || this.closed) return;
+    if (
+      typeof reply !== 'object' ||
+      reply === null ||
+      (reply.result === undefined && reply.error === undefined)
+    ) {
+      return this.fail(ctx, new Error(`a middleware resolved ${ctx.method} with no result and no error`));
+    }
+    if (ctx.control) this.learnFromReply(ctx.method, reply);
+    if (reply === ctx.handlerReply) return this.sendToCaller(ctx.handlerReply, ctx.handlerOptions);
+    this.sendToCaller(this.envelope(ctx, reply), this.replyOptions(ctx.id));
+  }
+
+  /** The stack rejected: answer with an error, unless the request was cancelled. */
+  private fail(ctx: Context, error: unknown): void {
+    if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
+    if (ctx.cancelled || this.closed) return;
+    if (!isMcpPerfError(error)) this.reportError(asError(error));
+    this.sendToCaller(
+      { jsonrpc: '2.0', id: ctx.id, error: toJsonRpcError(error) },
+      this.replyOptions(ctx.id),
+    );
+  }
+
+  /** A reply the library made: addressed to the caller and valid for the connection's era. */
+  private envelope(ctx: Context, reply: Reply): JsonRpcResponse {
+    if (reply.error !== undefined) return { jsonrpc: '2.0', id: ctx.id, error: reply.error };
+    let result = reply.result;
+    if (this.session.era === 'modern') result = completeModernResult(ctx.method, result);
+    return { jsonrpc: '2.0', id: ctx.id, result };
+  }
+
+  private replyOptions(id: RequestId): SendOptions | undefined {
+    return this.side === 'client' ? undefined : { relatedRequestId: id };
+  }
+
+  private learnFromReply(method: string, reply: Reply): void {
+    this.session.learnFromReply(method, reply);
+    const version = this.session.protocolVersion;
+    if (method === 'initialize' && version !== undefined && this.ends.protocolVersionNegotiated) {
+      this.ends.protocolVersionNegotiated(version);
+    }
+  }
+
+  // ---- cancellation ----
+
+  private cancelFromCaller(notification: JsonRpcNotification): void {
+    const params = notification.params;
+    const id = params?.requestId as RequestId | undefined;
+    if (id === undefined) return;
+    const ctx = this.inflight.get(id);
+    if (ctx === undefined) return;
+    const reason = typeof params?.reason === 'string' ? params.reason : 'cancelled by the caller';
+    this.cancel(ctx, reason);
+  }
+
+  /** Cancels a request in flight. The caller's notification, if any, still travels on (see passNotification). */
+  private cancel(ctx: Context, reason: string): void {
+    this.inflight.delete(ctx.id);
+    ctx.cancel(reason);
+    if (ctx.upstream) {
+      ctx.upstream = false;
+      this.rememberCancelled(ctx.id);
+      ctx.rejectUpstream?.(new CancelledError(reason));
+    }
+  }
+
+  private linkRequestSignal(ctx: Context, signal: AbortSignal): void {
+    const onAbort = () => {
+      if (this.inflight.get(ctx.id) === ctx) this.cancel(ctx, 'request signal aborted');
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  private rememberCancelled(id: RequestId): void {
+    this.recentlyCancelled.add(id);
+    if (this.recentlyCancelled.size > RECENTLY_CANCELLED_MAX) {
+      const oldest = this.recentlyCancelled.values().next().value;
+      if (oldest !== undefined) this.recentlyCancelled.delete(oldest);
+    }
+  }
+
+  // ---- notifications ----
+
+  private passNotification(
+    message: JsonRpcNotification,
+    from: Origin,
+    extra: unknown,
+    options: SendOptions | undefined,
+  ): void {
+    const hooks = from === 'caller' ? this.callerHooks : this.handlerHooks;
+    let out: JsonRpcNotification = message;
+    if (hooks.length !== 0) {
+      const nctx: { message: JsonRpcNotification; from: Origin; connection: Pipeline; extra: unknown } = {
+        message,
+        from,
+        connection: this,
+        extra,
+      };
+      for (const hook of hooks) {
+        let replaced: JsonRpcNotification | null | undefined;
+        try {
+          replaced = hook(nctx as NotificationContext);
+        } catch (error) {
+          this.reportError(new Error(`notification hook failed on ${out.method}: ${asError(error).message}`));
+          continue;
+        }
+        if (replaced === null) return;
+        if (replaced !== undefined) nctx.message = out = replaced;
+      }
+    }
+    if (message.method === 'notifications/cancelled' && from === 'caller') {
+      // Forward a cancellation only to a handler that has the request (or already answered it).
+      const id = message.params?.requestId as RequestId | undefined;
+      if (id === undefined || !this.recentlyCancelled.has(id)) return;
+    }
+    if (from === 'caller') this.sendToHandler(out, extra, options);
+    else this.sendToCaller(out, options);
+  }
+
+  private routeOwnProgress(message: JsonRpcNotification): boolean {
+    const token = message.params?.progressToken;
+    if (typeof token !== 'string') return false;
+    const pending = this.own.get(token);
+    if (pending === undefined) return false;
+    if (pending.onprogress) {
+      try {
+        pending.onprogress(message.params as JsonObject);
+      } catch (error) {
+        this.reportError(asError(error));
+      }
+    }
+    return true;
+  }
+
+  private settleOwn(id: string, response: JsonRpcResponse): boolean {
+    const pending = this.own.get(id);
+    if (pending === undefined) return this.recentlyCancelled.delete(id);
+    this.own.delete(id);
+    pending.cleanup?.();
+    pending.resolve(response);
+    return true;
+  }
+
+  // ---- the ends ----
+
+  private sendToCaller(message: JsonRpcMessage, options: SendOptions | undefined): void {
+    try {
+      const sending = this.ends.toCaller(message, options);
+      if (sending)
+        sending.then(undefined, (error: unknown) => this.reportSendFailure('caller', message, error));
+    } catch (error) {
+      this.reportSendFailure('caller', message, error);
+    }
+  }
+
+  private sendToHandler(message: JsonRpcMessage, extra: unknown, options: SendOptions | undefined): void {
+    try {
+      const sending = this.ends.toHandler(message, extra, options);
+      if (sending)
+        sending.then(undefined, (error: unknown) => this.reportSendFailure('handler', message, error));
+    } catch (error) {
+      this.reportSendFailure('handler', message, error);
+    }
+  }
+
+  private reportSendFailure(to: Origin, message: JsonRpcMessage, error: unknown): void {
+    const what = 'method' in message ? message.method : `response ${JSON.stringify(message.id)}`;
+    this.reportError(new Error(`could not deliver ${what} to the ${to}: ${asError(error).message}`));
+  }
+
+  private malformed(message: unknown): void {
+    const detail = malformation(message) ?? 'invalid message';
+    this.reportError(new MalformedMessageError(detail));
+    const m = message as { id?: unknown } | null;
+    if (typeof m === 'object' && m !== null && (typeof m.id === 'string' || typeof m.id === 'number')) {
+      this.sendToCaller(
+        {
+          jsonrpc: '2.0',
+          id: m.id,
+          error: { code: ErrorCodes.InvalidRequest, message: `invalid request: ${detail}` },
+        },
+        this.replyOptions(m.id),
+      );
+    }
+  }
+
+  /** The names of the middlewares, outermost first (for diagnostics). */
+  describe(): string[] {
+    return this.layers.map(middlewareName);
+  }
+}
+
+/**
+ * Makes a result the library synthesized valid for a modern (2026-07-28+) connection:
+ * `resultType` defaults to `complete`, and methods with cache hints get `ttlMs: 0` and
+ * `cacheScope: 'private'` when missing (the safest reading of "no hint").
+ */
+export function completeModernResult(method: string, result: JsonObject): JsonObject {
+  const needsHints =
+    CACHE_HINT_METHODS.has(method) && (result.ttlMs === undefined || result.cacheScope === undefined);
+  if (result.resultType !== undefined && !needsHints) return result;
+  const out: JsonObject = { ...result };
+  if (out.resultType === undefined) out.resultType = 'complete';
+  if (needsHints) {
+    if (out.ttlMs === undefined) out.ttlMs = 0;
+    if (out.cacheScope === undefined) out.cacheScope = 'private';
+  }
+  return out;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,35 @@
+/**
+ * mcp-perf: composable performance middleware for Model Context Protocol servers,
+ * clients and proxies built on the official TypeScript SDK.
+ *
+ * @packageDocumentation
+ */
+
+export { createProxy, type McpProxy, type ProxyOptions } from './adapters/proxy.js';
+export { type ConnectTarget, withMiddleware } from './adapters/targets.js';
+export {
+  isMiddlewareTransport,
+  type McpTransport,
+  MiddlewareTransport,
+  type WrapTransportOptions,
+  wrapTransport,
+} from './adapters/transport.js';
+export { type ComposedStack, compose, middlewareName } from './core/compose.js';
+export type { SendOptions } from './core/context.js';
+export {
+  CACHE_HINT_METHODS,
+  CONTROL_METHODS,
+  eraOf,
+  isNotification,
+  isRequest,
+  isResponse,
+  LIST_METHODS,
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_PROTOCOL_VERSION,
+  MODERN_PROTOCOL_VERSION,
+} from './core/messages.js';
+export { completeModernResult, Pipeline, type PipelineEnds } from './core/pipeline.js';
+export type { Session } from './core/session.js';
+export type * from './core/types.js';
+export * from './errors/index.js';
