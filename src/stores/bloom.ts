@@ -43,8 +43,14 @@ export function bloomHashes(key: string): [number, number] {
 }
 
 /** Bit count and hash count for `expectedItems` at `falsePositiveRate`. */
-export function bloomSize(expectedItems: number, falsePositiveRate: number): { bits: number; hashes: number } {
-  const bits = Math.max(64, Math.ceil((-expectedItems * Math.log(falsePositiveRate)) / (Math.LN2 * Math.LN2)));
+export function bloomSize(
+  expectedItems: number,
+  falsePositiveRate: number,
+): { bits: number; hashes: number } {
+  const bits = Math.max(
+    64,
+    Math.ceil((-expectedItems * Math.log(falsePositiveRate)) / (Math.LN2 * Math.LN2)),
+  );
   const hashes = Math.max(1, Math.min(32, Math.round((bits / expectedItems) * Math.LN2)));
   return { bits, hashes };
 }

@@ -1,0 +1,282 @@
+/**
+ * The bounded in-process cache store, on `lru-cache`.
+ *
+ * @module
+ */
+
+import { LRUCache } from 'lru-cache';
+import { InvalidOptionError } from '../errors/index.js';
+import type { CacheEntry, CacheStore, CacheStoreStats, EvictionReason } from './types.js';
+
+/**
+ * Defaults of {@link MemoryStoreOptions}, in one place:
+ * `maxEntries` 10,000, `maxBytes` 64 MiB, `maxEntrySize` 1 MiB, `isolation` `'clone'`.
+ */
+export const MEMORY_STORE_DEFAULTS = Object.freeze({
+  maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxEntrySize: 1024 * 1024,
+  isolation: 'clone',
+} as const);
+
+/** Options of {@link memoryStore}. Every bound is on by default. */
+export interface MemoryStoreOptions {
+  /**
+   * Most entries held; the least recently used go first. Memory for this many slots is
+   * reserved up front, so keep it realistic. Default 10,000.
+   */
+  maxEntries?: number;
+  /** Most bytes held (the sum of entries' `size`); least recently used go first. Default 64 MiB. */
+  maxBytes?: number;
+  /**
+   * Entries larger than this many bytes are refused (not stored, counted in
+   * `stats().refused`). At most `maxBytes`. Default 1 MiB.
+   */
+  maxEntrySize?: number;
+  /**
+   * How stored values are kept apart from the caller's objects.
+   * - `'clone'` (default): `set` stores a deep copy of the entry and freezes it, so neither
+   *   later changes to the caller's object nor a reader's attempt to change a returned
+   *   value can alter what the store holds (in strict code the attempt throws). `get`
+   *   returns the stored object itself: reads cost no copy.
+   * - `'reference'`: the entry object is stored as given and returned as is. Use it only
+   *   when nothing mutates values after caching them; it saves one copy per `set`.
+   */
+  isolation?: 'clone' | 'reference';
+  /**
+   * Clock in epoch milliseconds used for expiry. Default `Date.now`. Tests inject a fake
+   * clock here.
+   */
+  now?: () => number;
+}
+
+/** {@link MemoryStore.stats} counters. */
+export interface MemoryStoreStats extends CacheStoreStats {
+  /** Entries refused because they were larger than `maxEntrySize`. */
+  refused: number;
+  /** Entries dropped because their `staleUntil` passed (noticed lazily, on access). */
+  expirations: number;
+}
+
+type Listener = (key: string, reason: EvictionReason) => void;
+
+/**
+ * A cache store in this process, bounded by entry count and by bytes, with a tag index.
+ * Expiry is checked lazily on access (no timer per entry): an expired entry still counts
+ * toward `stats().entries` until it is read, evicted or pushed out.
+ *
+ * Every method answers synchronously. Create it with {@link memoryStore}.
+ */
+export class MemoryStore implements CacheStore {
+  /** Always `memory`. */
+  readonly name = 'memory';
+  /** The bounds and isolation mode in effect (defaults applied). */
+  readonly options: Readonly<Required<Omit<MemoryStoreOptions, 'now'>>>;
+  readonly #lru: LRUCache<string, CacheEntry>;
+  readonly #tags = new Map<string, Set<string>>();
+  readonly #listeners = new Set<Listener>();
+  readonly #now: () => number;
+  readonly #clone: boolean;
+  #pendingReason: EvictionReason | undefined;
+  #evictions = 0;
+  #expirations = 0;
+  #refused = 0;
+
+  /**
+   * @param options - bounds and isolation; see {@link MemoryStoreOptions}
+   * @throws InvalidOptionError when an option is out of range
+   */
+  constructor(options: MemoryStoreOptions = {}) {
+    const resolved = resolveOptions(options);
+    this.options = Object.freeze(resolved.options);
+    this.#now = resolved.now;
+    this.#clone = resolved.options.isolation === 'clone';
+    this.#lru = new LRUCache<string, CacheEntry>({
+      max: resolved.options.maxEntries,
+      maxSize: resolved.options.maxBytes,
+      maxEntrySize: resolved.options.maxEntrySize,
+      sizeCalculation: entrySize,
+      dispose: (entry, key, reason) => this.#disposed(entry, key, reason),
+      ...(options.now === undefined ? {} : { perf: { now: resolved.now }, ttlResolution: 0 }),
+    });
+  }
+
+  /** The live entry under `key`, or `undefined` (none, or past its `staleUntil`). */
+  get(key: string): CacheEntry | undefined {
+    return this.#lru.get(key);
+  }
+
+  /**
+   * Stores `entry` (a frozen deep copy unless `isolation` is `'reference'`). An entry over
+   * `maxEntrySize` or already past `staleUntil` is not stored, and any previous entry under
+   * `key` is dropped.
+   */
+  set(key: string, entry: CacheEntry): void {
+    const ttl = entry.staleUntil - this.#now();
+    if (entry.size > this.options.maxEntrySize || !(ttl > 0)) {
+      if (entry.size > this.options.maxEntrySize) this.#refused++;
+      this.#lru.delete(key);
+      return;
+    }
+    const stored = this.#clone ? deepFreeze(structuredClone(entry)) : entry;
+    this.#lru.set(key, stored, { ttl: Math.ceil(ttl) });
+    const tags = stored.tags;
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i]!;
+      let keys = this.#tags.get(tag);
+      if (keys === undefined) {
+        keys = new Set();
+        this.#tags.set(tag, keys);
+      }
+      keys.add(key);
+    }
+  }
+
+  /** Removes the entry under `key`; `true` if a live one was there. */
+  delete(key: string): boolean {
+    const live = this.#lru.peek(key) !== undefined;
+    this.#lru.delete(key);
+    return live;
+  }
+
+  /** Removes every entry tagged `tag`; answers how many live entries went. */
+  invalidateTag(tag: string): number {
+    const keys = this.#tags.get(tag);
+    if (keys === undefined) return 0;
+    let removed = 0;
+    for (const key of [...keys]) {
+      const live = this.#lru.peek(key) !== undefined;
+      this.#pendingReason = live ? 'invalidate' : 'expire';
+      try {
+        this.#lru.delete(key);
+      } finally {
+        this.#pendingReason = undefined;
+      }
+      if (live) removed++;
+    }
+    this.#tags.delete(tag);
+    return removed;
+  }
+
+  /** Removes every entry (listeners hear `delete` for each). */
+  clear(): void {
+    this.#lru.clear();
+    this.#tags.clear();
+  }
+
+  /** Counters: held entries and bytes, evictions, expirations and refusals since creation. */
+  stats(): MemoryStoreStats {
+    return {
+      entries: this.#lru.size,
+      bytes: this.#lru.calculatedSize,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+      refused: this.#refused,
+    };
+  }
+
+  /**
+   * Calls `listener(key, reason)` whenever an entry leaves the store (not when it is
+   * replaced by a newer entry under the same key). A listener that throws does not disturb
+   * the store; its error is rethrown from a microtask. Answers an unregister function.
+   */
+  onEvict(listener: (key: string, reason: EvictionReason) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #disposed(entry: CacheEntry, key: string, lruReason: LRUCache.DisposeReason): void {
+    const tags = entry.tags;
+    for (let i = 0; i < tags.length; i++) {
+      const keys = this.#tags.get(tags[i]!);
+      if (keys?.delete(key) && keys.size === 0) this.#tags.delete(tags[i]!);
+    }
+    if (lruReason === 'set') return;
+    let reason: EvictionReason;
+    if (lruReason === 'evict') {
+      this.#evictions++;
+      reason = 'evict';
+    } else if (lruReason === 'expire' || this.#pendingReason === 'expire') {
+      this.#expirations++;
+      reason = 'expire';
+    } else {
+      reason = this.#pendingReason ?? 'delete';
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(key, reason);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Creates a {@link MemoryStore}: an in-process cache store bounded by entry count and bytes
+ * (defaults in {@link MEMORY_STORE_DEFAULTS}), with lazy expiry and tag invalidation.
+ *
+ * @example
+ * ```ts
+ * const store = memoryStore({ maxEntries: 5_000, maxBytes: 32 * 1024 * 1024 });
+ * ```
+ * @throws InvalidOptionError when an option is out of range
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  return new MemoryStore(options);
+}
+
+function entrySize(entry: CacheEntry): number {
+  return entry.size >= 1 ? Math.ceil(entry.size) : 1;
+}
+
+function resolveOptions(options: MemoryStoreOptions): {
+  options: Required<Omit<MemoryStoreOptions, 'now'>>;
+  now: () => number;
+} {
+  const maxEntries = options.maxEntries ?? MEMORY_STORE_DEFAULTS.maxEntries;
+  const maxBytes = options.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes;
+  const maxEntrySize = options.maxEntrySize ?? Math.min(MEMORY_STORE_DEFAULTS.maxEntrySize, maxBytes);
+  const isolation = options.isolation ?? MEMORY_STORE_DEFAULTS.isolation;
+  positiveInteger('maxEntries', maxEntries);
+  positiveInteger('maxBytes', maxBytes);
+  positiveInteger('maxEntrySize', maxEntrySize);
+  if (maxEntrySize > maxBytes) {
+    throw new InvalidOptionError(
+      'memoryStore',
+      'maxEntrySize',
+      `at most maxBytes (${maxBytes})`,
+      maxEntrySize,
+    );
+  }
+  if (isolation !== 'clone' && isolation !== 'reference') {
+    throw new InvalidOptionError('memoryStore', 'isolation', "'clone' or 'reference'", isolation);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new InvalidOptionError(
+      'memoryStore',
+      'now',
+      'a function returning epoch milliseconds',
+      options.now,
+    );
+  }
+  return { options: { maxEntries, maxBytes, maxEntrySize, isolation }, now: options.now ?? Date.now };
+}
+
+function positiveInteger(option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError('memoryStore', option, 'a positive integer', value);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
