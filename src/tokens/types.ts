@@ -17,7 +17,7 @@
  * import { approximateTokenCounter } from 'mcp-perf';
  *
  * const counter = approximateTokenCounter();
- * counter.count('{"temperature": 21.5, "unit": "C"}'); // ≈ 12
+ * counter.count('{"temperature": 21.5, "unit": "C"}'); // 14
  * ```
  */
 export interface TokenCounter {
