@@ -1,0 +1,510 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CancelledError,
+  isMalformedMessageError,
+  type JsonRpcMessage,
+  type Middleware,
+  OverloadedError,
+  Pipeline,
+  type PipelineEnds,
+  type RequestContext,
+  type SendOptions,
+} from '../../src/index.js';
+import { flush } from '../helpers/fake-transport.js';
+import { deferred } from '../helpers/servers.js';
+
+/** A pipeline whose two ends record what reaches them. */
+function harness(stack: Middleware[], side: 'server' | 'client' | 'proxy' = 'server') {
+  const toCaller: { message: JsonRpcMessage; options: SendOptions | undefined }[] = [];
+  const toHandler: { message: JsonRpcMessage; extra: unknown; options: SendOptions | undefined }[] = [];
+  const errors: Error[] = [];
+  const ends: PipelineEnds = {
+    toCaller: (message, options) => {
+      toCaller.push({ message, options });
+    },
+    toHandler: (message, extra, options) => {
+      toHandler.push({ message, extra, options });
+    },
+    sessionId: () => 'session-1',
+    reportError: (error) => errors.push(error),
+  };
+  const pipeline = new Pipeline(side, ends, stack);
+  return { pipeline, toCaller, toHandler, errors };
+}
+
+const call = (id: number | string, name = 'echo', extraParams: Record<string, unknown> = {}) =>
+  ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, ...extraParams } }) as const;
+const answer = (id: number | string, text = 'ok') =>
+  ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } }) as const;
+
+describe('Pipeline', () => {
+  it('passes requests to the handler and the handler answer back, untouched, with an empty stack', async () => {
+    const h = harness([]);
+    const request = call(1);
+    h.pipeline.fromCaller(request, { authInfo: { token: 't' } });
+    assert.equal(h.toHandler[0]?.message, request);
+    assert.deepEqual(h.toHandler[0]?.extra, { authInfo: { token: 't' } });
+    const response = answer(1);
+    h.pipeline.fromHandler(response, undefined, { relatedRequestId: 1 });
+    assert.equal(h.toCaller[0]?.message, response);
+    assert.deepEqual(h.toCaller[0]?.options, { relatedRequestId: 1 });
+  });
+
+  it('runs the stack in order around the handler and delivers the handler reply as is', async () => {
+    const log: string[] = [];
+    const layer = (name: string): Middleware => ({
+      name,
+      async request(ctx, next) {
+        log.push(`${name}>${ctx.method}`);
+        const reply = await next();
+        log.push(`${name}<`);
+        return reply;
+      },
+    });
+    const h = harness([layer('a'), layer('b')]);
+    h.pipeline.fromCaller(call(7));
+    await flush();
+    assert.deepEqual(log, ['a>tools/call', 'b>tools/call']);
+    const response = answer(7);
+    h.pipeline.fromHandler(response);
+    await flush();
+    assert.deepEqual(log, ['a>tools/call', 'b>tools/call', 'b<', 'a<']);
+    assert.equal(h.toCaller[0]?.message, response);
+  });
+
+  it('sends a local answer under the caller id and never bothers the handler', async () => {
+    const local: Middleware = async function local() {
+      return { result: { content: [] } };
+    };
+    const h = harness([local]);
+    h.pipeline.fromCaller(call('abc'));
+    await flush();
+    assert.equal(h.toHandler.length, 0);
+    assert.deepEqual(h.toCaller[0]?.message, { jsonrpc: '2.0', id: 'abc', result: { content: [] } });
+    assert.deepEqual(h.toCaller[0]?.options, { relatedRequestId: 'abc' });
+  });
+
+  it('passes replaced params to the handler under the caller id', async () => {
+    const rewrite: Middleware = async function rewrite(ctx, next) {
+      ctx.params = { ...ctx.params, name: 'other' };
+      return next();
+    };
+    const h = harness([rewrite]);
+    h.pipeline.fromCaller(call(3));
+    await flush();
+    assert.deepEqual(h.toHandler[0]?.message, {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'other', arguments: {} },
+    });
+  });
+
+  it('completes a synthesized result for a modern connection', async () => {
+    const local: Middleware = async function local() {
+      return { result: { tools: [] } };
+    };
+    const h = harness([local]);
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
+    h.pipeline.fromCaller({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } });
+    await flush();
+    assert.equal(h.pipeline.session.era, 'modern');
+    assert.deepEqual(h.toCaller[0]?.message, {
+      jsonrpc: '2.0',
+      id: 1,
+      result: { tools: [], resultType: 'complete', ttlMs: 0, cacheScope: 'private' },
+    });
+  });
+
+  it('leaves a synthesized result alone on a legacy connection', async () => {
+    const local: Middleware = async function local() {
+      return { result: { tools: [] } };
+    };
+    const h = harness([local]);
+    h.pipeline.fromCaller({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25' },
+    });
+    h.pipeline.fromCaller({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    await flush();
+    assert.equal(h.pipeline.session.era, 'legacy');
+    assert.deepEqual(h.toCaller.at(-1)?.message, { jsonrpc: '2.0', id: 2, result: { tools: [] } });
+  });
+
+  it('converts errors at the edge: library errors keep their code, others become internal errors and are reported', async () => {
+    const shed: Middleware = async function shed(ctx) {
+      if (ctx.params?.name === 'busy') {
+        throw new OverloadedError('concurrency limit reached for tool "busy": 1/1 running, 0/0 queued', {
+          retryAfterMs: 50,
+          scope: 'tool:busy',
+          limit: 1,
+        });
+      }
+      throw new Error('kaput');
+    };
+    const h = harness([shed]);
+    h.pipeline.fromCaller(call(1, 'busy'));
+    h.pipeline.fromCaller(call(2, 'other'));
+    await flush();
+    const [first, second] = h.toCaller.map(
+      (s) => s.message as { error: { code: number; message: string; data?: unknown } },
+    );
+    assert.equal(first?.error.code, -31503);
+    assert.deepEqual(first?.error.data, { retryAfterMs: 50, scope: 'tool:busy', limit: 1 });
+    assert.equal(second?.error.code, -32603);
+    assert.match(second?.error.message ?? '', /kaput/);
+    assert.equal(h.errors.length, 1);
+  });
+
+  it('rejects a second request with an id already in flight', async () => {
+    const h = harness([]);
+    h.pipeline.fromCaller(call(1));
+    h.pipeline.fromCaller(call(1));
+    assert.equal(h.toHandler.length, 1);
+    assert.equal((h.toCaller[0]!.message as { error: { code: number } }).error.code, -32600);
+  });
+
+  describe('cancellation', () => {
+    const cancelled = (requestId: number | string) =>
+      ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'user' } }) as const;
+
+    it('drops a queued request: never started, no answer, the cancellation not forwarded', async () => {
+      const seen: RequestContext[] = [];
+      const queue: Middleware = async function queue(ctx, next) {
+        seen.push(ctx);
+        await new Promise<void>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+        });
+        return next();
+      };
+      const h = harness([queue]);
+      h.pipeline.fromCaller(call(1));
+      await flush();
+      h.pipeline.fromCaller(cancelled(1));
+      await flush();
+      assert.equal(seen[0]?.cancelled, true);
+      assert.ok(seen[0]?.signal.reason instanceof CancelledError);
+      assert.equal(h.toHandler.length, 0);
+      assert.equal(h.toCaller.length, 0);
+      assert.equal(h.errors.length, 0);
+    });
+
+    it('forwards the cancellation of a request that is with the handler and drops its late answer', async () => {
+      const log: string[] = [];
+      const observe: Middleware = async function observe(_ctx, next) {
+        try {
+          return await next();
+        } catch (error) {
+          log.push((error as Error).name);
+          throw error;
+        }
+      };
+      const h = harness([observe]);
+      h.pipeline.fromCaller(call(1));
+      await flush();
+      h.pipeline.fromCaller(cancelled(1));
+      await flush();
+      assert.deepEqual(
+        h.toHandler.map((s) => (s.message as { method: string }).method),
+        ['tools/call', 'notifications/cancelled'],
+      );
+      assert.deepEqual(log, ['CancelledError']);
+      h.pipeline.fromHandler(answer(1));
+      await flush();
+      assert.equal(h.toCaller.length, 0);
+    });
+
+    it('forwards the cancellation on the direct path too', async () => {
+      const h = harness([]);
+      h.pipeline.fromCaller(call(5));
+      h.pipeline.fromCaller(cancelled(5));
+      h.pipeline.fromHandler(answer(5));
+      assert.equal(h.toHandler.length, 2);
+      assert.equal(h.toCaller.length, 0);
+    });
+
+    it('ignores the cancellation of a request answered locally or already finished', async () => {
+      const local: Middleware = async function local(ctx, next) {
+        if (ctx.params?.name === 'local') return { result: { content: [] } };
+        return next();
+      };
+      const h = harness([local]);
+      h.pipeline.fromCaller(call(1, 'local'));
+      h.pipeline.fromCaller(call(2));
+      await flush();
+      h.pipeline.fromHandler(answer(2));
+      await flush();
+      h.pipeline.fromCaller(cancelled(1));
+      h.pipeline.fromCaller(cancelled(2));
+      h.pipeline.fromCaller(cancelled(99));
+      await flush();
+      assert.deepEqual(
+        h.toHandler.map((s) => (s.message as { method: string }).method),
+        ['tools/call'],
+      );
+      assert.equal(h.toCaller.length, 2);
+    });
+
+    it('cancels through the per-request signal of the send options', async () => {
+      const h = harness([async (_ctx, next) => next()], 'client');
+      const controller = new AbortController();
+      h.pipeline.fromCaller(call(1), undefined, { requestSignal: controller.signal });
+      await flush();
+      controller.abort();
+      h.pipeline.fromHandler(answer(1));
+      await flush();
+      assert.equal(h.toCaller.length, 0);
+      assert.equal(h.toHandler[0]?.options?.requestSignal, controller.signal);
+    });
+
+    it('abandons everything in flight when the connection closes', async () => {
+      const signals: AbortSignal[] = [];
+      const hold: Middleware = async function hold(ctx, next) {
+        signals.push(ctx.signal);
+        return next();
+      };
+      const h = harness([hold]);
+      h.pipeline.fromCaller(call(1));
+      await flush();
+      const own = h.pipeline.request('ping', undefined);
+      h.pipeline.close();
+      await assert.rejects(own, /connection closed/);
+      await flush();
+      assert.equal(signals[0]?.aborted, true);
+      assert.equal(h.toCaller.length, 0);
+      h.pipeline.fromCaller(call(2));
+      assert.equal(h.toHandler.length, 2);
+    });
+  });
+
+  describe('own requests', () => {
+    it('use their own id space, route their progress, and never reach the caller', async () => {
+      const h = harness([]);
+      const progress: unknown[] = [];
+      const pending = h.pipeline.request(
+        'tools/call',
+        { name: 'x', _meta: { progressToken: 'caller-token' } },
+        { onprogress: (p) => progress.push(p.progress) },
+      );
+      const sent = h.toHandler[0]?.message as { id: string; params: { _meta: { progressToken: string } } };
+      assert.match(sent.id, /^mcp-perf:/);
+      assert.equal(sent.params._meta.progressToken, sent.id);
+      h.pipeline.fromHandler({
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: sent.id, progress: 1 },
+      });
+      h.pipeline.fromHandler(answer(sent.id, 'mine'));
+      assert.deepEqual(await pending, answer(sent.id, 'mine'));
+      assert.deepEqual(progress, [1]);
+      assert.equal(h.toCaller.length, 0);
+    });
+
+    it('strip the caller progress token when no progress is wanted, and cancel upstream on abort', async () => {
+      const h = harness([]);
+      const controller = new AbortController();
+      const pending = h.pipeline.request(
+        'tools/call',
+        { name: 'x', _meta: { progressToken: 7 } },
+        { signal: controller.signal },
+      );
+      const sent = h.toHandler[0]?.message as { id: string; params: { _meta: Record<string, unknown> } };
+      assert.deepEqual(sent.params._meta, {});
+      controller.abort();
+      await assert.rejects(pending, CancelledError);
+      assert.deepEqual(h.toHandler[1]?.message, {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: sent.id, reason: 'cancelled' },
+      });
+      h.pipeline.fromHandler(answer(sent.id));
+      assert.equal(h.toCaller.length, 0);
+    });
+  });
+
+  describe('notifications', () => {
+    it('run hooks outer→inner from the caller, inner→outer from the handler; may replace or drop', () => {
+      const log: string[] = [];
+      const hook = (name: string): Middleware => ({
+        name,
+        notification(n) {
+          log.push(`${name}:${n.from}:${n.message.method}`);
+          if (name === 'b' && n.message.method === 'notifications/drop') return null;
+          if (name === 'a' && n.message.method === 'notifications/rename')
+            return { ...n.message, method: 'notifications/renamed' };
+          return undefined;
+        },
+      });
+      const h = harness([hook('a'), hook('b')]);
+      h.pipeline.fromCaller({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      h.pipeline.fromHandler({ jsonrpc: '2.0', method: 'notifications/drop' });
+      h.pipeline.fromHandler({ jsonrpc: '2.0', method: 'notifications/rename' });
+      assert.deepEqual(log, [
+        'a:caller:notifications/initialized',
+        'b:caller:notifications/initialized',
+        'b:handler:notifications/drop',
+        'b:handler:notifications/rename',
+        'a:handler:notifications/rename',
+      ]);
+      assert.equal(h.toHandler.length, 1);
+      assert.deepEqual(
+        h.toCaller.map((s) => (s.message as { method: string }).method),
+        ['notifications/renamed'],
+      );
+    });
+
+    it('keeps going when a hook throws, and reports it', () => {
+      const h = harness([
+        {
+          name: 'bad',
+          notification() {
+            throw new Error('hook broke');
+          },
+        },
+      ]);
+      h.pipeline.fromHandler({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+      assert.equal(h.toCaller.length, 1);
+      assert.match(h.errors[0]?.message ?? '', /hook broke/);
+    });
+
+    it('sends progress to the caller under its own token', async () => {
+      let captured: RequestContext | undefined;
+      const h = harness([
+        async function grab(ctx, next) {
+          captured = ctx;
+          return next();
+        },
+      ]);
+      h.pipeline.fromCaller(call(4, 'echo', { _meta: { progressToken: 'tok' } }));
+      await flush();
+      captured?.progress({ progress: 1, total: 2 });
+      assert.deepEqual(h.toCaller[0], {
+        message: {
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progress: 1, total: 2, progressToken: 'tok' },
+        },
+        options: { relatedRequestId: 4 },
+      });
+    });
+  });
+
+  describe('malformed input', () => {
+    it('reports and drops what is not JSON-RPC, answers what has an id, and keeps working', async () => {
+      const h = harness([async (_ctx, next) => next()]);
+      h.pipeline.fromCaller('garbage' as unknown as JsonRpcMessage);
+      h.pipeline.fromCaller(null as unknown as JsonRpcMessage);
+      h.pipeline.fromCaller({ jsonrpc: '2.0', foo: 1 } as unknown as JsonRpcMessage);
+      h.pipeline.fromCaller({ jsonrpc: '2.0', id: 9, method: 42 } as unknown as JsonRpcMessage);
+      h.pipeline.fromHandler([1, 2] as unknown as JsonRpcMessage);
+      assert.equal(h.errors.length, 5);
+      assert.ok(h.errors.every(isMalformedMessageError));
+      assert.deepEqual(
+        h.toCaller.map((s) => (s.message as { id?: unknown }).id),
+        [9],
+      );
+      h.pipeline.fromCaller(call(10));
+      await flush();
+      h.pipeline.fromHandler(answer(10));
+      await flush();
+      assert.equal((h.toCaller.at(-1)!.message as { id: number }).id, 10);
+    });
+
+    it('passes a response with no request on to the caller (whose SDK reports it)', () => {
+      const h = harness([]);
+      h.pipeline.fromHandler(answer(12345));
+      assert.equal((h.toCaller[0]!.message as { id: number }).id, 12345);
+    });
+
+    it('answers with an error when the handler cannot be reached', async () => {
+      const errors: Error[] = [];
+      const toCaller: JsonRpcMessage[] = [];
+      const pipeline = new Pipeline(
+        'client',
+        {
+          toCaller: (m) => {
+            toCaller.push(m);
+          },
+          toHandler: () => Promise.reject(new Error('socket hang up')),
+          sessionId: () => undefined,
+          reportError: (e) => errors.push(e),
+        },
+        [async (_ctx, next) => next()],
+      );
+      pipeline.fromCaller(call(1));
+      pipeline.fromCaller(call(2, 'x'));
+      await flush();
+      await flush();
+      assert.equal(toCaller.length, 2);
+      assert.match(
+        (toCaller[0] as { error: { message: string } }).error.message,
+        /could not deliver tools\/call.*socket hang up/,
+      );
+    });
+  });
+
+  it('flags control methods and learns session facts from the handshake', async () => {
+    const seen: RequestContext[] = [];
+    const h = harness([
+      async function grab(ctx, next) {
+        seen.push(ctx);
+        return next();
+      },
+    ]);
+    h.pipeline.fromCaller({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        clientInfo: { name: 'c', version: '1' },
+        capabilities: { roots: {} },
+      },
+    });
+    await flush();
+    h.pipeline.fromHandler({
+      jsonrpc: '2.0',
+      id: 0,
+      result: {
+        protocolVersion: '2025-06-18',
+        serverInfo: { name: 's', version: '2' },
+        capabilities: { tools: {} },
+      },
+    });
+    await flush();
+    h.pipeline.fromCaller({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    h.pipeline.fromCaller(call(2));
+    await flush();
+    assert.deepEqual(
+      seen.map((c) => c.control),
+      [true, true, false],
+    );
+    const s = h.pipeline.session;
+    assert.equal(s.sessionId, 'session-1');
+    assert.equal(s.protocolVersion, '2025-06-18');
+    assert.equal(s.era, 'legacy');
+    assert.equal(s.clientInfo?.name, 'c');
+    assert.equal(s.serverInfo?.name, 's');
+    assert.deepEqual(s.serverCapabilities, { tools: {} });
+    assert.deepEqual(s.clientCapabilities, { roots: {} });
+  });
+
+  it('lets several contexts share per-request state', async () => {
+    const d = deferred<unknown>();
+    const h = harness([
+      async function mark(ctx, next) {
+        ctx.state.cache = 'miss';
+        return next();
+      },
+      async function read(ctx, next) {
+        d.resolve(ctx.state.cache);
+        return next();
+      },
+    ]);
+    h.pipeline.fromCaller(call(1));
+    assert.equal(await d.promise, 'miss');
+  });
+});
