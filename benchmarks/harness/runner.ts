@@ -1,0 +1,204 @@
+/**
+ * Runs scenarios, applies budgets with the verdict rule, and collects everything into
+ * one results object (what `benchmarks/run.ts` prints and saves). Printing is the
+ * caller's business: progress is reported through `onEvent`.
+ */
+
+import type { LoadResult } from '../load/index.js';
+import type { Budget } from './budgets.js';
+import { type CompareResult, compareVariants } from './compare.js';
+import { describeEnvironment, type Environment } from './env.js';
+import { getGc } from './gc.js';
+import type { Spread } from './stats.js';
+import type { CompareScenario, ScenarioSet } from './types.js';
+import { decide, type Status } from './verdict.js';
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  /** The scenario registry. */
+  scenarios: ScenarioSet;
+  /** The budgets to apply. */
+  budgets: Budget[];
+  /** Only scenarios whose name contains this substring. */
+  filter?: string;
+  /**
+   * Check mode: run only scenarios some budget refers to, and set `ok` to false on a
+   * failed gating budget, a scenario error or a budget naming an unknown scenario.
+   * Default false (run every scenario; `ok` still reflects the budgets).
+   */
+  check?: boolean;
+  /** Multiplies every scenario's rounds (at least 2 are kept). Default 1. */
+  roundsScale?: number;
+  /** Rounds of a re-measurement, as a multiple of the scenario's rounds. Default 2. */
+  remeasureFactor?: number;
+  /** Directory whose git state is recorded. Default `process.cwd()`. */
+  cwd?: string;
+  /** Progress callback (a scenario starts, a measurement ends). */
+  onEvent?: (event: BenchEvent) => void;
+}
+
+/** Progress of a run. */
+export type BenchEvent =
+  | { type: 'start'; scenario: string; kind: 'compare' | 'load' }
+  | { type: 'remeasure'; scenario: string; budgets: string[] }
+  | { type: 'done'; record: ScenarioRecord };
+
+/** One budget's outcome. */
+export interface BudgetRecord {
+  /** The budget. */
+  budget: Budget;
+  /** The verdict (`remeasure` never appears here: it is resolved by the runner). */
+  status: Exclude<Status, 'remeasure'>;
+  /** The deciding figure's spread, in the budget's metric. */
+  value: Spread;
+  /** True when a re-measurement decided. */
+  remeasured: boolean;
+}
+
+/** One scenario's results. */
+export interface ScenarioRecord {
+  /** Scenario name. */
+  name: string;
+  /** Scenario kind. */
+  kind: 'compare' | 'load';
+  /** Scenario description. */
+  description: string;
+  /** The comparison (compare scenarios). */
+  compare?: CompareResult;
+  /** The re-measurement, when a budget breached on the first one. */
+  remeasure?: CompareResult;
+  /** The load run (load scenarios). */
+  load?: LoadResult;
+  /** Budgets applied to this scenario. */
+  budgets: BudgetRecord[];
+  /** The error message, if the scenario failed to run. */
+  error?: string;
+}
+
+/** Everything a run produced; saved as JSON. */
+export interface BenchResults {
+  /** Format version of this object. */
+  schema: 1;
+  /** `bench` (everything) or `check` (budgets only). */
+  mode: 'bench' | 'check';
+  /** ISO time the run started. */
+  startedAt: string;
+  /** Wall time of the whole run, in ms. */
+  durationMs: number;
+  /** Where it ran. */
+  environment: Environment;
+  /** False when a gating budget failed or something could not be measured. */
+  ok: boolean;
+  /** Scenario results, in run order. */
+  scenarios: ScenarioRecord[];
+  /** Problems that are not a scenario's own (a budget naming an unknown scenario). */
+  problems: string[];
+}
+
+function scaled(rounds: number, scale: number): number {
+  return Math.max(2, Math.round(rounds * scale));
+}
+
+async function measure(name: string, s: CompareScenario, rounds: number): Promise<CompareResult> {
+  return compareVariants({
+    name,
+    baseline: s.baseline,
+    candidate: s.candidate,
+    rounds,
+    ...(s.warmupRounds !== undefined ? { warmupRounds: s.warmupRounds } : {}),
+    ...(s.timePerRoundMs !== undefined ? { timePerRoundMs: s.timePerRoundMs } : {}),
+  });
+}
+
+async function runCompare(
+  name: string,
+  s: CompareScenario,
+  budgets: Budget[],
+  options: BenchOptions,
+  record: ScenarioRecord,
+): Promise<void> {
+  const rounds = scaled(s.rounds, options.roundsScale ?? 1);
+  const first = await measure(name, s, rounds);
+  record.compare = first;
+  const ratios = first.rounds.map((r) => r.ratio);
+  const verdicts = budgets.map((b) => ({ budget: b, verdict: decide(b, ratios) }));
+  const breached = verdicts.filter((v) => v.verdict.status === 'remeasure');
+  let again: number[] | undefined;
+  if (breached.length > 0) {
+    options.onEvent?.({ type: 'remeasure', scenario: name, budgets: breached.map((v) => v.budget.id) });
+    const second = await measure(name, s, scaled(rounds * (options.remeasureFactor ?? 2), 1));
+    record.remeasure = second;
+    again = second.rounds.map((r) => r.ratio);
+  }
+  for (const { budget, verdict } of verdicts) {
+    const final = verdict.status === 'remeasure' ? decide(budget, ratios, again) : verdict;
+    record.budgets.push({
+      budget,
+      status: final.status as Exclude<Status, 'remeasure'>,
+      value: final.judgement.value,
+      remeasured: verdict.status === 'remeasure',
+    });
+  }
+}
+
+/**
+ * Runs the selected scenarios one after another and applies their budgets.
+ *
+ * @example
+ * const results = await runBench({ scenarios, budgets, check: true });
+ * process.exitCode = results.ok ? 0 : 1;
+ */
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const started = Date.now();
+  const check = options.check === true;
+  const problems: string[] = [];
+  const byScenario = new Map<string, Budget[]>();
+  for (const b of options.budgets) {
+    if (!(b.scenario in options.scenarios)) {
+      problems.push(`budget ${b.id}: unknown scenario ${JSON.stringify(b.scenario)}`);
+      continue;
+    }
+    const list = byScenario.get(b.scenario) ?? [];
+    list.push(b);
+    byScenario.set(b.scenario, list);
+  }
+  const names = Object.keys(options.scenarios).filter(
+    (n) => (options.filter === undefined || n.includes(options.filter)) && (!check || byScenario.has(n)),
+  );
+  const environment = describeEnvironment(options.cwd ?? process.cwd(), getGc() !== null);
+  const records: ScenarioRecord[] = [];
+  for (const name of names) {
+    const s = options.scenarios[name]!;
+    const budgets = byScenario.get(name) ?? [];
+    const record: ScenarioRecord = { name, kind: s.kind, description: s.description, budgets: [] };
+    options.onEvent?.({ type: 'start', scenario: name, kind: s.kind });
+    try {
+      if (s.kind === 'compare') {
+        await runCompare(name, s, budgets, options, record);
+      } else {
+        if (budgets.length > 0)
+          throw new Error(`budgets ${budgets.map((b) => b.id).join(', ')} target a load scenario`);
+        record.load = await s.run();
+      }
+    } catch (error) {
+      record.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    }
+    records.push(record);
+    options.onEvent?.({ type: 'done', record });
+  }
+  const failed = records.some(
+    (r) =>
+      (r.error !== undefined && (check || byScenario.has(r.name))) ||
+      r.budgets.some((b) => b.status === 'fail'),
+  );
+  return {
+    schema: 1,
+    mode: check ? 'check' : 'bench',
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    environment,
+    ok: !failed && !(check && problems.length > 0),
+    scenarios: records,
+    problems,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The verdict rule: when does a measurement breach a budget.
+ *
+ * The machine the gate runs on is shared and noisy, and a flaky gate is a bug. So:
+ *
+ * 1. Each round of an interleaved comparison gives one ratio candidate/baseline. The
+ *    figure a budget limits is taken per round in the budget's metric (`ratio` as is,
+ *    `speedup` = 1/ratio), and summarized by its median and quartiles.
+ * 2. If the median is within the limit, the budget passes.
+ * 3. If not, the scenario is measured again with more rounds (the runner doubles them),
+ *    and only that re-measurement decides: the budget **fails** when its median breaches
+ *    the limit **and** its favourable quartile breaches it too — the lower quartile for
+ *    `ratio` (lower is better), the upper quartile for `speedup`. A failure therefore
+ *    means that even the better quarter of the rounds was over budget, twice measured.
+ *    A re-measured median over the limit whose favourable quartile is within it is
+ *    a pass flagged `noisy`.
+ * 4. A non-gating budget (`gating: false`) is measured once and judged by its median;
+ *    a breach is reported as `warn` and never fails the check.
+ */
+
+import type { Budget } from './budgets.js';
+import { type Spread, spread } from './stats.js';
+
+/** The outcome for one budget. */
+export type Status = 'pass' | 'noisy' | 'warn' | 'fail' | 'remeasure';
+
+/** A budget's figure summarized from per-round ratios, with the two breach tests. */
+export interface Judgement {
+  /** Spread of the per-round figure in the budget's metric. */
+  value: Spread;
+  /** The median is beyond the limit. */
+  medianBreached: boolean;
+  /** The favourable quartile (q1 for `ratio`, q3 for `speedup`) is beyond the limit too. */
+  quartileBreached: boolean;
+}
+
+/** The decision for one budget. */
+export interface Verdict {
+  /**
+   * `pass`; `noisy` (passed on re-measurement only because of its spread); `fail`;
+   * `warn` (a non-gating budget breached); `remeasure` (the first measurement breached:
+   * measure again and call {@link decide} with both).
+   */
+  status: Status;
+  /** The judgement that decided (the re-measurement's when there was one). */
+  judgement: Judgement;
+}
+
+/** Converts per-round ratios (candidate/baseline) into the budget's metric. */
+export function metricValues(budget: Pick<Budget, 'metric'>, ratios: readonly number[]): number[] {
+  return budget.metric === 'ratio' ? [...ratios] : ratios.map((r) => 1 / r);
+}
+
+/** True when `value` is beyond `budget.limit` in the bad direction. */
+export function breaches(budget: Pick<Budget, 'metric' | 'limit'>, value: number): boolean {
+  return budget.metric === 'ratio' ? value > budget.limit : value < budget.limit;
+}
+
+/** Summarizes per-round ratios against a budget (steps 1–3 of the rule). */
+export function judge(budget: Pick<Budget, 'metric' | 'limit'>, ratios: readonly number[]): Judgement {
+  const value = spread(metricValues(budget, ratios));
+  const favourable = budget.metric === 'ratio' ? value.q1 : value.q3;
+  const medianBreached = breaches(budget, value.median);
+  return { value, medianBreached, quartileBreached: medianBreached && breaches(budget, favourable) };
+}
+
+/**
+ * Applies the verdict rule. Call with the first measurement's per-round ratios; on
+ * `remeasure`, measure again with more rounds and call again with both.
+ */
+export function decide(budget: Budget, first: readonly number[], remeasured?: readonly number[]): Verdict {
+  const gating = budget.gating !== false;
+  const initial = judge(budget, first);
+  if (!initial.medianBreached) return { status: 'pass', judgement: initial };
+  if (remeasured === undefined) return { status: gating ? 'remeasure' : 'warn', judgement: initial };
+  const second = judge(budget, remeasured);
+  if (!second.medianBreached) return { status: 'pass', judgement: second };
+  if (!second.quartileBreached) return { status: 'noisy', judgement: second };
+  return { status: gating ? 'fail' : 'warn', judgement: second };
+}

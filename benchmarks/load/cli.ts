@@ -1,0 +1,234 @@
+/**
+ * mcp-perf load generator, command line.
+ *
+ *   tsx benchmarks/load/cli.ts --stdio "node server.js" --rate 200 --duration 10s
+ *   tsx benchmarks/load/cli.ts --url http://127.0.0.1:3000/mcp --concurrency 8 --workload w.json
+ *
+ * Prints latency percentiles, throughput, errors by kind and a per-second timeline on
+ * stdout (or the raw result with --json); a progress bar goes to stderr when it is a
+ * terminal. Run with --help for every option.
+ */
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { isInvalidOptionError } from '../../src/index.js';
+import { type LoadProgress, type LoadResult, runLoad } from './index.js';
+import type { LoadTarget } from './target.js';
+
+const HELP = `Usage: mcp-perf-load (--stdio "<command>" | --url <url>) [options]
+
+Target (one of):
+  --stdio "<command>"   start this MCP server and speak to it over stdio
+  --url <url>           a Streamable HTTP endpoint (loopback only unless --allow-remote)
+
+Load shape:
+  --rate <n>            open loop: n requests per second, on schedule
+  --concurrency <n>     closed loop: n requests in flight (default 1 when no --rate)
+  --duration <t>        how long to send: 500ms, 10s, 2m (default 10s)
+  --requests <n>        stop after n requests
+  --timeout <t>         per-request timeout (default 30s)
+
+What to send:
+  --workload <file>     a workload JSON file (operations with weights and generators)
+  --tool <name>         call this tool (instead of a workload file)
+  --args <json>         the tool's arguments (default {})
+  --seed <n>            seed for the workload's random draws (default 1)
+
+Output:
+  --json                print the full result as JSON instead of tables
+  --out <file>          also write the full result as JSON to <file>
+  --allow-remote        permit a --url that is not a loopback address
+  -h, --help            this text
+`;
+
+/** Parses `500ms`, `10s`, `2m` or a bare number of seconds into ms. */
+function parseDuration(option: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m)
+    throw new UsageError(
+      `--${option} must be a duration like 500ms, 10s or 2m (got ${JSON.stringify(text)})`,
+    );
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+function parseNumber(option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new UsageError(`--${option} must be a number (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+function fmt(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+function progressBar(p: LoadProgress): void {
+  const width = 30;
+  const done = Math.min(1, p.elapsedMs / p.durationMs);
+  const bar = '#'.repeat(Math.round(done * width)).padEnd(width, '.');
+  process.stderr.write(
+    `\r[${bar}] ${(p.elapsedMs / 1000).toFixed(1)}s sent ${p.sent} done ${p.completed} err ${p.errors} in-flight ${p.inFlight}   `,
+  );
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r) =>
+      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+    )
+    .join('\n');
+}
+
+function print(r: LoadResult): void {
+  const shape =
+    r.mode === 'open' ? `open loop, ${r.rate}/s offered` : `closed loop, concurrency ${r.concurrency}`;
+  const lines = [
+    `target      ${r.target}`,
+    `load        ${shape}, ${r.durationMs / 1000}s`,
+    `requests    sent ${r.sent}${r.scheduled !== undefined ? ` of ${r.scheduled} scheduled` : ''}, ok ${r.succeeded}, failed ${r.failed}, max in flight ${r.maxInFlight}`,
+    `throughput  ${r.throughput.toFixed(1)} ok/s over ${(r.elapsedMs / 1000).toFixed(2)}s`,
+    '',
+    table([
+      ['latency (ms)', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'],
+      ...[
+        ['from due time', r.latencyMs],
+        ['from send', r.serviceTimeMs],
+      ].map(([label, s]) => {
+        const l = s as LoadResult['latencyMs'];
+        return [label as string, fmt(l.p50), fmt(l.p90), fmt(l.p99), fmt(l.p999), fmt(l.max), fmt(l.mean)];
+      }),
+    ]),
+    '',
+    table([
+      ['operation', 'sent', 'ok', 'errors', 'p50 ms', 'p99 ms'],
+      ...Object.entries(r.operations).map(([label, o]) => [
+        label,
+        String(o.sent),
+        String(o.succeeded),
+        String(o.errors),
+        fmt(o.p50Ms),
+        fmt(o.p99Ms),
+      ]),
+    ]),
+  ];
+  if (r.failed > 0) {
+    lines.push('', 'errors by kind:', ...Object.entries(r.errors).map(([k, n]) => `  ${k.padEnd(12)} ${n}`));
+  }
+  lines.push(
+    '',
+    table([
+      ['second', 'sent', 'ok', 'errors', 'in-flight max', 'p50 ms', 'p99 ms'],
+      ...r.timeline.map((t) => [
+        String(t.second),
+        String(t.sent),
+        String(t.succeeded),
+        String(t.errors),
+        String(t.inFlightMax),
+        fmt(t.p50Ms),
+        fmt(t.p99Ms),
+      ]),
+    ]),
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      stdio: { type: 'string' },
+      url: { type: 'string' },
+      rate: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string', default: '10s' },
+      requests: { type: 'string' },
+      timeout: { type: 'string', default: '30s' },
+      workload: { type: 'string' },
+      tool: { type: 'string' },
+      args: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'allow-remote': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if ((values.stdio === undefined) === (values.url === undefined)) {
+    throw new UsageError('give exactly one target: --stdio "<command>" or --url <url>');
+  }
+  const target: LoadTarget = values.stdio !== undefined ? { stdio: values.stdio } : { url: values.url! };
+  if (values.workload !== undefined && values.tool !== undefined) {
+    throw new UsageError('give either --workload or --tool, not both');
+  }
+  let workload: unknown;
+  if (values.workload !== undefined) {
+    workload = JSON.parse(await readFile(values.workload, 'utf8'));
+  } else if (values.tool !== undefined) {
+    let args: unknown = {};
+    if (values.args !== undefined) {
+      try {
+        args = JSON.parse(values.args);
+      } catch {
+        throw new UsageError(`--args must be JSON (got ${JSON.stringify(values.args)})`);
+      }
+    }
+    workload = { operations: [{ method: 'tools/call', name: values.tool, arguments: args }] };
+  }
+  const rate = parseNumber('rate', values.rate);
+  const concurrency = parseNumber('concurrency', values.concurrency) ?? (rate === undefined ? 1 : undefined);
+  const showProgress = process.stderr.isTTY === true && !values.json;
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  const maxRequests = parseNumber('requests', values.requests);
+  const seed = parseNumber('seed', values.seed);
+  const result = await runLoad({
+    target,
+    ...(rate !== undefined ? { rate } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    durationMs: parseDuration('duration', values.duration!),
+    timeoutMs: parseDuration('timeout', values.timeout!),
+    ...(maxRequests !== undefined ? { maxRequests } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(workload !== undefined ? { workload } : {}),
+    allowRemote: values['allow-remote'],
+    signal: abort.signal,
+    ...(showProgress ? { onProgress: progressBar } : {}),
+  });
+  if (showProgress) process.stderr.write('\n');
+  if (values.out !== undefined) await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else print(result);
+  return result.failed > 0 ? 2 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (
+      error instanceof UsageError ||
+      isInvalidOptionError(error) ||
+      (error as Error)?.name === 'TypeError'
+    ) {
+      process.stderr.write(
+        `mcp-perf-load: ${(error as Error).message}\n\n${error instanceof UsageError ? HELP : ''}`,
+      );
+      process.exitCode = 64;
+    } else {
+      process.stderr.write(
+        `mcp-perf-load: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);
