@@ -14,9 +14,10 @@ import type { CountingServerOptions, Counts } from './servers.js';
  * `@modelcontextprotocol/server` whose tools count their real executions: `echo`, `add`,
  * `gate` (waits for options.gate), `progress` (reports progress steps), `fail` (isError
  * result), `read_only` (annotated readOnlyHint), plus a static resource and a prompt.
+ * Pass `options.counts` to share one tally between several instances (one per connection).
  */
 export function createCountingServerV2(
-  options: CountingServerOptions & { serverOptions?: ServerOptions } = {},
+  options: CountingServerOptions & { serverOptions?: ServerOptions; counts?: Counts } = {},
 ): {
   server: McpServer;
   counts: Counts;

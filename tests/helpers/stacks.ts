@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { JsonRpcMessage, McpTransport, Middleware, MiddlewareObject, Reply } from '../../src/index.js';
 
 /** The tool child-process fixtures answer with their counts and order log; never logged. */
@@ -139,17 +140,28 @@ export function scenarioStack(log: string[]): Middleware[] {
   return [orderLog(log, 'outer'), localAnswer(log), orderLog(log, 'inner')];
 }
 
+/** What {@link runScenario} needs. */
+export interface ScenarioOptions {
+  client: ScenarioClient;
+  /** How often each tool really ran (may ask a child process). */
+  readCounts: () => Promise<Record<string, number>>;
+  /** The stack's order log (may ask a child process). */
+  readLog: () => Promise<string[]>;
+  /**
+   * The client's transport, recorded. When given, progress is checked on the wire
+   * instead of through `onprogress`: the v1 client handles notifications a microtask
+   * late but responses at once, so over stdio, where a progress notification and the
+   * response arrive in one chunk, it drops steps even with no middleware at all.
+   */
+  wire?: RecordingTransport;
+}
+
 /**
  * Runs the same checks over any transport: a stack built by {@link scenarioStack} on one
- * side, a counting server on the other. `readCounts` returns how often each tool really
- * ran (it may ask a child process); `readLog` returns the stack's order log.
+ * side, a counting server on the other.
  */
-export async function runScenario(
-  client: ScenarioClient,
-  readCounts: () => Promise<Record<string, number>>,
-  readLog: () => Promise<string[]>,
-  assert: typeof import('node:assert/strict'),
-): Promise<void> {
+export async function runScenario(options: ScenarioOptions): Promise<void> {
+  const { client, readCounts, readLog, wire } = options;
   const before = (await readLog()).length;
   const { tools } = await client.listTools();
   assert.ok(tools.some((t) => t.name === 'echo'));
@@ -161,11 +173,16 @@ export async function runScenario(
   assert.equal(textOf(local), LOCAL_TEXT);
 
   const steps: number[] = [];
+  const wireFrom = wire?.received.length ?? 0;
   const progressed = await client.callTool({ name: 'progress', arguments: { steps: 3 } }, undefined, {
     onprogress: (p) => steps.push(p.progress),
   });
   assert.equal(textOf(progressed), 'done 3');
-  assert.deepEqual(steps, [1, 2, 3]);
+  if (wire === undefined) assert.deepEqual(steps, [1, 2, 3]);
+  else {
+    const seen = wire.received.slice(wireFrom).map((m) => ('method' in m ? m.params?.progress : 'response'));
+    assert.deepEqual(seen, [1, 2, 3, 'response']);
+  }
 
   const counts = await readCounts();
   assert.equal(counts.echo, 1, 'echo ran once on the server');

@@ -8,12 +8,11 @@ describe('SDK v1 in-memory linked pair', () => {
     const log: string[] = [];
     const pair = await connectPair({ server: scenarioStack(log) });
     try {
-      await runScenario(
-        pair.client,
-        async () => pair.counts,
-        async () => log,
-        assert,
-      );
+      await runScenario({
+        client: pair.client,
+        readCounts: async () => pair.counts,
+        readLog: async () => log,
+      });
     } finally {
       await pair.close();
     }
@@ -23,12 +22,11 @@ describe('SDK v1 in-memory linked pair', () => {
     const log: string[] = [];
     const pair = await connectPair({ client: scenarioStack(log) });
     try {
-      await runScenario(
-        pair.client,
-        async () => pair.counts,
-        async () => log,
-        assert,
-      );
+      await runScenario({
+        client: pair.client,
+        readCounts: async () => pair.counts,
+        readLog: async () => log,
+      });
     } finally {
       await pair.close();
     }
