@@ -15,7 +15,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { getGc } from './gc.js';
-import { type Percentiles, percentiles, type Spread, spread } from './stats.js';
+import { type Percentiles, percentiles, quantileSorted, type Spread, spread } from './stats.js';
 
 /**
  * One side of a comparison. `setup` runs once before the first round (start a server,
@@ -49,6 +49,15 @@ export interface CompareOptions<A, B> {
   timePerRoundMs?: number;
   /** Run a full GC before each block when one is available (see {@link getGc}). Default true. */
   gc?: boolean;
+  /**
+   * The per-round figure the ratio is taken of. `median` (default): the median time per
+   * operation in each block — robust against the multi-millisecond stalls a shared
+   * machine inflicts on a few operations (another process scheduled on the core),
+   * which would otherwise dominate a 20 µs operation's mean; it measures the typical
+   * operation's cost. `mean`: block time / operations — includes GC and stalls, so it
+   * also sees allocation pressure, but needs a quiet machine.
+   */
+  statistic?: 'median' | 'mean';
 }
 
 /** What one variant did in one round. */
@@ -59,6 +68,8 @@ export interface BlockResult {
   elapsedMs: number;
   /** `elapsedMs / ops`, in µs. */
   usPerOp: number;
+  /** Median time of one operation in this block, in µs. */
+  p50Us: number;
 }
 
 /** One measured round. */
@@ -69,8 +80,13 @@ export interface RoundResult {
   baseline: BlockResult;
   /** The candidate's block. */
   candidate: BlockResult;
-  /** `candidate.usPerOp / baseline.usPerOp`: above 1 means the candidate is slower. */
+  /**
+   * Candidate / baseline of the chosen statistic (`p50Us` or `usPerOp`): above 1 means
+   * the candidate is slower.
+   */
   ratio: number;
+  /** `candidate.usPerOp / baseline.usPerOp`, whatever the statistic. */
+  meanRatio: number;
 }
 
 /** Totals and latency percentiles of one variant over all measured rounds. */
@@ -104,6 +120,7 @@ export interface CompareResult {
     itersPerRound?: number;
     timePerRoundMs?: number;
     gc: boolean;
+    statistic: 'median' | 'mean';
   };
 }
 
@@ -135,14 +152,16 @@ async function block<C>(
   iters: number | undefined,
   timeMs: number,
   samples: Samples | null,
+  scratch: Samples,
 ): Promise<BlockResult> {
+  scratch.length = 0;
   const start = performance.now();
   let ops = 0;
   if (iters !== undefined) {
     for (; ops < iters; ops++) {
       const t0 = performance.now();
       await variant.run(ctx);
-      samples?.push((performance.now() - t0) * 1000);
+      scratch.push((performance.now() - t0) * 1000);
     }
   } else {
     const end = start + timeMs;
@@ -150,13 +169,16 @@ async function block<C>(
     while (t0 < end) {
       await variant.run(ctx);
       const t1 = performance.now();
-      samples?.push((t1 - t0) * 1000);
+      scratch.push((t1 - t0) * 1000);
       t0 = t1;
       ops++;
     }
   }
   const elapsedMs = performance.now() - start;
-  return { ops, elapsedMs, usPerOp: (elapsedMs * 1000) / ops };
+  const times = scratch.view();
+  if (samples !== null) for (let i = 0; i < times.length; i++) samples.push(times[i] as number);
+  times.sort();
+  return { ops, elapsedMs, usPerOp: (elapsedMs * 1000) / ops, p50Us: quantileSorted(times, 0.5) };
 }
 
 function summarize(blocks: BlockResult[], samples: Samples): VariantSummary {
@@ -181,8 +203,9 @@ function checkPositiveInt(name: string, option: string, value: number | undefine
  * Runs `baseline` and `candidate` alternately: each round runs one block of each, the
  * order alternating AB, BA, AB … so that neither side is always first after a GC or a
  * context switch. Warm-up rounds come first and are discarded. Each round yields the
- * ratio of the two blocks' mean time per operation; the result reports the spread of
- * those ratios, and latency percentiles and throughput per variant.
+ * ratio of the two blocks' median (or mean, see `statistic`) time per operation; the
+ * result reports the spread of those ratios, and latency percentiles and throughput
+ * per variant.
  *
  * @example
  * const r = await compareVariants({ name: 'x', baseline, candidate, rounds: 10 });
@@ -202,6 +225,7 @@ export async function compareVariants<A, B>(options: CompareOptions<A, B>): Prom
   const iters = options.itersPerRound;
   const timeMs = options.timePerRoundMs ?? DEFAULT_TIME_PER_ROUND_MS;
   const gc = options.gc !== false ? getGc() : null;
+  const statistic = options.statistic ?? 'median';
 
   let ctxA: A | undefined;
   let ctxB: B | undefined;
@@ -213,6 +237,7 @@ export async function compareVariants<A, B>(options: CompareOptions<A, B>): Prom
     opened = 2;
     const samplesA = new Samples();
     const samplesB = new Samples();
+    const scratch = new Samples();
     const measured: RoundResult[] = [];
     for (let r = 0; r < warmupRounds + rounds; r++) {
       const keep = r >= warmupRounds;
@@ -221,16 +246,19 @@ export async function compareVariants<A, B>(options: CompareOptions<A, B>): Prom
       let b: BlockResult;
       if (order === 'AB') {
         gc?.();
-        a = await block(baseline, ctxA, iters, timeMs, keep ? samplesA : null);
+        a = await block(baseline, ctxA, iters, timeMs, keep ? samplesA : null, scratch);
         gc?.();
-        b = await block(candidate, ctxB, iters, timeMs, keep ? samplesB : null);
+        b = await block(candidate, ctxB, iters, timeMs, keep ? samplesB : null, scratch);
       } else {
         gc?.();
-        b = await block(candidate, ctxB, iters, timeMs, keep ? samplesB : null);
+        b = await block(candidate, ctxB, iters, timeMs, keep ? samplesB : null, scratch);
         gc?.();
-        a = await block(baseline, ctxA, iters, timeMs, keep ? samplesA : null);
+        a = await block(baseline, ctxA, iters, timeMs, keep ? samplesA : null, scratch);
       }
-      if (keep) measured.push({ order, baseline: a, candidate: b, ratio: b.usPerOp / a.usPerOp });
+      if (keep) {
+        const ratio = statistic === 'median' ? b.p50Us / a.p50Us : b.usPerOp / a.usPerOp;
+        measured.push({ order, baseline: a, candidate: b, ratio, meanRatio: b.usPerOp / a.usPerOp });
+      }
     }
     return {
       name,
@@ -249,6 +277,7 @@ export async function compareVariants<A, B>(options: CompareOptions<A, B>): Prom
         warmupRounds,
         ...(iters !== undefined ? { itersPerRound: iters } : { timePerRoundMs: timeMs }),
         gc: gc !== null,
+        statistic,
       },
     };
   } finally {

@@ -107,6 +107,7 @@ async function measure(name: string, s: CompareScenario, rounds: number): Promis
     rounds,
     ...(s.warmupRounds !== undefined ? { warmupRounds: s.warmupRounds } : {}),
     ...(s.timePerRoundMs !== undefined ? { timePerRoundMs: s.timePerRoundMs } : {}),
+    ...(s.statistic !== undefined ? { statistic: s.statistic } : {}),
   });
 }
 

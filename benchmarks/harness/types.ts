@@ -22,6 +22,8 @@ export interface CompareScenario {
   warmupRounds?: number;
   /** Time per variant per round, in ms. Default 150. */
   timePerRoundMs?: number;
+  /** The per-round statistic compared (see `CompareOptions.statistic`). Default `median`. */
+  statistic?: 'median' | 'mean';
 }
 
 /** A load-generator run (throughput over time, queueing under overload); report only. */

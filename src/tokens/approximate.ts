@@ -189,8 +189,9 @@ const APPROXIMATE: ApproximateTokenCounter = Object.freeze({
 
 /**
  * The approximate token counter: {@link estimateTokens} behind the
- * {@link TokenCounter} interface. About two orders of magnitude faster than exact
- * counting, with a few percent median error against `o200k_base` (table at
+ * {@link TokenCounter} interface. Counts 15–30 M tokens/s, about 60× the exact
+ * counter's throughput (40× on English prose, 150× on non-Latin text and tool
+ * schemas), with a few percent median error against `o200k_base` (table at
  * {@link estimateTokens}). Stateless; every call returns the same frozen object.
  *
  * @example

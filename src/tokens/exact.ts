@@ -37,8 +37,8 @@ export interface ExactTokenCounter extends TokenCounter {
   /** The encoding this counter uses. */
   readonly encoding: TokenEncoding;
   /**
-   * Builds the shared encoder now (≈ 0.1–0.5 s, once per encoding per process) so the
-   * first `count()` on a hot path does not pay for it. Idempotent.
+   * Builds the shared encoder now (a few hundred milliseconds, once per encoding per
+   * process) so the first `count()` on a hot path does not pay for it. Idempotent.
    */
   warm(): void;
   /**
@@ -224,9 +224,9 @@ class TiktokenCounter implements ExactTokenCounter {
  * same encoding (about 23 MB of WASM memory each, so never one per counter).
  * Special tokens in the text, such as `<|endoftext|>`, are counted as ordinary text.
  *
- * Throughput is roughly 1 M tokens/s on mixed English and JSON; when an estimate is
- * enough, the approximate counter from the main entry is about two orders of magnitude
- * faster.
+ * Throughput is roughly 0.5–1 M tokens/s on English and JSON (about a third of that on
+ * non-Latin text and tool schemas); when an estimate is enough, the approximate counter
+ * from the main entry is about 60× faster.
  *
  * @param options - `encoding` (default `'o200k_base'`) or `model`
  * @throws InvalidOptionError for an unknown encoding or model, or both given.

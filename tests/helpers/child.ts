@@ -2,7 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { JsonRpcMessage, JsonRpcResponse } from '../../src/index.js';
+import type { JsonObject, JsonRpcError, JsonRpcMessage, RequestId } from '../../src/index.js';
 import { type Deferred, deferred } from './servers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,6 +32,14 @@ export function fixtureTransport(name: string, env: Record<string, string> = {})
   return { transport, stderr: () => stderr };
 }
 
+/** A response as read from the child's stdout. */
+export interface RawResponse {
+  jsonrpc: '2.0';
+  id: RequestId;
+  result?: JsonObject;
+  error?: JsonRpcError;
+}
+
 /**
  * A fixture spawned by hand, so a test sees every byte of its stdout: each line is
  * recorded, parsed when it is JSON, and responses settle the matching `request()`.
@@ -42,7 +50,7 @@ export class RawChild {
   readonly lines: string[] = [];
   stderr = '';
   private buffer = '';
-  private readonly waiting = new Map<string | number, Deferred<JsonRpcResponse>>();
+  private readonly waiting = new Map<string | number, Deferred<RawResponse>>();
 
   constructor(name: string, env: Record<string, string> = {}) {
     const { command, args, cwd, env: fullEnv } = fixtureCommand(name, env);
@@ -67,7 +75,7 @@ export class RawChild {
         message = undefined;
       }
       if (message !== undefined && 'id' in message && !('method' in message)) {
-        this.waiting.get(message.id)?.resolve(message);
+        this.waiting.get(message.id)?.resolve(message as RawResponse);
         this.waiting.delete(message.id);
       }
       newline = this.buffer.indexOf('\n');
@@ -85,15 +93,15 @@ export class RawChild {
   }
 
   /** Sends a request and resolves with the response carrying its id. */
-  request(id: string | number, method: string, params?: Record<string, unknown>): Promise<JsonRpcResponse> {
-    const answer = deferred<JsonRpcResponse>();
+  request(id: string | number, method: string, params?: Record<string, unknown>): Promise<RawResponse> {
+    const answer = deferred<RawResponse>();
     this.waiting.set(id, answer);
     this.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
     return answer.promise;
   }
 
   /** Runs the legacy handshake. */
-  async initialize(): Promise<JsonRpcResponse> {
+  async initialize(): Promise<RawResponse> {
     const reply = await this.request('init', 'initialize', {
       protocolVersion: '2025-11-25',
       capabilities: {},

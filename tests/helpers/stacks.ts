@@ -90,7 +90,8 @@ export class RecordingTransport implements McpTransport {
   readonly sent: { message: JsonRpcMessage; options: unknown }[] = [];
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: JsonRpcMessage, extra?: unknown) => void;
+  // biome-ignore lint/suspicious/noExplicitAny: the SDKs declare their own message and extra types
+  onmessage?: (message: any, extra?: any) => void;
 
   constructor(readonly inner: McpTransport) {}
 
@@ -108,7 +109,8 @@ export class RecordingTransport implements McpTransport {
     await this.inner.start();
   }
 
-  send(message: JsonRpcMessage, options?: unknown): Promise<void> {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDKs declare their own option types
+  send(message: JsonRpcMessage, options?: any): Promise<void> {
     this.sent.push({ message, options });
     return this.inner.send(message, options);
   }

@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectPair } from '../helpers/servers.js';
 import { runScenario, scenarioStack } from '../helpers/stacks.js';
