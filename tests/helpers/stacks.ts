@@ -93,7 +93,13 @@ export class RecordingTransport implements McpTransport {
   // biome-ignore lint/suspicious/noExplicitAny: the SDKs declare their own message and extra types
   onmessage?: (message: any, extra?: any) => void;
 
-  constructor(readonly inner: McpTransport) {}
+  /** Forwarded only when the inner transport has it (as the library's wrapper does). */
+  setProtocolVersion?: (version: string) => void;
+
+  constructor(readonly inner: McpTransport) {
+    const set = inner.setProtocolVersion;
+    if (typeof set === 'function') this.setProtocolVersion = (version) => set.call(inner, version);
+  }
 
   get sessionId(): string | undefined {
     return this.inner.sessionId;
