@@ -1,0 +1,22 @@
+/**
+ * The scenario registry: every scenario file's set, merged. Adding a budget is one
+ * entry in `budgets.json` naming a scenario defined here.
+ */
+
+import type { ScenarioSet } from '../harness/types.js';
+import { loadScenarios } from './load.js';
+import { pipelineScenarios } from './pipeline.js';
+
+function merge(...sets: ScenarioSet[]): ScenarioSet {
+  const all: ScenarioSet = {};
+  for (const set of sets) {
+    for (const [name, scenario] of Object.entries(set)) {
+      if (name in all) throw new Error(`scenario ${name} is defined twice`);
+      all[name] = scenario;
+    }
+  }
+  return all;
+}
+
+/** All scenarios, keyed by name. */
+export const scenarios: ScenarioSet = merge(pipelineScenarios, loadScenarios);
