@@ -1,0 +1,618 @@
+/**
+ * The metrics middleware: latency histograms, outcome counters, cache, token and byte
+ * counts per method and per tool, on either side of a connection.
+ *
+ * @module
+ */
+
+import { type ConnectTarget, withMiddleware } from '../../adapters/targets.js';
+import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
+import { InvalidOptionError } from '../../errors/index.js';
+import { approximateTokenCounter } from '../../tokens/approximate.js';
+import { exactTokenCounter } from '../../tokens/exact.js';
+import type { TokenCounter } from '../../tokens/types.js';
+import { countRequestTokens, countResultTokens } from '../../tokens/visible.js';
+import { type Classified, classifyReply, classifyThrown } from './classify.js';
+import { type LatencySummary, summarize } from './histogram.js';
+import { bindInternals } from './internals.js';
+import { renderReport } from './report.js';
+import {
+  CACHE_STATUSES,
+  type CacheStatus,
+  OK,
+  type OperationStats,
+  OTHER,
+  OUTCOMES,
+  type Outcome,
+  StatsRegistry,
+} from './stats.js';
+
+export type { LatencySummary } from './histogram.js';
+export type { CacheStatus, Outcome } from './stats.js';
+
+/**
+ * Something whose figures the metrics include at snapshot and scrape time, e.g. a
+ * concurrency limiter or a cache: any object with a `name` and a `stats()` method. The
+ * numeric fields of what `stats()` returns are read (others are ignored); nothing is
+ * read on the request path.
+ *
+ * Well-known fields get dedicated Prometheus series: `queued` (queue depth),
+ * `running` (requests holding a slot), `shed` (requests refused since start). Every
+ * numeric field appears in {@link MetricsSnapshot.sources}.
+ *
+ * @example
+ * ```ts
+ * const limiter = concurrencyLimit({ limit: 8 });
+ * const m = metrics({ sources: [limiter] });
+ * ```
+ */
+export interface MetricsSource {
+  /** The name its figures appear under. */
+  readonly name: string;
+  /** The current figures; numeric fields are read. */
+  stats(): object;
+}
+
+/** What {@link MetricsOptions.onSlowRequest} receives. */
+export interface SlowRequestEvent {
+  /** Where the request was measured. */
+  side: Side;
+  /** The method, e.g. `tools/call`. */
+  method: string;
+  /** The tool name, for `tools/call`. */
+  tool: string | undefined;
+  /** The caller's request id. */
+  id: RequestId;
+  /** The transport's session id, if any. */
+  sessionId: string | undefined;
+  /** How it ended. */
+  outcome: Outcome;
+  /** Time from entering the pipeline to the reply, in milliseconds. */
+  totalMs: number;
+  /**
+   * Time spent waiting in a concurrency queue, when the concurrency middleware reported
+   * it in `ctx.state.queuedMs`.
+   */
+  queuedMs: number | undefined;
+  /** `totalMs` minus `queuedMs`: the time spent being served. */
+  serviceMs: number;
+  /** The cache's verdict, when the cache middleware reported one in `ctx.state.cache`. */
+  cache: CacheStatus | undefined;
+}
+
+/** Options of {@link metrics}. Every default is in {@link METRICS_DEFAULTS}. */
+export interface MetricsOptions {
+  /**
+   * Distinct tool names tracked per side; further names fold into `other`, and so do
+   * names that were never listed in a `tools/list` result seen by this middleware and
+   * never answered `ok` (unknown tools: SDK v1 answers them with an `isError` result),
+   * so callers sending arbitrary names cannot grow the registry. Default 100.
+   */
+  maxTools?: number;
+  /** Distinct methods tracked per side; further ones fold into `other`. Default 64. */
+  maxMethods?: number;
+  /**
+   * Significant decimal digits of the cumulative latency histograms (1–5). Default 3:
+   * values are kept to 0.1%, at about 95 KB per histogram.
+   */
+  significantDigits?: number;
+  /**
+   * Significant digits of the recent-window sub-histograms (1–5). Default 2: values kept
+   * to 1%, about 14 KB per sub-histogram.
+   */
+  windowSignificantDigits?: number;
+  /**
+   * The largest latency the histograms resolve, in milliseconds; longer requests are
+   * recorded at this value. Default 3,600,000 (1 hour). Latencies are recorded in whole
+   * microseconds, from 1 µs up.
+   */
+  maxLatencyMs?: number;
+  /** Length of the recent window, in milliseconds. Default 60,000. */
+  windowMs?: number;
+  /**
+   * Sub-histograms the recent window rotates through (2–60). Default 6: with the default
+   * window, it covers the last 50–60 seconds.
+   */
+  windowSlots?: number;
+  /**
+   * Token counting of what the model reads and writes: `false` (default), `'approximate'`
+   * (the fast estimate), `'exact'` (tiktoken `o200k_base`, loaded on the first count;
+   * needs the optional `tiktoken` peer dependency) or any {@link TokenCounter}.
+   */
+  tokens?: false | 'approximate' | 'exact' | TokenCounter;
+  /**
+   * Fraction of requests whose tokens are counted, 0–1. Default 1. Sampling is
+   * deterministic (every 1/rate-th request), and the snapshot reports how many requests
+   * were counted.
+   */
+  tokenSampleRate?: number;
+  /**
+   * Measure request and reply sizes (UTF-8 bytes of `params` and of `result`/`error` as
+   * JSON). Default false: serializing costs about as much as the round trip itself.
+   */
+  bytes?: boolean;
+  /** Requests taking at least this long (milliseconds) go to `onSlowRequest`. Default 1,000. */
+  slowThresholdMs?: number;
+  /** Called for each request slower than `slowThresholdMs`. Exceptions are reported via `onerror`. */
+  onSlowRequest?: (event: SlowRequestEvent) => void;
+  /** Objects whose `stats()` are included in snapshots and scrapes. Default none. */
+  sources?: readonly MetricsSource[];
+  /**
+   * The clock, in milliseconds. Default `performance.now`. With the default, latency is
+   * measured from the moment the request entered the pipeline (`ctx.startedAt`); an
+   * injected clock is read when the request reaches this middleware.
+   */
+  clock?: () => number;
+}
+
+/** The defaults of {@link MetricsOptions}. */
+export const METRICS_DEFAULTS = Object.freeze({
+  maxTools: 100,
+  maxMethods: 64,
+  significantDigits: 3,
+  windowSignificantDigits: 2,
+  maxLatencyMs: 3_600_000,
+  windowMs: 60_000,
+  windowSlots: 6,
+  tokens: false as const,
+  tokenSampleRate: 1,
+  bytes: false,
+  slowThresholdMs: 1000,
+});
+
+/** Token figures of one operation (over the requests whose tokens were counted). */
+export interface TokenFigures {
+  /** Requests counted. */
+  sampledRequests: number;
+  /** Tokens the model wrote (tool name and arguments). */
+  in: number;
+  /** Tokens the model reads (visible result text, tool definitions). */
+  out: number;
+  /** `in / sampledRequests`. */
+  inPerRequest: number;
+  /** `out / sampledRequests`. */
+  outPerRequest: number;
+}
+
+/** Size figures of one operation. */
+export interface ByteFigures {
+  /** Requests measured. */
+  requests: number;
+  /** UTF-8 bytes of `params` as JSON. */
+  in: number;
+  /** UTF-8 bytes of `result` or `error` as JSON. */
+  out: number;
+}
+
+/** One (side, method, tool) in a {@link MetricsSnapshot}. */
+export interface OperationSnapshot {
+  /** Where it was measured. */
+  side: Side;
+  /** The method, or `other` beyond `maxMethods`. */
+  method: string;
+  /** The tool (for `tools/call`), `other` for folded names, otherwise null. */
+  tool: string | null;
+  /** Requests completed. */
+  requests: number;
+  /** Requests per outcome. */
+  outcomes: Record<Outcome, number>;
+  /** Failures by OpenTelemetry `error.type`: JSON-RPC code, `tool_error`, `timeout`, `cancelled`. */
+  errorTypes: Record<string, number>;
+  /** Latency since start, all outcomes. */
+  latency: LatencySummary;
+  /** Latency over the recent window, all outcomes, with its throughput. */
+  recent: LatencySummary & { perSecond: number };
+  /** Requests per cache status (all zero when no cache reported). */
+  cache: Record<CacheStatus, number>;
+  /** Token figures, or null when token counting is off. */
+  tokens: TokenFigures | null;
+  /** Size figures, or null when `bytes` is off. */
+  bytes: ByteFigures | null;
+}
+
+/** A plain, JSON-serializable picture of everything recorded so far. */
+export interface MetricsSnapshot {
+  /** `Date.now()` when it was taken. */
+  takenAt: number;
+  /** Milliseconds since the middleware was created. */
+  uptimeMs: number;
+  /** The recent window: its configured length and how much of it has elapsed. */
+  window: { ms: number; coveredMs: number };
+  /** Figures over every operation. */
+  totals: {
+    /** Requests completed. */
+    requests: number;
+    /** Requests per outcome. */
+    outcomes: Record<Outcome, number>;
+    /** Requests in flight now, all sides. */
+    inFlight: number;
+    /** Requests completed within the recent window. */
+    recentRequests: number;
+    /** Recent throughput, requests per second. */
+    recentPerSecond: number;
+    /** Requests per cache status. */
+    cache: Record<CacheStatus, number>;
+  };
+  /** Requests in flight now, per side that has seen traffic. */
+  inFlight: Partial<Record<Side, number>>;
+  /** Per (side, method, tool), in first-seen order. */
+  operations: OperationSnapshot[];
+  /** The token counter in use, or null. */
+  tokens: { counter: string; exact: boolean; sampleRate: number } | null;
+  /** The numeric figures of each source, by source name. */
+  sources: Record<string, Record<string, number>>;
+}
+
+/** The middleware {@link metrics} returns: a middleware object with a snapshot and a report. */
+export interface MetricsMiddleware extends MiddlewareObject {
+  /** Always `metrics`. */
+  readonly name: 'metrics';
+  /** Everything recorded so far, as plain JSON-serializable data. */
+  snapshot(): MetricsSnapshot;
+  /** A compact text table of the snapshot, for humans (never printed by the library). */
+  report(): string;
+}
+
+const WHERE = 'metrics';
+
+function positiveInteger(
+  option: string,
+  value: unknown,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionError(
+      WHERE,
+      option,
+      max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`,
+      value,
+    );
+  }
+  return value;
+}
+
+function nonNegative(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidOptionError(WHERE, option, 'a non-negative number', value);
+  }
+  return value;
+}
+
+function resolveCounter(value: unknown): TokenCounter | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === 'approximate') return approximateTokenCounter();
+  if (value === 'exact') return exactTokenCounter();
+  if (typeof value === 'object' && value !== null && typeof (value as TokenCounter).count === 'function') {
+    return value as TokenCounter;
+  }
+  throw new InvalidOptionError(WHERE, 'tokens', "false, 'approximate', 'exact' or a TokenCounter", value);
+}
+
+function resolveSources(value: unknown): MetricsSource[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError(WHERE, 'sources', 'an array of sources', value);
+  value.forEach((source: unknown, i) => {
+    const s = source as MetricsSource | null;
+    if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || typeof s.stats !== 'function') {
+      throw new InvalidOptionError(
+        WHERE,
+        `sources[${i}]`,
+        'an object with a name and a stats() method',
+        source,
+      );
+    }
+  });
+  return [...value];
+}
+
+const CACHE_INDEX: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(CACHE_STATUSES.map((s, i) => [s, i])),
+);
+
+function outcomeRecord(counts: ArrayLike<number>): Record<Outcome, number> {
+  const out = {} as Record<Outcome, number>;
+  OUTCOMES.forEach((o, i) => {
+    out[o] = counts[i] ?? 0;
+  });
+  return out;
+}
+
+function cacheRecord(counts: ArrayLike<number>): Record<CacheStatus, number> {
+  const out = {} as Record<CacheStatus, number>;
+  CACHE_STATUSES.forEach((s, i) => {
+    out[s] = counts[i] ?? 0;
+  });
+  return out;
+}
+
+/** The numeric own fields of a source's `stats()`. */
+export function numericStats(source: MetricsSource): Record<string, number> {
+  const out: Record<string, number> = {};
+  const stats = source.stats() as Record<string, unknown>;
+  if (typeof stats !== 'object' || stats === null) return out;
+  for (const [key, value] of Object.entries(stats)) {
+    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Creates the metrics middleware. Put it first (outermost) in the stack so that it sees
+ * every request, including those a cache answers or a limiter sheds, and measures the
+ * whole time the caller waits.
+ *
+ * Recording costs a few hundred nanoseconds per request and allocates nothing beyond the
+ * request's own promise: each (side, method, tool) gets its histograms on first sight,
+ * found again through two Map lookups. Latency is kept in HdrHistograms (microseconds,
+ * 1 µs … `maxLatencyMs`, `significantDigits`), cumulatively per outcome and over a recent
+ * window of `windowSlots` rotating sub-histograms, rotated lazily (no timer).
+ *
+ * Outcomes: `ok`; `tool_error` (a `tools/call` result with `isError: true`);
+ * `protocol_error` (a JSON-RPC error response, or a middleware failure); `shed`
+ * (codes -31503 and -31429 from a concurrency or rate limit); `cancelled`; `timeout`
+ * (a cancellation whose reason names a timeout, as the SDKs send when a request times
+ * out, or a -32001 error response).
+ *
+ * @param options - see {@link MetricsOptions}; defaults in {@link METRICS_DEFAULTS}
+ * @throws InvalidOptionError naming the first invalid option.
+ * @example
+ * ```ts
+ * const m = metrics({ tokens: 'approximate' });
+ * withMiddleware(server, [m, cache()]);
+ * // later
+ * process.stderr.write(m.report());
+ * ```
+ */
+export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(WHERE, '(options)', 'an object', options);
+  }
+  const d = METRICS_DEFAULTS;
+  const maxTools = positiveInteger('maxTools', options.maxTools, d.maxTools);
+  const maxMethods = positiveInteger('maxMethods', options.maxMethods, d.maxMethods);
+  const digits = positiveInteger('significantDigits', options.significantDigits, d.significantDigits, 5);
+  const windowDigits = positiveInteger(
+    'windowSignificantDigits',
+    options.windowSignificantDigits,
+    d.windowSignificantDigits,
+    5,
+  );
+  const maxLatencyMs = nonNegative('maxLatencyMs', options.maxLatencyMs, d.maxLatencyMs);
+  if (maxLatencyMs < 1) throw new InvalidOptionError(WHERE, 'maxLatencyMs', 'at least 1', maxLatencyMs);
+  const windowMs = nonNegative('windowMs', options.windowMs, d.windowMs);
+  const slots = positiveInteger('windowSlots', options.windowSlots, d.windowSlots, 60);
+  if (slots < 2) throw new InvalidOptionError(WHERE, 'windowSlots', 'an integer from 2 to 60', slots);
+  if (!Number.isFinite(windowMs) || windowMs / slots < 1) {
+    throw new InvalidOptionError(
+      WHERE,
+      'windowMs',
+      `a finite number of at least windowSlots (${slots}) ms`,
+      windowMs,
+    );
+  }
+  const counter = resolveCounter(options.tokens);
+  const sampleRate = nonNegative('tokenSampleRate', options.tokenSampleRate, d.tokenSampleRate);
+  if (sampleRate > 1)
+    throw new InvalidOptionError(WHERE, 'tokenSampleRate', 'a number from 0 to 1', sampleRate);
+  if (options.bytes !== undefined && typeof options.bytes !== 'boolean') {
+    throw new InvalidOptionError(WHERE, 'bytes', 'a boolean', options.bytes);
+  }
+  const bytes = options.bytes ?? d.bytes;
+  const slowThresholdMs = nonNegative('slowThresholdMs', options.slowThresholdMs, d.slowThresholdMs);
+  const onSlow = options.onSlowRequest;
+  if (onSlow !== undefined && typeof onSlow !== 'function') {
+    throw new InvalidOptionError(WHERE, 'onSlowRequest', 'a function', onSlow);
+  }
+  const sources = resolveSources(options.sources);
+  const injected = options.clock;
+  if (injected !== undefined && typeof injected !== 'function') {
+    throw new InvalidOptionError(WHERE, 'clock', 'a function returning milliseconds', injected);
+  }
+  const clock = injected ?? (() => performance.now());
+  const ownClock = injected !== undefined;
+
+  const registry = new StatsRegistry(
+    {
+      highestUs: Math.max(2, Math.round(maxLatencyMs * 1000)),
+      digits,
+      windowDigits,
+      slotMs: windowMs / slots,
+      slots,
+      maxTools,
+      maxMethods,
+    },
+    clock(),
+  );
+  const countTokens = counter !== undefined && sampleRate > 0;
+  let sampleCredit = 0;
+  const verdict: Classified = { outcome: 0, errorType: undefined };
+
+  function finish(
+    ctx: RequestContext,
+    start: number,
+    reply: Reply | undefined,
+    classified: Classified,
+  ): void {
+    const end = clock();
+    const method = ctx.method;
+    const result = reply?.result;
+    if (method === 'tools/list' && result !== undefined) registry.learnTools(result);
+    const tool = method === 'tools/call' ? (ctx.message.params?.name ?? OTHER) : undefined;
+    const outcome = classified.outcome;
+    const op = registry.operation(ctx.side, method, tool, outcome === OK, end);
+    registry.record(op, outcome, (end - start) * 1000, end);
+    if (classified.errorType !== undefined) op.countError(classified.errorType);
+    const state = ctx.state;
+    const cacheIndex = typeof state.cache === 'string' ? CACHE_INDEX[state.cache] : undefined;
+    if (cacheIndex !== undefined) op.cache[cacheIndex]!++;
+    if (countTokens && result !== undefined) {
+      sampleCredit += sampleRate;
+      if (sampleCredit >= 1) {
+        sampleCredit -= 1;
+        op.tokenSamples++;
+        op.tokensIn += countRequestTokens(method, ctx.message.params, counter);
+        op.tokensOut += countResultTokens(method, result, counter);
+      }
+    }
+    if (bytes && reply !== undefined) measureBytes(op, ctx, reply);
+    if (onSlow !== undefined && end - start >= slowThresholdMs) {
+      const queued = typeof state.queuedMs === 'number' ? state.queuedMs : undefined;
+      const total = end - start;
+      try {
+        onSlow({
+          side: ctx.side,
+          method,
+          tool: typeof tool === 'string' ? tool : undefined,
+          id: ctx.id,
+          sessionId: ctx.session.sessionId,
+          outcome: OUTCOMES[outcome]!,
+          totalMs: total,
+          queuedMs: queued,
+          serviceMs: queued === undefined ? total : total - queued,
+          cache: cacheIndex === undefined ? undefined : CACHE_STATUSES[cacheIndex],
+        });
+      } catch (error) {
+        ctx.connection.reportError(
+          new Error(
+            `metrics: onSlowRequest failed: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
+      }
+    }
+  }
+
+  function snapshot(): MetricsSnapshot {
+    const now = clock();
+    const totals = new Float64Array(OUTCOMES.length);
+    const cacheTotals = new Float64Array(CACHE_STATUSES.length);
+    const coveredMs = registry.windowCoverageMs(now);
+    const perSecond = (n: number) => (coveredMs > 0 ? (n * 1000) / coveredMs : 0);
+    const operations: OperationSnapshot[] = [];
+    for (const op of registry.operations()) {
+      let requests = 0;
+      op.outcomes.forEach((n, i) => {
+        totals[i]! += n;
+        requests += n;
+      });
+      op.cache.forEach((n, i) => {
+        cacheTotals[i]! += n;
+      });
+      const recent = summarize(registry.recentHistogram(op, now));
+      operations.push({
+        side: op.side,
+        method: op.method,
+        tool: op.tool ?? null,
+        requests,
+        outcomes: outcomeRecord(op.outcomes),
+        errorTypes: Object.fromEntries(op.errorTypes ?? []),
+        latency: summarize(registry.cumulativeHistogram(op)),
+        recent: { ...recent, perSecond: perSecond(recent.count) },
+        cache: cacheRecord(op.cache),
+        tokens: counter === undefined ? null : tokenFigures(op),
+        bytes: bytes ? { requests: op.byteSamples, in: op.bytesIn, out: op.bytesOut } : null,
+      });
+    }
+    const inFlight: Partial<Record<Side, number>> = {};
+    let inFlightTotal = 0;
+    for (const [side, n] of registry.inFlight()) {
+      inFlight[side] = n;
+      inFlightTotal += n;
+    }
+    const recentRequests = registry.recentCount(now);
+    const sourceFigures: Record<string, Record<string, number>> = {};
+    for (const source of sources) sourceFigures[source.name] = numericStats(source);
+    return {
+      takenAt: Date.now(),
+      uptimeMs: now - registry.createdAt,
+      window: { ms: windowMs, coveredMs },
+      totals: {
+        requests: totals.reduce((a, b) => a + b, 0),
+        outcomes: outcomeRecord(totals),
+        inFlight: inFlightTotal,
+        recentRequests,
+        recentPerSecond: perSecond(recentRequests),
+        cache: cacheRecord(cacheTotals),
+      },
+      inFlight,
+      operations,
+      tokens: counter === undefined ? null : { counter: counter.name, exact: counter.exact, sampleRate },
+      sources: sourceFigures,
+    };
+  }
+
+  const middleware: MetricsMiddleware = {
+    name: 'metrics',
+    request: async function metrics(ctx, next) {
+      const side = registry.side(ctx.side);
+      const start = ownClock ? clock() : ctx.startedAt;
+      side.inFlight++;
+      let reply: Reply;
+      try {
+        reply = await next();
+      } catch (error) {
+        side.inFlight--;
+        finish(ctx, start, undefined, classifyThrown(error, verdict));
+        throw error;
+      }
+      side.inFlight--;
+      finish(ctx, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
+      return reply;
+    },
+    snapshot,
+    report: () => renderReport(snapshot()),
+  };
+  bindInternals(middleware, { registry, clock, sources, counter, bytes });
+  return middleware;
+}
+
+function tokenFigures(op: OperationStats): TokenFigures {
+  const n = op.tokenSamples;
+  return {
+    sampledRequests: n,
+    in: op.tokensIn,
+    out: op.tokensOut,
+    inPerRequest: n === 0 ? 0 : op.tokensIn / n,
+    outPerRequest: n === 0 ? 0 : op.tokensOut / n,
+  };
+}
+
+function jsonBytes(value: unknown): number {
+  if (value === undefined) return 0;
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
+  } catch {
+    return 0;
+  }
+}
+
+function measureBytes(op: OperationStats, ctx: RequestContext, reply: Reply): void {
+  op.byteSamples++;
+  op.bytesIn += jsonBytes(ctx.message.params);
+  op.bytesOut += jsonBytes(reply.result ?? reply.error);
+}
+
+/**
+ * Adds {@link metrics} to an MCP server or client (SDK v1 or v2) and returns the
+ * middleware, whose `snapshot()` and `report()` read what it recorded. A one-line
+ * adapter over `withMiddleware(target, [metrics(options)])`; call it before `connect()`,
+ * and before other `with*` calls so it runs outermost.
+ *
+ * @param target - an `McpServer`, `Server` or `Client`
+ * @param options - see {@link MetricsOptions}
+ * @example
+ * ```ts
+ * const server = new McpServer({ name: 'files', version: '1.0.0' });
+ * const m = withMetrics(server, { tokens: 'approximate' });
+ * await server.connect(transport);
+ * m.snapshot().totals.requests;
+ * ```
+ */
+export function withMetrics(target: ConnectTarget, options?: MetricsOptions): MetricsMiddleware {
+  const m = metrics(options);
+  withMiddleware(target, [m]);
+  return m;
+}
