@@ -1,0 +1,306 @@
+import type { RequestContext } from '../../core/types.js';
+import { InvalidOptionError } from '../../errors/index.js';
+import type { CacheStore } from '../../stores/types.js';
+import { compileGlobs } from './glob.js';
+
+/**
+ * The caching policy of one kind of request (lists, resource reads, prompts, tool calls).
+ * Unset fields take the top-level option of the same name, then {@link CACHE_DEFAULTS}.
+ */
+export interface CachePolicy {
+  /** Whether this kind is cached at all. Default `true` (tool calls still need `include`). */
+  enabled?: boolean;
+  /** How long an entry is fresh, in milliseconds. Default: the top-level `ttlMs`. */
+  ttlMs?: number;
+  /**
+   * How long after `ttlMs` an entry may still be served while one background refresh runs
+   * (stale-while-revalidate), in milliseconds; `0` turns it off. Default: the top-level
+   * `staleMs`.
+   */
+  staleMs?: number;
+  /**
+   * Globs (`*`, `**`, `?`; see the README) over what this kind is about: the method name
+   * for lists (`tools/list` …), the URI for `resources/read`, the prompt name for
+   * `prompts/get`, the tool name for `tools/call`. Only matching requests are cached.
+   * Default `['**']` (everything), except for tool calls: `[]` (nothing; caching a tool's
+   * results is opt-in).
+   */
+  include?: readonly string[];
+  /** Globs of what is never cached, checked before `include`. Default `[]`. */
+  exclude?: readonly string[];
+  /**
+   * How the protocol's cache hints on modern (2026-07-28+) results are used; applies to
+   * lists and `resources/read`, whose results carry them.
+   * - `'respect'` (default): the TTL is the smaller of the policy's `ttlMs` and the
+   *   result's `ttlMs`; a modern result without `ttlMs` means `0`, not cached.
+   * - `'ignore'`: the policy's `ttlMs` alone decides. `cacheScope: 'private'` is still
+   *   honoured.
+   */
+  hints?: 'respect' | 'ignore';
+}
+
+/** Options of {@link cache}. Every option is optional; defaults are in {@link CACHE_DEFAULTS}. */
+export interface CacheOptions {
+  /**
+   * Where entries live. Default: a fresh bounded memory store
+   * (`memoryStore({ maxEntrySize: maxEntryBytes, now })`, i.e. 10,000 entries and 64 MiB
+   * at most). Pass a shared store (e.g. Redis) to share entries between replicas.
+   */
+  store?: CacheStore;
+  /** Default freshness of an entry, in milliseconds, for every kind. Default 60,000. */
+  ttlMs?: number;
+  /** Default stale-while-revalidate window after `ttlMs`, in milliseconds. Default 0 (off). */
+  staleMs?: number;
+  /** Results whose JSON is larger than this many bytes are not cached. Default 262,144 (256 KiB). */
+  maxEntryBytes?: number;
+  /** Policy of `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`. */
+  lists?: CachePolicy;
+  /** Policy of `resources/read` (globs over URIs). */
+  resources?: CachePolicy;
+  /** Policy of `prompts/get` (globs over prompt names). */
+  prompts?: CachePolicy;
+  /**
+   * Policy of `tools/call` (globs over tool names). Opt-in: nothing is cached unless named
+   * in `include` or covered by `readOnlyTools`.
+   */
+  tools?: CachePolicy;
+  /**
+   * Also cache calls to every tool annotated `readOnlyHint: true`, as learned from the
+   * `tools/list` results this middleware has seen for that server. Annotations are hints
+   * from the server: turn this on only for servers you trust. Default `false`.
+   */
+  readOnlyTools?: boolean;
+  /**
+   * Identical requests in flight at the same time make one call to the handler; every
+   * caller gets its own answer. Default `true`.
+   */
+  coalesce?: boolean;
+  /**
+   * Marks results served from the cache with `_meta["mcp-perf/cache"]` = `"hit"` or
+   * `"stale"`. Default `false` (results are passed on exactly as cached).
+   */
+  markHits?: boolean;
+  /**
+   * The caller's identity for partitioning, or `undefined` for the shared public
+   * partition. Default: from the transport's auth info: the OAuth `clientId` with
+   * `extra.sub` (or `userId`, `user_id`, `username`), or with the token itself when none of
+   * those is present. It is only ever used hashed, inside the key.
+   */
+  principal?: (ctx: RequestContext) => string | undefined;
+  /**
+   * Replaces or extends the cache key. Receives the default key (method, server identity,
+   * principal and params without `_meta`, hashed) and returns the key to use, or
+   * `undefined` to leave this request uncached.
+   *
+   * @example Separate entries per tenant header
+   * ```ts
+   * cache({ key: (ctx, key) => `${tenantOf(ctx)}:${key}` })
+   * ```
+   */
+  key?: (ctx: RequestContext, defaultKey: string) => string | undefined;
+  /** Clock in epoch milliseconds. Default `Date.now`. Tests inject a fake clock. */
+  now?: () => number;
+}
+
+/**
+ * The defaults of {@link CacheOptions}, in one place. Policies default their `ttlMs`,
+ * `staleMs` and `hints` to the top-level values.
+ *
+ * | option | default |
+ * |---|---|
+ * | `ttlMs` | 60,000 (one minute) |
+ * | `staleMs` | 0 (no stale serving) |
+ * | `maxEntryBytes` | 262,144 (256 KiB) |
+ * | `readOnlyTools` | `false` |
+ * | `coalesce` | `true` |
+ * | `markHits` | `false` |
+ * | `hints` | `'respect'` |
+ * | `lists`, `resources`, `prompts` | enabled, `include: ['**']`, `exclude: []` |
+ * | `tools` | enabled, `include: []` (nothing until you name tools), `exclude: []` |
+ * | `store` | `memoryStore()` bounds: 10,000 entries, 64 MiB |
+ */
+export const CACHE_DEFAULTS = Object.freeze({
+  ttlMs: 60_000,
+  staleMs: 0,
+  maxEntryBytes: 256 * 1024,
+  readOnlyTools: false,
+  coalesce: true,
+  markHits: false,
+  hints: 'respect' as 'respect' | 'ignore',
+  lists: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
+  resources: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
+  prompts: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
+  tools: Object.freeze({ enabled: true, include: Object.freeze([]), exclude: Object.freeze([]) }),
+});
+
+/** What a policy is about. */
+export type CacheKind = 'list' | 'resource' | 'prompt' | 'tool';
+
+/** A policy after validation, with its globs compiled. */
+export interface ResolvedPolicy {
+  readonly kind: CacheKind;
+  readonly enabled: boolean;
+  readonly ttlMs: number;
+  readonly staleMs: number;
+  readonly hints: boolean;
+  /** `null` = everything is included. */
+  readonly includeAll: boolean;
+  readonly include: RegExp | null;
+  readonly exclude: RegExp | null;
+}
+
+/** Options after validation. */
+export interface ResolvedOptions {
+  readonly maxEntryBytes: number;
+  readonly readOnlyTools: boolean;
+  readonly coalesce: boolean;
+  readonly markHits: boolean;
+  readonly principal: ((ctx: RequestContext) => string | undefined) | undefined;
+  readonly key: ((ctx: RequestContext, defaultKey: string) => string | undefined) | undefined;
+  readonly now: () => number;
+  readonly lists: ResolvedPolicy;
+  readonly resources: ResolvedPolicy;
+  readonly prompts: ResolvedPolicy;
+  readonly tools: ResolvedPolicy;
+  /** The longest time any entry can live (fresh + stale), in milliseconds. */
+  readonly maxLifetimeMs: number;
+}
+
+const WHERE = 'cache';
+const POLICY_KEYS = new Set(['enabled', 'ttlMs', 'staleMs', 'include', 'exclude', 'hints']);
+const OPTION_KEYS = new Set([
+  'store',
+  'ttlMs',
+  'staleMs',
+  'maxEntryBytes',
+  'lists',
+  'resources',
+  'prompts',
+  'tools',
+  'readOnlyTools',
+  'coalesce',
+  'markHits',
+  'principal',
+  'key',
+  'now',
+]);
+
+/** Validates options and applies defaults. */
+export function resolveOptions(options: CacheOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError(WHERE, '(options)', 'an object', options);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new InvalidOptionError(WHERE, key, 'a known cache option', key);
+  }
+  const ttlMs = nonNegative('ttlMs', options.ttlMs ?? CACHE_DEFAULTS.ttlMs);
+  const staleMs = nonNegative('staleMs', options.staleMs ?? CACHE_DEFAULTS.staleMs);
+  const maxEntryBytes = options.maxEntryBytes ?? CACHE_DEFAULTS.maxEntryBytes;
+  if (!Number.isSafeInteger(maxEntryBytes) || maxEntryBytes <= 0) {
+    throw new InvalidOptionError(WHERE, 'maxEntryBytes', 'a positive integer', maxEntryBytes);
+  }
+  const readOnlyTools = bool('readOnlyTools', options.readOnlyTools ?? CACHE_DEFAULTS.readOnlyTools);
+  const coalesce = bool('coalesce', options.coalesce ?? CACHE_DEFAULTS.coalesce);
+  const markHits = bool('markHits', options.markHits ?? CACHE_DEFAULTS.markHits);
+  const principal = fn('principal', options.principal);
+  const key = fn('key', options.key);
+  const now = fn('now', options.now) ?? Date.now;
+  if (options.store !== undefined) checkStore(options.store);
+  const base = { ttlMs, staleMs };
+  const lists = policy('lists', 'list', options.lists, CACHE_DEFAULTS.lists, base);
+  const resources = policy('resources', 'resource', options.resources, CACHE_DEFAULTS.resources, base);
+  const prompts = policy('prompts', 'prompt', options.prompts, CACHE_DEFAULTS.prompts, base);
+  const tools = policy('tools', 'tool', options.tools, CACHE_DEFAULTS.tools, base);
+  const maxLifetimeMs = Math.max(
+    ...[lists, resources, prompts, tools].map((p) => (p.enabled ? p.ttlMs + p.staleMs : 0)),
+  );
+  return {
+    maxEntryBytes,
+    readOnlyTools,
+    coalesce,
+    markHits,
+    principal,
+    key,
+    now,
+    lists,
+    resources,
+    prompts,
+    tools,
+    maxLifetimeMs,
+  };
+}
+
+function policy(
+  name: string,
+  kind: CacheKind,
+  given: CachePolicy | undefined,
+  defaults: { enabled: boolean; include: readonly string[]; exclude: readonly string[] },
+  base: { ttlMs: number; staleMs: number },
+): ResolvedPolicy {
+  const p = given ?? {};
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+    throw new InvalidOptionError(WHERE, name, 'a policy object', p);
+  }
+  for (const key of Object.keys(p)) {
+    if (!POLICY_KEYS.has(key))
+      throw new InvalidOptionError(WHERE, `${name}.${key}`, 'a known policy option', key);
+  }
+  const enabled = bool(`${name}.enabled`, p.enabled ?? defaults.enabled);
+  const ttlMs = nonNegative(`${name}.ttlMs`, p.ttlMs ?? base.ttlMs);
+  const staleMs = nonNegative(`${name}.staleMs`, p.staleMs ?? base.staleMs);
+  const hints = p.hints ?? CACHE_DEFAULTS.hints;
+  if (hints !== 'respect' && hints !== 'ignore') {
+    throw new InvalidOptionError(WHERE, `${name}.hints`, "'respect' or 'ignore'", hints);
+  }
+  const include = globs(`${name}.include`, p.include ?? defaults.include);
+  const exclude = globs(`${name}.exclude`, p.exclude ?? defaults.exclude);
+  return {
+    kind,
+    enabled,
+    ttlMs,
+    staleMs,
+    hints: hints === 'respect',
+    includeAll: include.includes('**'),
+    include: compileGlobs(include),
+    exclude: compileGlobs(exclude),
+  };
+}
+
+function globs(option: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.some((g) => typeof g !== 'string' || g.length === 0)) {
+    throw new InvalidOptionError(WHERE, option, 'an array of non-empty glob strings', value);
+  }
+  return value as string[];
+}
+
+function nonNegative(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError(WHERE, option, 'a finite number of milliseconds >= 0', value);
+  }
+  return value;
+}
+
+function bool(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(WHERE, option, 'a boolean', value);
+  return value;
+}
+
+function fn<T>(option: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new InvalidOptionError(WHERE, option, 'a function', value);
+  }
+  return value;
+}
+
+function checkStore(store: unknown): void {
+  const s = store as Record<string, unknown> | null;
+  const required = ['get', 'set', 'delete', 'invalidateTag', 'clear', 'stats'];
+  if (typeof s !== 'object' || s === null || required.some((m) => typeof s[m] !== 'function')) {
+    throw new InvalidOptionError(
+      WHERE,
+      'store',
+      'a CacheStore (get, set, delete, invalidateTag, clear, stats)',
+      store,
+    );
+  }
+}
