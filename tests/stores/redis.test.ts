@@ -1,0 +1,403 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createClient } from 'redis';
+import { REDIS_STORE_DEFAULTS, type RedisStore, redisStore } from '../../src/entries/redis.js';
+import { isInvalidOptionError, isStoreError, StoreError } from '../../src/errors/index.js';
+import { cacheStoreContract, makeEntry } from './contract.js';
+import { type FakeRedis, startFakeRedis } from './fake-redis.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RUN = `mcp-perf-test:${process.pid}-${Date.now().toString(36)}:`;
+let prefixes = 0;
+const nextPrefix = (): string => `${RUN}${++prefixes}:`;
+
+const newClient = (url: string) => createClient({ url, socket: { connectTimeout: 2_000 } });
+type Client = ReturnType<typeof newClient>;
+
+async function connectOrReason(): Promise<{ client: Client } | { reason: string }> {
+  const client = createClient({
+    url: REDIS_URL,
+    socket: { connectTimeout: 2_000, reconnectStrategy: false },
+  });
+  let lastError: unknown;
+  client.on('error', (error) => {
+    lastError = error;
+  });
+  try {
+    await client.connect();
+    return { client };
+  } catch (error) {
+    client.destroy();
+    return { reason: `Redis unreachable at ${REDIS_URL}: ${String((error as Error)?.message ?? lastError)}` };
+  }
+}
+
+const probe = await connectOrReason();
+const admin: Client | undefined = 'client' in probe ? probe.client : undefined;
+const skip = 'reason' in probe ? probe.reason : undefined;
+if (skip !== undefined) {
+  if (process.env.CI) {
+    test('Redis is reachable (required when CI is set)', () => {
+      assert.fail(skip);
+    });
+  } else {
+    console.log(`skipping the Redis store tests that need a server: ${skip}`);
+  }
+}
+
+after(async () => {
+  if (admin === undefined) return;
+  let cursor = '0';
+  do {
+    const [next, keys] = (await admin.sendCommand(['SCAN', cursor, 'MATCH', `${RUN}*`, 'COUNT', '1000'])) as [
+      string,
+      string[],
+    ];
+    if (keys.length > 0) await admin.sendCommand(['UNLINK', ...keys]);
+    cursor = String(next);
+  } while (cursor !== '0');
+  await admin.close();
+});
+
+const stores: RedisStore[] = [];
+function track(store: RedisStore): RedisStore {
+  stores.push(store);
+  return store;
+}
+after(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+});
+
+cacheStoreContract(
+  'redis (your client)',
+  ({ now }) => redisStore({ client: admin!, prefix: nextPrefix(), now, timeoutMs: 2_000 }),
+  skip === undefined ? {} : { skip },
+);
+
+cacheStoreContract(
+  'redis (own connection, bloom filter)',
+  async ({ now }) => {
+    const store = redisStore({ url: REDIS_URL, prefix: nextPrefix(), now, timeoutMs: 2_000, bloom: true });
+    await store.ready;
+    return store;
+  },
+  skip === undefined ? {} : { skip },
+);
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Resolves on the next call of the returned callback. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** Settles `promise` or answers `'pending'` if it has not settled by the next macrotask. */
+function settledNow<T>(promise: Promise<T>): Promise<T | 'pending'> {
+  return Promise.race([promise, new Promise<'pending'>((resolve) => setImmediate(resolve, 'pending'))]);
+}
+
+describe('redisStore options', () => {
+  test('the documented defaults are the ones in effect', () => {
+    assert.deepEqual(REDIS_STORE_DEFAULTS, {
+      prefix: 'mcp-perf:',
+      timeoutMs: 50,
+      maxEntrySize: 1024 * 1024,
+      circuit: { failureThreshold: 5, cooldownMs: 5_000 },
+      bloom: { expectedItems: 100_000, falsePositiveRate: 0.01 },
+    });
+    assert.ok(Object.isFrozen(REDIS_STORE_DEFAULTS) && Object.isFrozen(REDIS_STORE_DEFAULTS.circuit));
+  });
+
+  test('rejects invalid options at construction, naming the option', () => {
+    const client = { sendCommand: () => Promise.resolve(null) };
+    const cases: [Record<string, unknown>, string][] = [
+      [{}, 'url'],
+      [{ url: REDIS_URL, client }, 'client'],
+      [{ url: 'http://localhost' }, 'url'],
+      [{ client: {} }, 'client'],
+      [{ url: REDIS_URL, prefix: '' }, 'prefix'],
+      [{ url: REDIS_URL, timeoutMs: 0 }, 'timeoutMs'],
+      [{ url: REDIS_URL, maxEntrySize: 1.5 }, 'maxEntrySize'],
+      [{ url: REDIS_URL, circuit: { failureThreshold: -1 } }, 'circuit.failureThreshold'],
+      [{ url: REDIS_URL, circuit: { cooldownMs: 'soon' } }, 'circuit.cooldownMs'],
+      [{ url: REDIS_URL, bloom: { expectedItems: 0 } }, 'bloom.expectedItems'],
+      [{ url: REDIS_URL, bloom: { falsePositiveRate: 1 } }, 'bloom.falsePositiveRate'],
+      [{ url: REDIS_URL, bloom: 'yes' }, 'bloom'],
+      [{ url: REDIS_URL, now: 5 }, 'now'],
+    ];
+    for (const [options, option] of cases) {
+      assert.throws(
+        () => redisStore(options as never),
+        (error: unknown) =>
+          isInvalidOptionError(error) &&
+          error.option === option &&
+          error.message.includes(`options.${option}`),
+        JSON.stringify(options),
+      );
+    }
+  });
+});
+
+describe('redisStore against an unreachable or stalled server', () => {
+  test('a dead port fails every operation at once with StoreError, and close() returns', async () => {
+    const store = redisStore({ url: 'redis://127.0.0.1:1', prefix: nextPrefix() });
+    const operations: [string, () => unknown][] = [
+      ['get', () => store.get('k')],
+      ['set', () => store.set('k', makeEntry(1, Date.now()))],
+      ['delete', () => store.delete('k')],
+      ['invalidateTag', () => store.invalidateTag('t')],
+      ['clear', () => store.clear()],
+    ];
+    for (const [name, run] of operations) {
+      const outcome = await settledNow(
+        Promise.resolve(run()).then(
+          () => 'resolved',
+          (error: unknown) => error,
+        ),
+      );
+      assert.ok(isStoreError(outcome), `${name}: ${String(outcome)}`);
+      assert.match(
+        (outcome as StoreError).message,
+        new RegExp(`^redis store: ${name} failed: not connected`),
+      );
+    }
+    assert.equal(store.stats().errors, 5);
+    assert.equal(
+      store.stats().circuit,
+      'closed',
+      'instant refusals cost nothing, so they do not trip the circuit',
+    );
+    await store.close();
+    await assert.rejects(store.ready);
+  });
+
+  describe('with a server that stops answering', () => {
+    let fake: FakeRedis;
+    let client: Client;
+    before(async () => {
+      fake = await startFakeRedis();
+      client = newClient(fake.url);
+      client.on('error', () => {});
+      await client.connect();
+    });
+    after(async () => {
+      fake.resume();
+      client.destroy();
+      await fake.close();
+    });
+
+    test('an operation rejects with StoreError after timeoutMs', async (t) => {
+      const store = track(redisStore({ client, prefix: nextPrefix(), timeoutMs: 50 }));
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      fake.paused = true;
+      const pending = Promise.resolve(store.get('k')).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+      t.mock.timers.tick(49);
+      assert.equal(await settledNow(pending), 'pending');
+      t.mock.timers.tick(1);
+      const error = await pending;
+      assert.ok(error instanceof StoreError);
+      assert.equal(error.message, 'redis store: get failed: timed out after 50 ms');
+      assert.equal(store.stats().timeouts, 1);
+      fake.resume();
+    });
+
+    test('the circuit opens after repeated failures, short-circuits, then closes after a good probe', async (t) => {
+      let now = T0;
+      const store = track(
+        redisStore({
+          client,
+          prefix: nextPrefix(),
+          timeoutMs: 50,
+          now: () => now,
+          circuit: { failureThreshold: 3, cooldownMs: 1_000 },
+        }),
+      );
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      fake.paused = true;
+      for (let i = 0; i < 3; i++) {
+        const pending = Promise.resolve(store.get(`k${i}`)).catch((error: unknown) => error);
+        t.mock.timers.tick(50);
+        assert.ok(isStoreError(await pending));
+      }
+      assert.equal(store.stats().circuit, 'open');
+      const sent = fake.commands.length;
+      const refused = await settledNow(Promise.resolve(store.get('k')).catch((error: unknown) => error));
+      assert.ok(isStoreError(refused));
+      assert.match(
+        (refused as Error).message,
+        /circuit open after 3 consecutive failures; next attempt in 1000 ms/,
+      );
+      assert.equal(fake.commands.length, sent, 'nothing was sent while open');
+      assert.equal(store.stats().shortCircuited, 1);
+
+      now += 1_000;
+      assert.equal(store.stats().circuit, 'half-open');
+      // A probe that fails reopens the circuit at once.
+      const failedProbe = Promise.resolve(store.get('probe-1')).catch((error: unknown) => error);
+      assert.ok(
+        isStoreError(await settledNow(Promise.resolve(store.get('during-probe')).catch((e: unknown) => e))),
+      );
+      t.mock.timers.tick(50);
+      assert.ok(isStoreError(await failedProbe));
+      assert.equal(store.stats().circuit, 'open');
+
+      now += 1_000;
+      fake.resume();
+      assert.equal(await store.get('probe-2'), undefined);
+      assert.equal(store.stats().circuit, 'closed');
+      assert.equal(await store.get('after'), undefined);
+    });
+  });
+});
+
+describe('redisStore against Redis', { skip }, () => {
+  test('a corrupt value is a miss, is deleted, and is never thrown', async () => {
+    const prefix = nextPrefix();
+    const store = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+    await admin!.sendCommand(['HSET', `${prefix}e:not-json`, 'v', '{not json']);
+    await admin!.sendCommand(['HSET', `${prefix}e:wrong-shape`, 'v', '{"value":1,"size":"big"}']);
+    await admin!.sendCommand(['SET', `${prefix}e:wrong-type`, 'a plain string']);
+    for (const key of ['not-json', 'wrong-shape', 'wrong-type']) {
+      assert.equal(await store.get(key), undefined, key);
+      assert.equal(await admin!.sendCommand(['EXISTS', `${prefix}e:${key}`]), 0, `${key} was deleted`);
+    }
+    assert.equal(store.stats().corrupt, 3);
+    assert.equal(store.stats().errors, 0);
+  });
+
+  test('stores entries with a Redis expiry at staleUntil and tag sets that outlive their members', async () => {
+    const prefix = nextPrefix();
+    const now = Date.now();
+    const store = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000, now: () => now }));
+    await store.set('short', makeEntry(1, now, { freshMs: 10_000, tags: ['t'] }));
+    await store.set('long', makeEntry(2, now, { freshMs: 50_000, staleMs: 10_000, tags: ['t'] }));
+    const entryTtl = Number(await admin!.sendCommand(['PTTL', `${prefix}e:long`]));
+    const tagTtl = Number(await admin!.sendCommand(['PTTL', `${prefix}t:t`]));
+    assert.ok(entryTtl > 55_000 && entryTtl <= 60_000, `entry PTTL ${entryTtl}`);
+    assert.ok(tagTtl > 55_000 && tagTtl <= 60_000, `tag set PTTL ${tagTtl}`);
+  });
+
+  test('refuses entries over maxEntrySize and drops the older entry', async () => {
+    const store = track(
+      redisStore({ client: admin!, prefix: nextPrefix(), timeoutMs: 2_000, maxEntrySize: 100 }),
+    );
+    const now = Date.now();
+    await store.set('k', makeEntry('small', now));
+    await store.set('k', makeEntry('x'.repeat(200), now));
+    assert.equal(await store.get('k'), undefined);
+    assert.equal(store.stats().refused, 1);
+  });
+
+  test('close() leaves a client it was given open, and closes the one it created', async () => {
+    const given = track(redisStore({ client: admin!, prefix: nextPrefix() }));
+    await given.ready;
+    await given.close();
+    await given.close();
+    assert.equal(admin!.isReady, true);
+    const own = redisStore({ url: REDIS_URL, prefix: nextPrefix(), timeoutMs: 2_000 });
+    await own.ready;
+    await own.set('k', makeEntry(1, Date.now()));
+    await own.close();
+    await assert.rejects(Promise.resolve(own.get('k')), /store closed/);
+  });
+
+  test('invalidations reach other replicas, not the one that made them', async () => {
+    const prefix = nextPrefix();
+    const a = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+    const b = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 }));
+    const other = track(redisStore({ client: admin!, prefix: nextPrefix(), timeoutMs: 2_000 }));
+    await Promise.all([a.ready, b.ready, other.ready]);
+    const heardByA: string[] = [];
+    const heardByOther: string[] = [];
+    const heardByB = deferred<string>();
+    a.onRemoteInvalidate((tag) => heardByA.push(tag));
+    other.onRemoteInvalidate((tag) => heardByOther.push(tag));
+    const off = b.onRemoteInvalidate((tag) => heardByB.resolve(tag));
+
+    await a.set('k', makeEntry(1, Date.now(), { tags: ['method:tools/list'] }));
+    assert.equal(await a.invalidateTag('method:tools/list'), 1);
+    assert.equal(await heardByB.promise, 'method:tools/list');
+    assert.equal(await b.get('k'), undefined);
+
+    off();
+    const heardAgain = deferred<string>();
+    a.onRemoteInvalidate((tag) => heardAgain.resolve(tag));
+    await b.invalidateTag('uri:file:///a.txt');
+    assert.equal(await heardAgain.promise, 'uri:file:///a.txt');
+    assert.deepEqual(heardByA, ['uri:file:///a.txt'], 'a did not hear its own invalidation');
+    assert.deepEqual(heardByOther, [], 'a store on another prefix heard nothing');
+  });
+
+  describe('bloom filter', () => {
+    test('skips lookups of unknown keys synchronously and learns keys other replicas write', async () => {
+      const prefix = nextPrefix();
+      const a = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000, bloom: true }));
+      const b = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000, bloom: true }));
+      await Promise.all([a.ready, b.ready]);
+
+      assert.equal(b.get('never-written'), undefined, 'answered without a promise');
+      assert.equal(b.stats().bloom?.skipped, 1);
+
+      const marker = deferred<string>();
+      b.onRemoteInvalidate((tag) => marker.resolve(tag));
+      await a.set('written-by-a', makeEntry({ from: 'a' }, Date.now()));
+      // Published after the key's announcement on the same connection, so b has both once it hears this.
+      await a.invalidateTag('marker');
+      await marker.promise;
+      assert.deepEqual((await b.get('written-by-a'))?.value, { from: 'a' });
+      assert.equal(b.stats().bloom?.skipped, 1);
+
+      await a.delete('written-by-a');
+      assert.equal(await b.get('written-by-a'), undefined);
+      assert.equal(b.stats().bloom?.falsePositives, 1);
+      const stats = b.stats().bloom!;
+      assert.equal(stats.state, 'ready');
+      assert.equal(stats.hashes, 7);
+      assert.ok(stats.bits > 900_000 && stats.items === 1, JSON.stringify(stats));
+    });
+
+    test('a new replica warms up from a SCAN before trusting the filter', async () => {
+      const prefix = nextPrefix();
+      const writer = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+      const now = Date.now();
+      for (let i = 0; i < 30; i++) await writer.set(`existing-${i}`, makeEntry(i, now));
+
+      const fresh = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000, bloom: true }));
+      assert.equal(fresh.stats().bloom?.state, 'warming');
+      const whileWarming = fresh.get('existing-3');
+      assert.ok(whileWarming instanceof Promise, 'while warming, lookups go to Redis');
+      assert.equal((await whileWarming)?.value, 3);
+
+      await fresh.ready;
+      assert.equal(fresh.stats().bloom?.state, 'ready');
+      for (let i = 0; i < 30; i++) assert.equal((await fresh.get(`existing-${i}`))?.value, i);
+      assert.equal(fresh.get('not-there'), undefined);
+      assert.equal(fresh.stats().bloom?.skipped, 1);
+    });
+
+    test('rebuilds itself from Redis once it holds more keys than expected', async () => {
+      const prefix = nextPrefix();
+      const store = track(
+        redisStore({ client: admin!, prefix, timeoutMs: 2_000, bloom: { expectedItems: 8 } }),
+      );
+      await store.ready;
+      const now = Date.now();
+      for (let i = 0; i < 8; i++) await store.set(`k${i}`, makeEntry(i, now, { freshMs: 60_000 }));
+      await admin!.sendCommand(['DEL', `${prefix}e:k0`, `${prefix}e:k1`]);
+      await store.set('k8', makeEntry(8, now));
+      for (let i = 0; i < 50 && store.stats().bloom?.state === 'warming'; i++)
+        await admin!.sendCommand(['PING']);
+      assert.equal(store.stats().bloom?.state, 'ready');
+      assert.equal(store.stats().bloom?.items, 7, 'only the keys still in Redis were loaded');
+      for (let i = 2; i <= 8; i++) assert.equal((await store.get(`k${i}`))?.value, i);
+      assert.equal(store.get('k0'), undefined);
+    });
+  });
+});
