@@ -191,16 +191,24 @@ function record(h: Histogram, ms: number): void {
   h.recordValue(Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000))));
 }
 
+/**
+ * The value at percentile `p`, in ms. HDR answers with the top of the value's bucket,
+ * which can exceed the largest value recorded; clamp so that percentiles stay ordered.
+ */
+function at(h: Histogram, p: number): number {
+  return Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000;
+}
+
 function summary(h: Histogram): LatencySummary {
-  const at = (p: number): number => (h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / 1000);
+  const pct = (p: number): number => (h.totalCount === 0 ? 0 : at(h, p));
   return {
     count: h.totalCount,
     min: h.totalCount === 0 ? 0 : h.minNonZeroValue / 1000,
     mean: h.totalCount === 0 ? 0 : h.mean / 1000,
-    p50: at(50),
-    p90: at(90),
-    p99: at(99),
-    p999: at(99.9),
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    p999: pct(99.9),
     max: h.maxValue / 1000,
   };
 }
@@ -408,8 +416,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   for (const [label, { h, ...stats }] of operations) {
     ops[label] = {
       ...stats,
-      p50Ms: h.totalCount === 0 ? null : h.getValueAtPercentile(50) / 1000,
-      p99Ms: h.totalCount === 0 ? null : h.getValueAtPercentile(99) / 1000,
+      p50Ms: h.totalCount === 0 ? null : at(h, 50),
+      p99Ms: h.totalCount === 0 ? null : at(h, 99),
     };
   }
   return {
@@ -433,8 +441,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       succeeded: b.succeeded,
       errors: b.errors,
       inFlightMax: b.inFlightMax,
-      p50Ms: b.latency ? b.latency.getValueAtPercentile(50) / 1000 : null,
-      p99Ms: b.latency ? b.latency.getValueAtPercentile(99) / 1000 : null,
+      p50Ms: b.latency ? at(b.latency, 50) : null,
+      p99Ms: b.latency ? at(b.latency, 99) : null,
     })),
     histogram: encodeIntoCompressedBase64(latency),
   };
