@@ -188,8 +188,8 @@ export function isMiddlewareTransport(transport: unknown): transport is Middlewa
  * await server.connect(transport);
  * ```
  */
-export function wrapTransport<T extends McpTransport>(
-  transport: T,
+export function wrapTransport(
+  transport: McpTransport,
   stack: readonly Middleware[],
   options: WrapTransportOptions,
 ): MiddlewareTransport {

@@ -22,6 +22,10 @@ const localEcho: Middleware = async function localEcho(ctx, next) {
   return next();
 };
 
+const passThrough: Middleware = async function passThrough(_ctx, next) {
+  return next();
+};
+
 describe('MiddlewareTransport', () => {
   it('reads sessionId live from the inner transport (a copied value makes the client skip initialize)', () => {
     const inner = new FakeTransport();
@@ -129,7 +133,7 @@ describe('MiddlewareTransport', () => {
       () => wrapTransport(new FakeTransport(), [], { side: 'both' as 'server' }),
       /options\.side must be/,
     );
-    assert.throws(() => withMiddleware(new FakeTransport(), []), /options\.side must be/);
+    assert.throws(() => withMiddleware(new FakeTransport() as never, []), /options\.side must be/);
     assert.throws(() => withMiddleware({} as never, []), /options\.target must be/);
     assert.throws(() => withMiddleware(new FakeTransport(), [42 as never], { side: 'server' }), /stack\[0\]/);
   });
@@ -148,7 +152,7 @@ describe('withMiddleware over the SDK (v1, in-memory)', () => {
     });
 
     it(`routes progress to the caller through a stack on the ${side} side`, async () => {
-      const pair = await connectPair({ [side]: [async (_c, next) => next()] });
+      const pair = await connectPair({ [side]: [passThrough] });
       const steps: number[] = [];
       await pair.client.callTool({ name: 'progress', arguments: { steps: 3 } }, undefined, {
         onprogress: (p) => steps.push(p.progress),
@@ -160,7 +164,7 @@ describe('withMiddleware over the SDK (v1, in-memory)', () => {
     it(`cancels a request that is with the server through a stack on the ${side} side`, async () => {
       const gate = deferred();
       const pair = await connectPair({
-        [side]: [async (_c, next) => next()],
+        [side]: [passThrough],
         counting: { gate: () => gate.promise },
       });
       const controller = new AbortController();

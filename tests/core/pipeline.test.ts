@@ -289,7 +289,10 @@ describe('Pipeline', () => {
         { name: 'x', _meta: { progressToken: 'caller-token' } },
         { onprogress: (p) => progress.push(p.progress) },
       );
-      const sent = h.toHandler[0]?.message as { id: string; params: { _meta: { progressToken: string } } };
+      const sent = h.toHandler[0]?.message as unknown as {
+        id: string;
+        params: { _meta: { progressToken: string } };
+      };
       assert.match(sent.id, /^mcp-perf:/);
       assert.equal(sent.params._meta.progressToken, sent.id);
       h.pipeline.fromHandler({
@@ -311,7 +314,10 @@ describe('Pipeline', () => {
         { name: 'x', _meta: { progressToken: 7 } },
         { signal: controller.signal },
       );
-      const sent = h.toHandler[0]?.message as { id: string; params: { _meta: Record<string, unknown> } };
+      const sent = h.toHandler[0]?.message as unknown as {
+        id: string;
+        params: { _meta: Record<string, unknown> };
+      };
       assert.deepEqual(sent.params._meta, {});
       controller.abort();
       await assert.rejects(pending, CancelledError);
