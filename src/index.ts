@@ -33,3 +33,16 @@ export { completeModernResult, Pipeline, type PipelineEnds } from './core/pipeli
 export type { Session } from './core/session.js';
 export type * from './core/types.js';
 export * from './errors/index.js';
+export {
+  type ApproximateTokenCounter,
+  approximateTokenCounter,
+  estimateTokens,
+} from './tokens/approximate.js';
+export type { TokenCounter } from './tokens/types.js';
+export {
+  countRequestTokens,
+  countResultTokens,
+  countToolTokens,
+  visibleRequestText,
+  visibleResultText,
+} from './tokens/visible.js';
