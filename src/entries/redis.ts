@@ -15,6 +15,8 @@ export {
   type BloomStats,
   type CircuitState,
   REDIS_STORE_DEFAULTS,
+  type RedisBloomOptions,
+  type RedisCircuitOptions,
   type RedisClientLike,
   RedisStore,
   type RedisStoreOptions,

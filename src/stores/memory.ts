@@ -13,9 +13,13 @@ import type { CacheEntry, CacheStore, CacheStoreStats, EvictionReason } from './
  * `maxEntries` 10,000, `maxBytes` 64 MiB, `maxEntrySize` 1 MiB, `isolation` `'clone'`.
  */
 export const MEMORY_STORE_DEFAULTS = Object.freeze({
+  /** Most entries held. */
   maxEntries: 10_000,
+  /** Most bytes held. */
   maxBytes: 64 * 1024 * 1024,
+  /** Largest entry stored, bytes (capped at `maxBytes`). */
   maxEntrySize: 1024 * 1024,
+  /** Stored values are frozen deep copies. */
   isolation: 'clone',
 } as const);
 

@@ -19,12 +19,46 @@ import type { CacheEntry, CacheStore, CacheStoreStats } from './types.js';
  * filter (when enabled) `expectedItems` 100,000 at `falsePositiveRate` 0.01.
  */
 export const REDIS_STORE_DEFAULTS = Object.freeze({
+  /** Prefix of keys and of the channel. */
   prefix: 'mcp-perf:',
+  /** Longest wait for one reply, milliseconds. */
   timeoutMs: 50,
+  /** Largest entry stored, bytes. */
   maxEntrySize: 1024 * 1024,
-  circuit: Object.freeze({ failureThreshold: 5, cooldownMs: 5_000 }),
-  bloom: Object.freeze({ expectedItems: 100_000, falsePositiveRate: 0.01 }),
+  /** Circuit breaker. */
+  circuit: Object.freeze({
+    /** Consecutive failures that open the circuit. */
+    failureThreshold: 5,
+    /** How long it stays open, milliseconds. */
+    cooldownMs: 5_000,
+  }),
+  /** Bloom filter sizing, when the filter is enabled. */
+  bloom: Object.freeze({
+    /** Keys the filter is sized for. */
+    expectedItems: 100_000,
+    /** False-positive rate at that many keys. */
+    falsePositiveRate: 0.01,
+  }),
 } as const);
+
+/** {@link RedisStoreOptions.circuit}: when to stop calling a failing Redis, and for how long. */
+export interface RedisCircuitOptions {
+  /** Consecutive failures (timeouts, lost connections) that open the circuit. Default 5. */
+  failureThreshold?: number;
+  /** How long the circuit stays open before one probe is let through, in milliseconds. Default 5,000. */
+  cooldownMs?: number;
+}
+
+/** {@link RedisStoreOptions.bloom}: the bloom filter's size. */
+export interface RedisBloomOptions {
+  /**
+   * Keys the filter is sized for; once it holds more, it is rebuilt from the keys in Redis.
+   * Default 100,000 (about 117 KiB at 1%).
+   */
+  expectedItems?: number;
+  /** The false-positive rate wanted at `expectedItems` keys, between 0 and 1. Default 0.01. */
+  falsePositiveRate?: number;
+}
 
 /**
  * The part of a node-redis (v5 or v6) client the store uses. A client from
@@ -83,7 +117,7 @@ export interface RedisStoreOptions {
    * through as a probe, and its success closes the circuit. `false` disables it. Defaults
    * 5 failures, 5,000 ms.
    */
-  circuit?: false | { failureThreshold?: number; cooldownMs?: number };
+  circuit?: false | RedisCircuitOptions;
   /**
    * A bloom filter of the keys present in Redis, so a lookup for a key that no replica has
    * written answers "miss" without a round trip. `true` uses the defaults (100,000 keys at a
@@ -100,7 +134,7 @@ export interface RedisStoreOptions {
    * keys that expired stop occupying it. A key the filter misses by a lost message costs
    * one cache miss, never a wrong answer.
    */
-  bloom?: boolean | { expectedItems?: number; falsePositiveRate?: number };
+  bloom?: boolean | RedisBloomOptions;
   /** Clock in epoch milliseconds for TTLs, expiry checks and the circuit. Default `Date.now`. */
   now?: () => number;
 }
