@@ -528,7 +528,9 @@ describe('cache on the server side', () => {
         tools: { include: ['echo'] },
         principal: () => 'everyone',
         key: (ctx, key) =>
-          (ctx.params?.arguments as { text?: string }).text === 'nocache' ? undefined : `t1:${key}`,
+          (ctx.params?.arguments as { text?: string } | undefined)?.text === 'nocache'
+            ? undefined
+            : `t1:${key}`,
       });
       const keys: string[] = [];
       c.onMiss((e) => keys.push(e.key));
