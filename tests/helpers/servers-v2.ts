@@ -22,7 +22,7 @@ export function createCountingServerV2(
   server: McpServer;
   counts: Counts;
 } {
-  const counts: Counts = {};
+  const counts: Counts = options.counts ?? {};
   const count = (name: string) => {
     counts[name] = (counts[name] ?? 0) + 1;
   };

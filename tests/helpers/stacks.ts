@@ -135,12 +135,8 @@ export function textOf(result: unknown): string | undefined {
 /** The client surface the shared scenario uses; SDK v1 and v2 clients both have it. */
 export interface ScenarioClient {
   listTools(): Promise<{ tools: { name: string }[] }>;
-  callTool(
-    params: { name: string; arguments?: Record<string, unknown> },
-    // biome-ignore lint/suspicious/noExplicitAny: v1 and v2 declare different result-schema parameters
-    resultSchema?: any,
-    options?: { onprogress?: (progress: { progress: number; total?: number }) => void },
-  ): Promise<unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: v1 takes (params, resultSchema, options), v2 (params, options)
+  callTool(params: { name: string; arguments?: Record<string, unknown> }, ...rest: any[]): Promise<unknown>;
 }
 
 /** The stack the shared scenario expects: an outer log, the local answer, an inner log. */
@@ -162,6 +158,8 @@ export interface ScenarioOptions {
    * response arrive in one chunk, it drops steps even with no middleware at all.
    */
   wire?: RecordingTransport;
+  /** Which SDK the client comes from (their `callTool` options differ). Default: `v1`. */
+  sdk?: 'v1' | 'v2';
 }
 
 /**
@@ -182,9 +180,12 @@ export async function runScenario(options: ScenarioOptions): Promise<void> {
 
   const steps: number[] = [];
   const wireFrom = wire?.received.length ?? 0;
-  const progressed = await client.callTool({ name: 'progress', arguments: { steps: 3 } }, undefined, {
-    onprogress: (p) => steps.push(p.progress),
-  });
+  const progressOptions = { onprogress: (p: { progress: number }) => steps.push(p.progress) };
+  const progressParams = { name: 'progress', arguments: { steps: 3 } };
+  const progressed =
+    options.sdk === 'v2'
+      ? await client.callTool(progressParams, progressOptions)
+      : await client.callTool(progressParams, undefined, progressOptions);
   assert.equal(textOf(progressed), 'done 3');
   if (wire === undefined) assert.deepEqual(steps, [1, 2, 3]);
   else {
@@ -215,4 +216,17 @@ export async function runScenario(options: ScenarioOptions): Promise<void> {
     'inner:out:tools/call',
     'outer:out:tools/call',
   ]);
+}
+
+/** A middleware that records `method:era` for every request, as the pipeline knows the era then. */
+export function eraSpy(seen: string[]): MiddlewareObject {
+  return {
+    name: 'era-spy',
+    request: async function eraSeen(ctx, next) {
+      if (!(ctx.method === 'tools/call' && ctx.params?.name === STATS_TOOL)) {
+        seen.push(`${ctx.method}:${ctx.session.era}`);
+      }
+      return next();
+    },
+  };
 }
