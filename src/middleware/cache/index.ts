@@ -518,8 +518,8 @@ class Cache implements CacheMiddleware {
     }
     return reply.then(
       (answer) => {
-        this.finish(flight);
         this.offer(lookup, answer, flight.startSeq);
+        this.finish(flight);
         this.settleWaiters(flight, answer);
         return answer;
       },
@@ -620,8 +620,8 @@ class Cache implements CacheMiddleware {
       })
       .then(
         (reply) => {
-          this.finish(flight);
           this.offer(lookup, reply, flight.startSeq);
+          this.finish(flight);
           this.settleWaiters(flight, reply);
         },
         (error: unknown) => {

@@ -1,7 +1,11 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { AuthInfo } from '../../../src/index.js';
+import { z } from 'zod';
+import { type AuthInfo, type Middleware, withMiddleware } from '../../../src/index.js';
 import { memoryStore } from '../../../src/stores/memory.js';
 import type { CacheEntry, CacheStore, EvictionReason } from '../../../src/stores/types.js';
+import { createCountingServer, deferred } from '../../helpers/servers.js';
 
 /** A settable fake clock in epoch milliseconds. */
 export function fakeClock(start = Date.UTC(2026, 0, 1)) {
@@ -50,6 +54,8 @@ export function steerableStore(now: () => number) {
     failSet: false,
     async: false,
     corrupt: undefined as unknown,
+    /** While set, `invalidateTag` and `clear` wait for it before acting. */
+    holdInvalidation: undefined as Promise<void> | undefined,
     gets: 0,
     sets: 0,
     invalidatedTags: [] as string[],
@@ -76,6 +82,8 @@ export function steerableStore(now: () => number) {
     delete: (key) => answer(() => inner.delete(key)),
     invalidateTag(tag) {
       control.invalidatedTags.push(tag);
+      const hold = control.holdInvalidation;
+      if (hold !== undefined) return hold.then(() => inner.invalidateTag(tag));
       return answer(() => inner.invalidateTag(tag));
     },
     clear: () => answer(() => inner.clear()),
@@ -101,4 +109,89 @@ function fail(message: string): never {
 export function textOf(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content;
   return content?.[0]?.text ?? '';
+}
+
+/**
+ * A v1 in-memory pair around the counting server, plus a `gated_progress` tool that waits
+ * for the same gate as `gate`, then reports `steps` progress notifications.
+ * `gate` is called each time a gated tool runs.
+ */
+export async function gatedPair(options: {
+  server?: readonly Middleware[];
+  client?: readonly Middleware[];
+  gate: () => Promise<void>;
+}) {
+  const { server, counts } = createCountingServer({ gate: options.gate });
+  server.registerTool('gated_progress', { inputSchema: { steps: z.number() } }, async ({ steps }, extra) => {
+    counts.gated_progress = (counts.gated_progress ?? 0) + 1;
+    await options.gate();
+    const token = extra._meta?.progressToken;
+    for (let i = 1; i <= steps; i++) {
+      if (token !== undefined) {
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: i, total: steps },
+        });
+      }
+    }
+    if (extra.signal.aborted) counts['gated_progress:aborted'] = (counts['gated_progress:aborted'] ?? 0) + 1;
+    return { content: [{ type: 'text', text: `done ${steps}` }] };
+  });
+  if (options.server) withMiddleware(server, options.server);
+  const client = new Client({ name: 'test-client', version: '1.0.0' });
+  if (options.client) withMiddleware(client, options.client);
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverTransport);
+  await client.connect(clientTransport);
+  return {
+    server,
+    client,
+    counts,
+    clientTransport,
+    serverTransport,
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * A gate a test opens by hand: `gate()` is what the tool awaits; `started` resolves
+ * each time a tool reaches the gate (count in `arrivals`).
+ */
+export function manualGate() {
+  let open = deferred();
+  let arrived = deferred();
+  const state = {
+    arrivals: 0,
+    gate: () => {
+      state.arrivals++;
+      arrived.resolve();
+      return open.promise;
+    },
+    /** Resolves when a tool is waiting at the gate (the next arrival, or one already there). */
+    waitForArrival: () => arrived.promise,
+    /** Re-arms arrival tracking for the next tool run. */
+    expectArrival() {
+      arrived = deferred();
+    },
+    open() {
+      open.resolve();
+    },
+    /** Closes the gate again for later runs. */
+    close() {
+      open = deferred();
+    },
+  };
+  return state;
+}
+
+/** Waits until `condition()` holds, yielding to the event loop between checks (bounded). */
+export async function until(condition: () => boolean, what: string, rounds = 200): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
