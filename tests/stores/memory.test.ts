@@ -172,6 +172,19 @@ describe('memoryStore', () => {
     assert.equal(cloned.get('k'), got, 'reads return the stored object without copying');
     assert.ok(!Object.isFrozen(value), "the caller's object is left alone");
 
+    const odd = JSON.parse('{"__proto__": {"polluted": true}, "when": null, "list": [1, [2, {"x": "y"}]]}');
+    cloned.set('odd', makeEntry(odd, T0));
+    const oddCopy = cloned.get('odd')!.value as Record<string, unknown>;
+    assert.deepEqual(Object.keys(oddCopy), ['__proto__', 'when', 'list']);
+    assert.equal(Object.getPrototypeOf(oddCopy), Object.prototype);
+    assert.equal((oddCopy as { polluted?: boolean }).polluted, undefined);
+    assert.deepEqual(JSON.parse(JSON.stringify(oddCopy)), JSON.parse(JSON.stringify(odd)));
+    const dated = { at: new Date(T0) };
+    cloned.set('dated', makeEntry(dated, T0));
+    const datedCopy = cloned.get('dated')!.value as typeof dated;
+    assert.ok(datedCopy.at instanceof Date && datedCopy.at !== dated.at && Object.isFrozen(datedCopy.at));
+    assert.equal(datedCopy.at.getTime(), T0);
+
     const byReference = memoryStore({ now: () => T0, isolation: 'reference' });
     const entry = makeEntry(value, T0);
     byReference.set('k', entry);
