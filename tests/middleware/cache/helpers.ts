@@ -188,7 +188,7 @@ export function manualGate() {
 }
 
 /** Waits until `condition()` holds, yielding to the event loop between checks (bounded). */
-export async function until(condition: () => boolean, what: string, rounds = 200): Promise<void> {
+export async function until(condition: () => boolean, what: string, rounds = 5_000): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     if (condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
