@@ -6,7 +6,7 @@
 
 import type { Reply } from '../../core/types.js';
 import { ErrorCodes, isCancelledError, isMcpPerfError } from '../../errors/index.js';
-import { CANCELLED, OK, PROTOCOL_ERROR, SHED, TIMEOUT, TOOL_ERROR } from './stats.js';
+import { CANCELLED, OK, PROTOCOL_ERROR, SHED, TIMEOUT, TOOL_ERROR } from './outcomes.js';
 
 /** The JSON-RPC code of the SDKs' request timeout (`ErrorCode.RequestTimeout`). */
 export const REQUEST_TIMEOUT_CODE = -32001;

@@ -14,25 +14,16 @@
 import type { Side } from '../../core/types.js';
 import { createHistogram, type Histogram } from './histogram.js';
 
-/** How a request ended. */
-export type Outcome = 'ok' | 'tool_error' | 'protocol_error' | 'shed' | 'cancelled' | 'timeout';
-
-/** Every outcome, in the order of the per-operation counters. */
-export const OUTCOMES: readonly Outcome[] = [
-  'ok',
-  'tool_error',
-  'protocol_error',
-  'shed',
-  'cancelled',
-  'timeout',
-];
-
-export const OK = 0;
-export const TOOL_ERROR = 1;
-export const PROTOCOL_ERROR = 2;
-export const SHED = 3;
-export const CANCELLED = 4;
-export const TIMEOUT = 5;
+export {
+  CANCELLED,
+  OK,
+  OUTCOMES,
+  type Outcome,
+  PROTOCOL_ERROR,
+  SHED,
+  TIMEOUT,
+  TOOL_ERROR,
+} from './outcomes.js';
 
 /** What the cache middleware reports in `ctx.state.cache`. */
 export type CacheStatus = 'hit' | 'miss' | 'stale' | 'coalesced' | 'bypass';
