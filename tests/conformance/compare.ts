@@ -142,7 +142,11 @@ export async function ensureNode24(log: (line: string) => void = () => {}): Prom
       { cwd: ROOT, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (error) {
-    const detail = (error as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ');
+    const detail = (error as { stderr?: string }).stderr
+      ?.split('\n')
+      .filter((line) => line.startsWith('npm error') && line.trim() !== 'npm error')
+      .slice(0, 3)
+      .join(' | ');
     throw new Node24UnavailableError(
       `cannot install ${pkg}@24 with npm: ${detail || (error as Error).message}`,
     );
@@ -170,9 +174,33 @@ const RESULT_DIR = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const LOOPBACK_PORT = /(127\.0\.0\.1|localhost|\[::1\]):\d+/g;
 
-/** The check's details with what differs between two servers of the same kind masked. */
+/**
+ * A JSON value with object keys sorted, also inside strings that hold JSON (raw SSE
+ * `data`): member order carries no meaning, and the pipeline may build a response
+ * envelope in another order than the SDK does.
+ */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    try {
+      return { json: canonical(JSON.parse(value)) };
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+/** The check's details, canonical, with what differs between two servers of the same kind masked. */
 function evidenceOf(check: Check): string {
-  const details = JSON.stringify(check.details ?? null)
+  const details = JSON.stringify(canonical(check.details ?? null))
     .replace(UUID, '<uuid>')
     .replace(LOOPBACK_PORT, '$1:<port>');
   return `${check.id}: ${details}`;

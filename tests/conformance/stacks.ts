@@ -6,6 +6,9 @@
  * then proves it invisible to a client that expects spec behaviour.
  */
 import type { Middleware, Next, Reply, RequestContext } from '../../src/index.js';
+import { cache } from '../../src/middleware/cache/index.js';
+import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
+import { metrics } from '../../src/middleware/metrics/index.js';
 
 /** A request middleware in its plain-function form that only passes requests on. */
 function passThroughFunction(_ctx: RequestContext, next: Next): Promise<Reply> {
@@ -23,8 +26,18 @@ const passThroughObject: Middleware = {
   attach: () => undefined,
 };
 
-/** Every middleware the library ships, at its defaults, outermost first. */
-export const everyMiddleware: Middleware[] = [passThroughFunction, passThroughObject];
+/**
+ * Every middleware the library ships, at its defaults, outermost first (the order of the
+ * README's example), then the two pass-through forms. One instance of each serves every
+ * connection, as in production.
+ */
+export const everyMiddleware: Middleware[] = [
+  metrics(),
+  concurrencyLimit(),
+  cache(),
+  passThroughFunction,
+  passThroughObject,
+];
 
 /** What a {@link trafficProbe} has seen. */
 export interface TrafficCount {

@@ -22,8 +22,10 @@ import type { AnySchema } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import {
   CreateMessageResultSchema,
   ElicitResultSchema,
+  ErrorCode,
   type JSONRPCMessage,
   ListToolsRequestSchema,
+  McpError,
   SubscribeRequestSchema,
   type Tool,
   UnsubscribeRequestSchema,
@@ -412,15 +414,16 @@ export function createEverythingServer(options: EverythingServerOptions = {}): M
     }),
   );
 
-  const subscriptions = new Set<string>();
-  mcp.server.setRequestHandler(SubscribeRequestSchema, (request) => {
-    subscriptions.add(request.params.uri);
+  // Nothing here ever changes, so a subscription is only checked and acknowledged.
+  const subscribable = new Set(['test://static-text', 'test://static-binary', 'test://watched-resource']);
+  const acknowledge = (request: { params: { uri: string } }) => {
+    if (!subscribable.has(request.params.uri)) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${request.params.uri}`);
+    }
     return {};
-  });
-  mcp.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
-    subscriptions.delete(request.params.uri);
-    return {};
-  });
+  };
+  mcp.server.setRequestHandler(SubscribeRequestSchema, acknowledge);
+  mcp.server.setRequestHandler(UnsubscribeRequestSchema, acknowledge);
 
   mcp.registerPrompt('test_simple_prompt', { description: 'A prompt without arguments' }, () => ({
     messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
