@@ -2,7 +2,7 @@
 // the limit follows the ratio of a long-term latency average to the latency of the
 // most recent window. When recent latency rises above the long-term level (a queue is
 // building somewhere), the limit shrinks; while latency stays within `tolerance` of
-// it, the limit grows by `queueSize` per window. Samples are grouped into windows so
+// it, the limit grows by `queueSize` (at most √limit) per window. Samples are grouped into windows so
 // one slow call does not move the limit.
 
 /**
@@ -23,7 +23,10 @@ export interface AdaptiveLimitOptions {
   smoothing?: number;
   /** How many windows the long-term latency average spans. Default 600. */
   longWindow?: number;
-  /** Headroom added to the limit at each update, allowing it to grow. Default 4. */
+  /**
+   * Headroom added to the limit at each update, allowing it to grow; at most √limit, so
+   * that a small limit can still shrink under rising latency. Default 4.
+   */
   queueSize?: number;
   /** A window closes after at least this long … Default 1000 ms. */
   windowMs?: number;
@@ -127,7 +130,7 @@ export class GradientLimit {
     // Application-limited: too little traffic to learn anything about the limit.
     if (inflight < this.estimate / 2) return;
     const gradient = Math.max(0.5, Math.min(1, (o.tolerance * longRtt) / shortRtt));
-    const target = this.estimate * gradient + o.queueSize;
+    const target = this.estimate * gradient + Math.min(o.queueSize, Math.sqrt(this.estimate));
     const next = this.estimate * (1 - o.smoothing) + target * o.smoothing;
     this.estimate = Math.max(o.min, Math.min(o.max, next));
   }
