@@ -76,7 +76,7 @@ export interface RedisClientLike {
   connect(): Promise<unknown>;
   /** Subscribes to `channel`; the listener receives each message. */
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
-  /** Registers an event listener (`error`, `ready`). */
+  /** Registers an event listener (`error`, `ready`, `reconnecting`). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   /** Closes the connection after pending replies arrive. */
   close(): Promise<unknown>;
@@ -129,8 +129,8 @@ export interface RedisStoreOptions {
    * only consults the filter once the scan has finished; until then every lookup goes to
    * Redis. A scan was chosen over waiting out the longest TTL because the store cannot know
    * that TTL, and a scan makes a fresh replica useful within one pass over the keyspace.
-   * The same warm-up runs again after the pub/sub connection reconnects (messages may have
-   * been lost), and with a fresh filter once it holds more keys than `expectedItems`, so
+   * The filter is set aside while the pub/sub connection is down (messages may be lost) and
+   * the same warm-up runs again once it reconnects, and with a fresh filter once it holds more keys than `expectedItems`, so
    * keys that expired stop occupying it. A key the filter misses by a lost message costs
    * one cache miss, never a wrong answer.
    */
@@ -241,6 +241,7 @@ return n
 const KIND_KEY = 'k';
 const KIND_TAG = 't';
 const ID_LENGTH = 16;
+const WARM_RETRY_MS = 1_000;
 
 type RemoteListener = (tag: string) => void;
 
@@ -260,9 +261,10 @@ export class RedisStore implements CacheStore {
   readonly name = 'redis';
   /**
    * Settles once the store is connected, subscribed to its channel and (with the bloom
-   * filter) has loaded the existing keys. Operations work before that: they fail fast
-   * while disconnected, and skip the filter while it warms. Rejects only if the store is
-   * closed first.
+   * filter) has made its first attempt to load the existing keys (`stats().bloom.state`
+   * says whether it succeeded; a failed load is retried on later lookups, at most once a
+   * second). Operations work before that: they fail fast while disconnected, and skip the
+   * filter while it warms. Rejects only if the store is closed first.
    */
   readonly ready: Promise<void>;
   /** This store's id on the channel; its own messages are ignored. */
@@ -285,6 +287,7 @@ export class RedisStore implements CacheStore {
   #bloomReady = false;
   #warmGeneration = 0;
   #rebuildAt = 0;
+  #warmFailedAt = -1;
   #closed = false;
   #failures = 0;
   #openUntil = 0;
@@ -343,10 +346,15 @@ export class RedisStore implements CacheStore {
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const consulted = this.#bloomReady;
-    if (consulted && !this.#filter!.has(key)) {
-      this.#skipped++;
-      this.#misses++;
-      return undefined;
+    if (consulted) {
+      if (!this.#filter!.has(key)) {
+        this.#skipped++;
+        this.#misses++;
+        return undefined;
+      }
+    } else if (this.#warmFailedAt >= 0 && this.#now() - this.#warmFailedAt >= WARM_RETRY_MS) {
+      // The last key scan failed (Redis was away): lookups drive the retries, at most one a second.
+      this.#warm().catch(noop);
     }
     const entryKey = this.#entryPrefix + key;
     return this.#call<unknown>('get', ['HGET', entryKey, 'v'], 'WRONGTYPE').then(
@@ -522,6 +530,13 @@ export class RedisStore implements CacheStore {
     subscriber.on('error', () => {
       this.#connectionErrors++;
     });
+    subscriber.on('reconnecting', () => {
+      // Announcements are lost while the channel is down: stop trusting the filter.
+      if (this.#filter !== undefined) {
+        this.#warmGeneration++;
+        this.#bloomReady = false;
+      }
+    });
     subscriber.on('ready', () => {
       // A reconnect may have lost announcements: reload the filter from Redis.
       if (connectedOnce && this.#filter !== undefined) this.#warm().catch(noop);
@@ -533,19 +548,25 @@ export class RedisStore implements CacheStore {
       return;
     }
     await subscriber.subscribe(this.#channel, (message) => this.#onMessage(message));
-    if (this.#filter !== undefined) await this.#warm();
+    if (this.#filter !== undefined) await this.#warm().catch(noop);
   }
 
   async #warm(): Promise<void> {
     const generation = ++this.#warmGeneration;
     this.#bloomReady = false;
+    this.#warmFailedAt = -1;
     const filter = this.#filter!;
     const prefixLength = this.#entryPrefix.length;
     let found = 0;
-    for await (const keys of this.#scan('bloom warm-up', `${escapeGlob(this.#entryPrefix)}*`)) {
-      if (generation !== this.#warmGeneration) return;
-      for (const key of keys) filter.add(key.slice(prefixLength));
-      found += keys.length;
+    try {
+      for await (const keys of this.#scan('bloom warm-up', `${escapeGlob(this.#entryPrefix)}*`)) {
+        if (generation !== this.#warmGeneration) return;
+        for (const key of keys) filter.add(key.slice(prefixLength));
+        found += keys.length;
+      }
+    } catch (error) {
+      if (generation === this.#warmGeneration && !this.#closed) this.#warmFailedAt = this.#now();
+      throw error;
     }
     if (generation !== this.#warmGeneration) return;
     this.#rebuildAt = Math.max(this.#bloomItems, 2 * found);

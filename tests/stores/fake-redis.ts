@@ -1,6 +1,6 @@
 /**
  * A tiny RESP server standing in for a Redis that stops answering: it replies `null` to
- * every command, or, while `paused`, holds the replies back (in order) until resumed,
+ * data commands (an empty keyspace to `SCAN`), or, while `paused`, holds the replies back (in order) until resumed,
  * the way `CLIENT PAUSE` would, without pausing the real Redis other tests share.
  */
 import { once } from 'node:events';
@@ -12,6 +12,8 @@ export interface FakeRedis {
   readonly commands: string[][];
   paused: boolean;
   resume(): void;
+  /** Cuts every client connection, as a network failure would. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,9 @@ export async function startFakeRedis(): Promise<FakeRedis> {
     resume() {
       fake.paused = false;
       for (const { socket, reply } of held.splice(0)) socket.write(reply);
+    },
+    dropConnections() {
+      for (const socket of sockets) socket.destroy();
     },
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -45,7 +50,7 @@ export async function startFakeRedis(): Promise<FakeRedis> {
         buffer = buffer.subarray(parsed.consumed);
         commands.push(parsed.args);
         const name = parsed.args[0]?.toUpperCase();
-        const control = name === 'HELLO' || name === 'CLIENT' || name === 'SUBSCRIBE';
+        const control = name === 'HELLO' || name === 'CLIENT' || name === 'SUBSCRIBE' || name === 'SCAN';
         const reply = control ? controlReply(parsed.args) : '_\r\n';
         if (fake.paused && !control) held.push({ socket, reply });
         else socket.write(reply);
@@ -67,6 +72,7 @@ function controlReply(args: string[]): string {
     const channel = Buffer.from(args[1] ?? '');
     return `>3\r\n$9\r\nsubscribe\r\n$${channel.length}\r\n${channel}\r\n:1\r\n`;
   }
+  if (name === 'SCAN') return '*2\r\n$1\r\n0\r\n*0\r\n';
   return '+OK\r\n';
 }
 

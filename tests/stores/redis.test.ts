@@ -95,6 +95,12 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   return { promise, resolve };
 }
 
+/** Waits for a reconnection the client times itself; bounded, and asserts nothing about time. */
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+}
+
 /** Settles `promise` or answers `'pending'` if it has not settled by the next macrotask. */
 function settledNow<T>(promise: Promise<T>): Promise<T | 'pending'> {
   return Promise.race([promise, new Promise<'pending'>((resolve) => setImmediate(resolve, 'pending'))]);
@@ -253,6 +259,26 @@ describe('redisStore against an unreachable or stalled server', () => {
       assert.equal(await store.get('probe-2'), undefined);
       assert.equal(store.stats().circuit, 'closed');
       assert.equal(await store.get('after'), undefined);
+    });
+
+    test('the bloom filter is set aside while pub/sub is down and reloaded after it reconnects', async () => {
+      let now = T0;
+      const store = track(
+        redisStore({ client, prefix: nextPrefix(), timeoutMs: 2_000, bloom: true, now: () => now }),
+      );
+      await store.ready;
+      assert.equal(store.stats().bloom?.state, 'ready');
+      assert.equal(store.get('unknown'), undefined, 'skipped while ready');
+      fake.dropConnections();
+      await waitFor(() => store.stats().bloom?.state === 'warming', 'the filter set aside');
+      // A reload that finds Redis still away is retried by later lookups, once a second.
+      await waitFor(() => {
+        if (store.stats().bloom?.state === 'ready') return true;
+        now += 1_000;
+        Promise.resolve(store.get('drive-a-retry')).catch(() => {});
+        return false;
+      }, 'the filter reloaded');
+      assert.equal(store.get('unknown'), undefined, 'skipped again');
     });
   });
 });
