@@ -5,6 +5,7 @@
  * defaults, outermost first. Add each new middleware here as it lands; the comparison
  * then proves it invisible to a client that expects spec behaviour.
  */
+import { otel } from '../../src/entries/otel.js';
 import type { Middleware, Next, Reply, RequestContext } from '../../src/index.js';
 import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
@@ -32,6 +33,7 @@ const passThroughObject: Middleware = {
  * connection, as in production.
  */
 export const everyMiddleware: Middleware[] = [
+  otel(),
   metrics(),
   concurrencyLimit(),
   cache(),
