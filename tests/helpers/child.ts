@@ -49,7 +49,7 @@ export class RawChild {
   /** Every stdout line, as written. */
   readonly lines: string[] = [];
   stderr = '';
-  private buffer = '';
+  private pending: string[] = [];
   private readonly waiting = new Map<string | number, Deferred<RawResponse>>();
 
   constructor(name: string, env: Record<string, string> = {}) {
@@ -62,23 +62,34 @@ export class RawChild {
   }
 
   private onData(text: string): void {
-    this.buffer += text;
-    let newline = this.buffer.indexOf('\n');
+    // Only the new chunk is searched for line ends, so a multi-megabyte line costs linear time.
+    let newline = text.indexOf('\n');
+    if (newline === -1) {
+      this.pending.push(text);
+      return;
+    }
+    let start = 0;
     while (newline !== -1) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      this.lines.push(line);
-      let message: JsonRpcMessage | undefined;
-      try {
-        message = JSON.parse(line) as JsonRpcMessage;
-      } catch {
-        message = undefined;
-      }
-      if (message !== undefined && 'id' in message && !('method' in message)) {
-        this.waiting.get(message.id)?.resolve(message as RawResponse);
-        this.waiting.delete(message.id);
-      }
-      newline = this.buffer.indexOf('\n');
+      this.pending.push(text.slice(start, newline));
+      this.onLine(this.pending.join(''));
+      this.pending = [];
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
+    }
+    if (start < text.length) this.pending.push(text.slice(start));
+  }
+
+  private onLine(line: string): void {
+    this.lines.push(line);
+    let message: JsonRpcMessage | undefined;
+    try {
+      message = JSON.parse(line) as JsonRpcMessage;
+    } catch {
+      message = undefined;
+    }
+    if (message !== undefined && 'id' in message && !('method' in message)) {
+      this.waiting.get(message.id)?.resolve(message as RawResponse);
+      this.waiting.delete(message.id);
     }
   }
 
