@@ -34,7 +34,7 @@ export class Session implements SessionInfo {
   /** Learns from a request's `_meta` envelope (modern requests carry the version and client facts). */
   learnFromRequest(method: string, params: JsonObject | undefined): void {
     if (method === 'initialize' && params) {
-      if (typeof params.protocolVersion === 'string' && this.protocolVersion === undefined) {
+      if (typeof params.protocolVersion === 'string' && this.era !== 'legacy') {
         this.setProtocolVersion(params.protocolVersion);
       }
       this.clientInfo = params.clientInfo as PeerInfo | undefined;

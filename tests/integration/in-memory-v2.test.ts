@@ -168,3 +168,23 @@ describe('SDK v2, modern era (2026-07-28)', () => {
     }
   });
 });
+
+describe('SDK v2, era negotiation falling back to legacy', () => {
+  it('sees initialize as legacy once the server/discover probe has failed', async () => {
+    const eras: string[] = [];
+    // A legacy-only server answers the probe with -32601; the client then runs initialize.
+    const pair = await connectPairV2({
+      server: [eraSpy(eras)],
+      clientOptions: { supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS, versionNegotiation: { mode: 'auto' } },
+    });
+    try {
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      // The probe itself is a modern request; the handshake that follows is not. A session
+      // left at 2026-07-28 during initialize would make a middleware treat the handshake
+      // (and anything it synthesizes for it) as modern.
+      assert.deepEqual(eras, ['server/discover:modern', 'initialize:legacy', 'tools/call:legacy']);
+    } finally {
+      await pair.close();
+    }
+  });
+});
