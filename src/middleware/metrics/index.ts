@@ -7,7 +7,7 @@
 
 import { type ConnectTarget, withMiddleware } from '../../adapters/targets.js';
 import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
-import { InvalidOptionError } from '../../errors/index.js';
+import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
 import { approximateTokenCounter } from '../../tokens/approximate.js';
 import { exactTokenCounter } from '../../tokens/exact.js';
 import type { TokenCounter } from '../../tokens/types.js';
@@ -24,6 +24,7 @@ import {
   OTHER,
   OUTCOMES,
   type Outcome,
+  SHED,
   StatsRegistry,
 } from './stats.js';
 
@@ -31,13 +32,13 @@ export type { LatencySummary } from './histogram.js';
 export type { CacheStatus, Outcome } from './stats.js';
 
 /**
- * Something whose figures the metrics include at snapshot and scrape time, e.g. a
- * concurrency limiter or a cache: any object with a `name` and a `stats()` method. The
- * numeric fields of what `stats()` returns are read (others are ignored); nothing is
- * read on the request path.
+ * Something whose figures the metrics include at snapshot and scrape time, e.g. the
+ * concurrency limiter (`concurrencyLimit()`) or a cache: any object with a `name` and a
+ * `stats()` method. The numeric fields of what `stats()` returns are read, nested ones
+ * under dotted names (`scopes.global.queued`); nothing is read on the request path.
  *
- * Well-known fields get dedicated Prometheus series: `queued` (queue depth),
- * `running` (requests holding a slot), `shed` (requests refused since start). Every
+ * Fields named `queued` (queue depth), `running` (requests holding a slot) and `shed`
+ * (requests refused since start), at any depth, get dedicated Prometheus series. Every
  * numeric field appears in {@link MetricsSnapshot.sources}.
  *
  * @example
@@ -328,14 +329,22 @@ function cacheRecord(counts: ArrayLike<number>): Record<CacheStatus, number> {
   return out;
 }
 
-/** The numeric own fields of a source's `stats()`. */
+/**
+ * The numeric fields of a source's `stats()`, flattened: nested objects (up to four
+ * levels) give dotted names, e.g. `scopes.global.queued`.
+ */
 export function numericStats(source: MetricsSource): Record<string, number> {
   const out: Record<string, number> = {};
-  const stats = source.stats() as Record<string, unknown>;
-  if (typeof stats !== 'object' || stats === null) return out;
-  for (const [key, value] of Object.entries(stats)) {
-    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
-  }
+  const visit = (value: unknown, path: string, depth: number): void => {
+    if (typeof value === 'number') {
+      if (Number.isFinite(value) && path !== '') out[path] = value;
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > 4) return;
+    for (const [key, inner] of Object.entries(value))
+      visit(inner, path === '' ? key : `${path}.${key}`, depth + 1);
+  };
+  visit(source.stats(), '', 0);
   return out;
 }
 
@@ -441,11 +450,16 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     const result = reply?.result;
     if (method === 'tools/list' && result !== undefined) registry.learnTools(result);
     const tool = method === 'tools/call' ? (ctx.message.params?.name ?? OTHER) : undefined;
+    const state = ctx.state;
+    // A limiter answering a shed tools/call with an isError result marks it in ctx.state.
+    if (state.shed === true && classified.outcome !== SHED) {
+      classified.outcome = SHED;
+      classified.errorType = String(ErrorCodes.Overloaded);
+    }
     const outcome = classified.outcome;
     const op = registry.operation(ctx.side, method, tool, outcome === OK, end);
     registry.record(op, outcome, (end - start) * 1000, end);
     if (classified.errorType !== undefined) op.countError(classified.errorType);
-    const state = ctx.state;
     const cacheIndex = typeof state.cache === 'string' ? CACHE_INDEX[state.cache] : undefined;
     if (cacheIndex !== undefined) op.cache[cacheIndex]!++;
     if (countTokens && result !== undefined) {

@@ -113,9 +113,11 @@ function baseLabels(op: OperationStats): Labels {
  *   `mcp_{side}_token_counted_requests_total`, when token counting is on;
  * - `mcp_{side}_bytes_total` (counter; `direction`), when `bytes` is on;
  *
- * and `mcp_recent_requests_per_second` (gauge), `mcp_source_queue_depth`,
- * `mcp_source_running` (gauges), `mcp_source_shed_total` (counter) and
- * `mcp_source_stat` (gauge; `stat`) for the middleware's sources, labelled `source`.
+ * and `mcp_recent_requests_per_second` (gauge), and for the middleware's sources
+ * (labelled `source`, plus `scope` for nested figures such as a limiter's
+ * `scopes.tool.queued`): `mcp_source_queue_depth`, `mcp_source_running` (gauges),
+ * `mcp_source_shed_total` (counter) and `mcp_source_stat` (gauge; `stat` = the dotted
+ * field name).
  *
  * @param metrics - a middleware made by `metrics()` / `withMetrics()`
  * @param options - the registry, an optional name prefix and buckets
@@ -313,12 +315,18 @@ export function prometheusExporter(
     ),
   );
   if (sources.length > 0) {
-    const field = (names: readonly string[]) => () => {
+    const field = (name: string) => () => {
       const out: Value[] = [];
       for (const source of sources) {
-        const figures = numericStats(source);
-        const key = names.find((n) => figures[n] !== undefined);
-        if (key !== undefined) out.push({ labels: { source: source.name }, value: figures[key]! });
+        for (const [path, value] of Object.entries(numericStats(source))) {
+          const last = path.lastIndexOf('.');
+          if ((last === -1 ? path : path.slice(last + 1)) !== name) continue;
+          const scope = last === -1 ? '' : path.slice(0, last).replace(/^scopes\./, '');
+          out.push({
+            labels: scope === '' ? { source: source.name } : { source: source.name, scope },
+            value,
+          });
+        }
       }
       return out;
     };
@@ -327,14 +335,14 @@ export function prometheusExporter(
         `${prefix}mcp_source_queue_depth`,
         'Requests waiting in a queue.',
         'gauge',
-        field(['queued']),
+        field('queued'),
       ),
-      new LazyMetric(`${prefix}mcp_source_running`, 'Requests holding a slot.', 'gauge', field(['running'])),
+      new LazyMetric(`${prefix}mcp_source_running`, 'Requests holding a slot.', 'gauge', field('running')),
       new LazyMetric(
         `${prefix}mcp_source_shed_total`,
         'Requests refused since start.',
         'counter',
-        field(['shed']),
+        field('shed'),
       ),
       new LazyMetric(`${prefix}mcp_source_stat`, 'Every numeric figure of each source.', 'gauge', () => {
         const out: Value[] = [];

@@ -9,6 +9,7 @@ import {
   Pipeline,
   type PipelineEnds,
 } from '../../../src/index.js';
+import { concurrencyLimit } from '../../../src/middleware/concurrency/index.js';
 import {
   METRICS_DEFAULTS,
   metrics,
@@ -398,9 +399,14 @@ describe('metrics collaborators', () => {
 
   it('reads numeric figures of its sources at snapshot time', () => {
     let queued = 3;
-    const limiter = { name: 'concurrency', stats: () => ({ running: 8, queued, shed: 2, label: 'x' }) };
+    const limiter = {
+      name: 'concurrency',
+      stats: () => ({ running: 8, queued, shed: 2, label: 'x', scopes: { tool: { queued: 1 } } }),
+    };
     const m = metrics({ sources: [limiter] });
-    assert.deepEqual(m.snapshot().sources, { concurrency: { running: 8, queued: 3, shed: 2 } });
+    assert.deepEqual(m.snapshot().sources, {
+      concurrency: { running: 8, queued: 3, shed: 2, 'scopes.tool.queued': 1 },
+    });
     queued = 0;
     assert.equal(m.snapshot().sources.concurrency?.queued, 0);
     assert.match(m.report(), /concurrency: running 8, queued 0, shed 2/);
@@ -442,6 +448,34 @@ describe('metrics collaborators', () => {
     });
     assert.equal(metrics().snapshot().operations.length, 0);
   });
+});
+
+describe('metrics with the concurrency limiter', () => {
+  for (const shedAs of ['error', 'tool-result'] as const) {
+    it(`counts requests it sheds (as ${shedAs}) and reads its figures as a source`, async () => {
+      const gate = deferred();
+      const limiter = concurrencyLimit({ limit: 1, maxQueue: 0, shedAs });
+      const m = metrics({ sources: [limiter] });
+      const pair = await connectPair({ server: [m, limiter], counting: { gate: () => gate.promise } });
+      await pair.client.listTools();
+      const held = pair.client.callTool({ name: 'gate', arguments: {} });
+      await tick();
+      const shed = pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      if (shedAs === 'error') await assert.rejects(shed);
+      else assert.equal((await shed).isError, true);
+      const running = m.snapshot().sources.concurrencyLimit ?? {};
+      assert.equal(running['scopes.global.running'], 1);
+      gate.resolve();
+      await held;
+      const s = m.snapshot();
+      const echo = s.operations.find((o) => o.tool === 'echo')!;
+      assert.equal(echo.outcomes.shed, 1);
+      assert.deepEqual(echo.errorTypes, { '-31503': 1 });
+      assert.equal(s.sources.concurrencyLimit?.['scopes.global.shed'], 1);
+      assert.equal(s.sources.concurrencyLimit?.['scopes.global.running'], 0);
+      await pair.close();
+    });
+  }
 });
 
 describe('metrics snapshot and report', () => {

@@ -49,7 +49,10 @@ describe('prometheusExporter', () => {
       if (ctx.params?.name === 'echo') ctx.state.cache = 'miss';
       return next();
     };
-    const source = { name: 'concurrency', stats: () => ({ running: 2, queued: 5, shed: 7 }) };
+    const source = {
+      name: 'concurrency',
+      stats: () => ({ running: 2, queued: 5, shed: 7, scopes: { tool: { queued: 4 } } }),
+    };
     const m = metrics({ tokens: 'approximate', bytes: true, sources: [source] });
     const registry = new Registry();
     const existing = new Counter({ name: 'app_requests_total', help: 'the app', registers: [registry] });
@@ -134,6 +137,14 @@ describe('prometheusExporter', () => {
     const bytesIn = pick(samples, 'x_mcp_server_bytes_total', { ...echo, direction: 'input' })[0]?.value;
     assert.equal(bytesIn, 3 * JSON.stringify({ name: 'echo', arguments: { text: 't0' } }).length);
     assert.equal(pick(samples, 'x_mcp_source_queue_depth', { source: 'concurrency' })[0]?.value, 5);
+    assert.equal(
+      pick(samples, 'x_mcp_source_queue_depth', { source: 'concurrency', scope: 'tool' })[0]?.value,
+      4,
+    );
+    assert.equal(
+      pick(samples, 'x_mcp_source_stat', { source: 'concurrency', stat: 'scopes.tool.queued' })[0]?.value,
+      4,
+    );
     assert.equal(pick(samples, 'x_mcp_source_running', { source: 'concurrency' })[0]?.value, 2);
     assert.equal(pick(samples, 'x_mcp_source_shed_total', { source: 'concurrency' })[0]?.value, 7);
     assert.equal(types.get('x_mcp_client_operation_duration_seconds'), 'histogram');
