@@ -108,7 +108,7 @@ export interface TimelinePoint {
   succeeded: number;
   /** Failures (error answers, timeouts, transport errors) in this second. */
   errors: number;
-  /** The highest in-flight count seen in this second. */
+  /** The highest number of requests in flight during this second. */
   inFlightMax: number;
   /** Median latency of this second's successful answers, in ms (null if none). */
   p50Ms: number | null;
@@ -311,8 +311,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const bucket = (now: number): Bucket => {
     const i = Math.max(0, Math.floor((now - t0) / 1000));
+    // A second with no event at all still had the current in-flight level throughout.
     for (let k = buckets.length; k <= i; k++) {
-      buckets.push({ sent: 0, succeeded: 0, errors: 0, inFlightMax: 0, latency: undefined });
+      buckets.push({ sent: 0, succeeded: 0, errors: 0, inFlightMax: inFlight, latency: undefined });
     }
     return buckets[i]!;
   };
@@ -332,8 +333,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const settle = (kind: string | undefined): void => {
       const end = performance.now();
       lastAnswer = end;
-      inFlight--;
       const eb = bucket(end);
+      if (inFlight > eb.inFlightMax) eb.inFlightMax = inFlight;
+      inFlight--;
       if (kind === undefined) {
         succeeded++;
         op.succeeded++;

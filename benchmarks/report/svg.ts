@@ -1,0 +1,330 @@
+/**
+ * Hand-written SVG charts for benchmark reports (no chart library): grouped latency
+ * bars on a log axis, ratio intervals against budgets, and a throughput-over-time line
+ * chart for load runs. Each function returns a complete, self-contained SVG document.
+ */
+
+import type { CompareResult } from '../harness/compare.js';
+import type { ScenarioRecord } from '../harness/runner.js';
+import type { LoadResult } from '../load/index.js';
+
+const FONT = 'font-family="Helvetica, Arial, sans-serif"';
+const COLORS = { baseline: '#4c78a8', candidate: '#f58518', baseline2: '#9ecae9', candidate2: '#ffbf79' };
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function text(x: number, y: number, s: string, attrs = ''): string {
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} ${attrs}>${esc(s)}</text>`;
+}
+
+function doc(width: number, height: number, body: string[]): string {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    ...body,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** "Nice" linear ticks covering [0, max]. */
+export function linearTicks(max: number, count = 5): number[] {
+  if (!(max > 0)) return [0, 1];
+  const raw = max / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag;
+  const ticks: number[] = [];
+  for (let v = 0; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  if (ticks[ticks.length - 1]! < max) ticks.push(Number((ticks[ticks.length - 1]! + step).toPrecision(12)));
+  return ticks;
+}
+
+function legend(x: number, y: number, items: { label: string; color: string; dash?: boolean }[]): string[] {
+  const out: string[] = [];
+  let cx = x;
+  for (const item of items) {
+    out.push(
+      item.dash !== undefined
+        ? `<line x1="${cx}" y1="${y - 4}" x2="${cx + 18}" y2="${y - 4}" stroke="${item.color}" stroke-width="2.5"${item.dash ? ' stroke-dasharray="5,3"' : ''}/>`
+        : `<rect x="${cx}" y="${y - 10}" width="12" height="12" fill="${item.color}"/>`,
+      text(cx + 22, y, item.label, 'font-size="12" fill="#333"'),
+    );
+    cx += 40 + item.label.length * 7;
+  }
+  return out;
+}
+
+function fmtUs(v: number): string {
+  if (v >= 1000) return `${v / 1000} ms`;
+  return `${v} µs`;
+}
+
+/** The measurement that decided a scenario (the re-measurement when there was one). */
+function deciding(r: ScenarioRecord): CompareResult | undefined {
+  return r.remeasure ?? r.compare;
+}
+
+/**
+ * Grouped bars: per comparison scenario, p50 and p99 latency of the baseline and the
+ * candidate, on a logarithmic µs axis.
+ */
+export function latencyChart(
+  records: readonly ScenarioRecord[],
+  title = 'Latency per operation: baseline vs candidate',
+): string {
+  const rows = records.filter((r) => deciding(r) !== undefined);
+  const groupW = 150;
+  const left = 80;
+  const top = 70;
+  const plotH = 300;
+  const width = Math.max(640, left + rows.length * groupW + 30);
+  const height = top + plotH + 90;
+  const values = rows.flatMap((r) => {
+    const m = deciding(r)!;
+    return [
+      m.baseline.latencyUs.p50,
+      m.candidate.latencyUs.p50,
+      m.baseline.latencyUs.p99,
+      m.candidate.latencyUs.p99,
+    ];
+  });
+  const lo = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...values, 10))));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
+  const y = (v: number): number =>
+    top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / Math.log10(hi / lo)) * plotH;
+  const body: string[] = [
+    text(width / 2, 24, title, 'font-size="16" font-weight="bold" text-anchor="middle"'),
+    ...legend(left, 50, [
+      { label: 'baseline p50', color: COLORS.baseline },
+      { label: 'candidate p50', color: COLORS.candidate },
+      { label: 'baseline p99', color: COLORS.baseline2 },
+      { label: 'candidate p99', color: COLORS.candidate2 },
+    ]),
+  ];
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    const yy = y(d);
+    body.push(
+      `<line x1="${left}" y1="${yy}" x2="${width - 20}" y2="${yy}" stroke="#ddd"/>`,
+      text(left - 8, yy + 4, fmtUs(Number(d.toPrecision(6))), 'font-size="11" text-anchor="end" fill="#333"'),
+    );
+  }
+  body.push(
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+    `<line x1="${left}" y1="${top + plotH}" x2="${width - 20}" y2="${top + plotH}" stroke="#333"/>`,
+    text(
+      18,
+      top + plotH / 2,
+      'latency per operation (log scale)',
+      `font-size="12" text-anchor="middle" transform="rotate(-90 18 ${top + plotH / 2})"`,
+    ),
+  );
+  rows.forEach((r, i) => {
+    const m = deciding(r)!;
+    const x0 = left + i * groupW + 15;
+    const bars = [
+      [m.baseline.latencyUs.p50, COLORS.baseline],
+      [m.candidate.latencyUs.p50, COLORS.candidate],
+      [m.baseline.latencyUs.p99, COLORS.baseline2],
+      [m.candidate.latencyUs.p99, COLORS.candidate2],
+    ] as const;
+    bars.forEach(([v, color], j) => {
+      const bx = x0 + j * 30 + (j >= 2 ? 8 : 0);
+      const by = y(v);
+      body.push(
+        `<rect x="${bx}" y="${by.toFixed(1)}" width="26" height="${(top + plotH - by).toFixed(1)}" fill="${color}"><title>${esc(`${r.name}: ${v.toFixed(1)} µs`)}</title></rect>`,
+        text(
+          bx + 13,
+          by - 4,
+          v >= 100 ? v.toFixed(0) : v.toFixed(1),
+          'font-size="9" text-anchor="middle" fill="#333"',
+        ),
+      );
+    });
+    const parts = r.name.split('.');
+    const line2 = parts.slice(1).join('.');
+    body.push(text(x0 + 62, top + plotH + 18, parts[0]!, 'font-size="11" text-anchor="middle"'));
+    if (line2) body.push(text(x0 + 62, top + plotH + 32, line2, 'font-size="11" text-anchor="middle"'));
+  });
+  body.push(
+    text(
+      width / 2,
+      height - 12,
+      'scenario (bars: µs per operation, sequential calls)',
+      'font-size="12" text-anchor="middle" fill="#333"',
+    ),
+  );
+  return doc(width, height, body);
+}
+
+/**
+ * Per comparison scenario: the median ratio candidate/baseline (dot), its interquartile
+ * range (thick bar) and min–max (thin line), with the budget's limit (red tick).
+ */
+export function ratioChart(
+  records: readonly ScenarioRecord[],
+  title = 'Ratio candidate / baseline per round',
+): string {
+  const rows = records.filter((r) => deciding(r) !== undefined);
+  const left = 250;
+  const right = 70;
+  const top = 70;
+  const rowH = 34;
+  const width = 820;
+  const plotW = width - left - right;
+  const height = top + rows.length * rowH + 60;
+  const limits = rows.flatMap((r) =>
+    r.budgets.map((b) => (b.budget.metric === 'ratio' ? b.budget.limit : 1 / b.budget.limit)),
+  );
+  // The axis covers the interquartile ranges, the limits and 1.0, plus a margin; whiskers
+  // reaching further are clipped and marked with their value, so that one wild round
+  // does not squash every other row.
+  const core = rows.flatMap((r) => [deciding(r)!.ratio.q1, deciding(r)!.ratio.q3]).concat(limits, [1]);
+  const span = Math.max(...core) - Math.min(...core);
+  const lo = Math.max(0, Math.floor((Math.min(...core) - Math.max(0.1, span * 0.25)) * 10) / 10);
+  const hi = Math.ceil((Math.max(...core) + Math.max(0.1, span * 0.25)) * 10) / 10;
+  const x = (v: number): number => left + ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo || 1)) * plotW;
+  const body: string[] = [
+    text(width / 2, 24, title, 'font-size="16" font-weight="bold" text-anchor="middle"'),
+    ...legend(left, 50, [
+      { label: 'median', color: '#222' },
+      { label: 'interquartile range', color: COLORS.candidate },
+      { label: 'min–max', color: '#888', dash: false },
+      { label: 'budget limit', color: '#d62728', dash: false },
+    ]),
+  ];
+  body.push(text(width - right + 4, top - 8, 'verdict', 'font-size="11" fill="#333"'));
+  const step = hi - lo > 2 ? 0.5 : hi - lo > 0.8 ? 0.2 : hi - lo > 0.3 ? 0.1 : 0.05;
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) {
+    const xx = x(v);
+    body.push(
+      `<line x1="${xx}" y1="${top - 5}" x2="${xx}" y2="${top + rows.length * rowH}" stroke="${Math.abs(v - 1) < 1e-9 ? '#555' : '#e3e3e3'}"/>`,
+      text(xx, top + rows.length * rowH + 16, v.toFixed(2), 'font-size="11" text-anchor="middle"'),
+    );
+  }
+  rows.forEach((r, i) => {
+    const s = deciding(r)!.ratio;
+    const cy = top + i * rowH + rowH / 2;
+    body.push(
+      text(left - 10, cy + 4, r.name, 'font-size="12" text-anchor="end"'),
+      `<line x1="${x(s.min)}" y1="${cy}" x2="${x(s.max)}" y2="${cy}" stroke="#888" stroke-width="1.5"/>`,
+      ...(s.max > hi
+        ? [
+            text(
+              x(hi) - 3,
+              cy - 5,
+              `max ${s.max.toFixed(2)} →`,
+              'font-size="10" fill="#666" text-anchor="end"',
+            ),
+          ]
+        : []),
+      ...(s.min < lo
+        ? [text(x(lo) + 3, cy - 5, `← min ${s.min.toFixed(2)}`, 'font-size="10" fill="#666"')]
+        : []),
+      `<rect x="${x(s.q1)}" y="${cy - 7}" width="${Math.max(1, x(s.q3) - x(s.q1))}" height="14" fill="${COLORS.candidate}" opacity="0.85"/>`,
+      `<circle cx="${x(s.median)}" cy="${cy}" r="4.5" fill="#222"><title>${esc(`${r.name}: median ${s.median.toFixed(3)}`)}</title></circle>`,
+    );
+    for (const b of r.budgets) {
+      const lim = b.budget.metric === 'ratio' ? b.budget.limit : 1 / b.budget.limit;
+      body.push(
+        `<line x1="${x(lim)}" y1="${cy - 12}" x2="${x(lim)}" y2="${cy + 12}" stroke="#d62728" stroke-width="3"/>`,
+      );
+      body.push(
+        text(
+          width - right + 4,
+          cy + 4,
+          b.status,
+          `font-size="11" fill="${b.status === 'fail' ? '#d62728' : '#2a7a2a'}"`,
+        ),
+      );
+    }
+  });
+  body.push(
+    text(
+      left + plotW / 2,
+      height - 12,
+      'time per operation, candidate ÷ baseline (1.0 = no difference; right = slower)',
+      'font-size="12" text-anchor="middle" fill="#333"',
+    ),
+  );
+  return doc(width, height, body);
+}
+
+/**
+ * Throughput over time of a load run: requests sent and answered successfully per
+ * second (left axis), and the highest number in flight each second (right axis).
+ */
+export function timelineChart(load: LoadResult, title: string): string {
+  const left = 70;
+  const right = 70;
+  const top = 70;
+  const plotH = 280;
+  const width = 760;
+  const plotW = width - left - right;
+  const height = top + plotH + 70;
+  const t = load.timeline;
+  const n = Math.max(t.length, 2);
+  const rateMax = Math.max(1, ...t.map((p) => Math.max(p.sent, p.succeeded)), load.rate ?? 0);
+  const inMax = Math.max(1, ...t.map((p) => p.inFlightMax));
+  const yTicks = linearTicks(rateMax);
+  const y2Ticks = linearTicks(inMax);
+  const yTop = yTicks[yTicks.length - 1]!;
+  const y2Top = y2Ticks[y2Ticks.length - 1]!;
+  // Each point sits in the middle of its one-second bucket.
+  const x = (second: number): number => left + ((second + 0.5) / n) * plotW;
+  const y = (v: number): number => top + plotH - (v / yTop) * plotH;
+  const y2 = (v: number): number => top + plotH - (v / y2Top) * plotH;
+  const path = (f: (p: (typeof t)[number]) => number, yy: (v: number) => number): string =>
+    t.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.second).toFixed(1)},${yy(f(p)).toFixed(1)}`).join(' ');
+  const body: string[] = [
+    text(width / 2, 24, title, 'font-size="16" font-weight="bold" text-anchor="middle"'),
+    ...legend(left, 50, [
+      { label: 'sent / s', color: COLORS.baseline, dash: false },
+      { label: 'answered OK / s', color: COLORS.candidate, dash: false },
+      { label: 'max in flight (right axis)', color: '#54a24b', dash: true },
+      ...(load.rate !== undefined ? [{ label: `offered ${load.rate}/s`, color: '#999', dash: true }] : []),
+    ]),
+  ];
+  for (const v of yTicks) {
+    body.push(
+      `<line x1="${left}" y1="${y(v)}" x2="${left + plotW}" y2="${y(v)}" stroke="#e3e3e3"/>`,
+      text(left - 8, y(v) + 4, String(v), 'font-size="11" text-anchor="end"'),
+    );
+  }
+  for (const v of y2Ticks)
+    body.push(text(left + plotW + 8, y2(v) + 4, String(v), 'font-size="11" fill="#3a7a35"'));
+  for (let s = 0; s <= n; s++) {
+    const xx = left + (s / n) * plotW;
+    body.push(text(xx, top + plotH + 16, String(s), 'font-size="11" text-anchor="middle"'));
+  }
+  body.push(
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+    `<line x1="${left + plotW}" y1="${top}" x2="${left + plotW}" y2="${top + plotH}" stroke="#3a7a35"/>`,
+    `<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/>`,
+    text(
+      20,
+      top + plotH / 2,
+      'requests per second',
+      `font-size="12" text-anchor="middle" transform="rotate(-90 20 ${top + plotH / 2})"`,
+    ),
+    text(
+      width - 18,
+      top + plotH / 2,
+      'requests in flight',
+      `font-size="12" text-anchor="middle" fill="#3a7a35" transform="rotate(90 ${width - 18} ${top + plotH / 2})"`,
+    ),
+    text(left + plotW / 2, height - 20, 'time since start (s)', 'font-size="12" text-anchor="middle"'),
+  );
+  if (load.rate !== undefined) {
+    body.push(
+      `<line x1="${left}" y1="${y(load.rate)}" x2="${left + plotW}" y2="${y(load.rate)}" stroke="#999" stroke-dasharray="6,4"/>`,
+    );
+  }
+  body.push(
+    `<path d="${path((p) => p.sent, y)}" fill="none" stroke="${COLORS.baseline}" stroke-width="2.5"/>`,
+    `<path d="${path((p) => p.succeeded, y)}" fill="none" stroke="${COLORS.candidate}" stroke-width="2.5"/>`,
+    `<path d="${path((p) => p.inFlightMax, y2)}" fill="none" stroke="#54a24b" stroke-width="2" stroke-dasharray="5,3"/>`,
+  );
+  return doc(width, height, body);
+}
