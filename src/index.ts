@@ -34,6 +34,35 @@ export type { Session } from './core/session.js';
 export type * from './core/types.js';
 export * from './errors/index.js';
 export {
+  CACHE_DEFAULTS,
+  CACHE_META_KEY,
+  type CacheEvent,
+  type CacheEvictEvent,
+  type CacheInvalidateEvent,
+  type CacheMiddleware,
+  type CacheOptions,
+  type CacheOutcome,
+  type CachePolicy,
+  type CacheStats,
+  cache,
+  isCacheMiddleware,
+  withCache,
+} from './middleware/cache/index.js';
+export {
+  MEMORY_STORE_DEFAULTS,
+  MemoryStore,
+  type MemoryStoreOptions,
+  type MemoryStoreStats,
+  memoryStore,
+} from './stores/memory.js';
+export type {
+  CacheEntry,
+  CacheStore,
+  CacheStoreStats,
+  EvictionReason,
+  MaybePromise,
+} from './stores/types.js';
+export {
   type ApproximateTokenCounter,
   approximateTokenCounter,
   estimateTokens,
