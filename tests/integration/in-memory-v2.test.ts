@@ -175,7 +175,10 @@ describe('SDK v2, era negotiation falling back to legacy', () => {
     // A legacy-only server answers the probe with -32601; the client then runs initialize.
     const pair = await connectPairV2({
       server: [eraSpy(eras)],
-      clientOptions: { supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS, versionNegotiation: { mode: 'auto' } },
+      clientOptions: {
+        supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS,
+        versionNegotiation: { mode: 'auto' },
+      },
     });
     try {
       await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
