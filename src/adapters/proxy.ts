@@ -74,8 +74,15 @@ export function createProxy(options: ProxyOptions): McpProxy {
     pipeline.close();
     Promise.allSettled([downstream.close(), upstream.close()]).then(() => options.onclose?.());
   };
-  downstream.onmessage = (message: JsonRpcMessage, extra?: unknown) => pipeline.fromCaller(message, extra);
-  upstream.onmessage = (message: JsonRpcMessage, extra?: unknown) => pipeline.fromHandler(message, extra);
+  const report = (error: unknown) => onerror?.(error instanceof Error ? error : new Error(String(error)));
+  downstream.onmessage = (message: JsonRpcMessage, extra?: unknown) => {
+    const sending = pipeline.fromCaller(message, extra);
+    if (sending) sending.then(undefined, report);
+  };
+  upstream.onmessage = (message: JsonRpcMessage, extra?: unknown) => {
+    const sending = pipeline.fromHandler(message, extra);
+    if (sending) sending.then(undefined, report);
+  };
   downstream.onclose = closeBoth;
   upstream.onclose = closeBoth;
   downstream.onerror = (error) => onerror?.(error);

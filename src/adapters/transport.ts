@@ -130,10 +130,20 @@ export class MiddlewareTransport implements McpTransport {
       const previousMessage = inner.onmessage;
       const previousClose = inner.onclose;
       const previousError = inner.onerror;
+      const report = (error: unknown) =>
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      // Messages from the wire go to the SDK, whose onmessage returns nothing; a promise
+      // comes back only if a middleware sent something on, and its failure is reported.
       const fromWire =
         pipeline.side === 'server'
-          ? (message: JsonRpcMessage, extra?: unknown) => pipeline.fromCaller(message, extra)
-          : (message: JsonRpcMessage, extra?: unknown) => pipeline.fromHandler(message, extra);
+          ? (message: JsonRpcMessage, extra?: unknown) => {
+              const sending = pipeline.fromCaller(message, extra);
+              if (sending) sending.then(undefined, report);
+            }
+          : (message: JsonRpcMessage, extra?: unknown) => {
+              const sending = pipeline.fromHandler(message, extra);
+              if (sending) sending.then(undefined, report);
+            };
       inner.onmessage = previousMessage
         ? (message: JsonRpcMessage, extra?: unknown) => {
             previousMessage.call(inner, message, extra);
@@ -153,11 +163,17 @@ export class MiddlewareTransport implements McpTransport {
     return this.inner.start();
   }
 
-  /** Sends a message from the SDK through the pipeline. */
+  /**
+   * Sends a message from the SDK through the pipeline. A message that passes straight
+   * through returns the inner transport's own promise, so the SDK sees its failures as
+   * it would unwrapped; one that a middleware holds resolves at once.
+   */
   send(message: JsonRpcMessage, options?: SendOptions): Promise<void> {
-    if (this.pipeline.side === 'server') this.pipeline.fromHandler(message, undefined, options);
-    else this.pipeline.fromCaller(message, undefined, options);
-    return RESOLVED;
+    const sending =
+      this.pipeline.side === 'server'
+        ? this.pipeline.fromHandler(message, undefined, options)
+        : this.pipeline.fromCaller(message, undefined, options);
+    return sending ?? RESOLVED;
   }
 
   /** Closes the inner transport. */

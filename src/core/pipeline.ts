@@ -8,7 +8,7 @@ import {
 } from '../errors/index.js';
 import { type ComposedStack, compose, middlewareName, notificationHookOf } from './compose.js';
 import { Context, type ContextHost, type SendOptions } from './context.js';
-import { CACHE_HINT_METHODS, malformation } from './messages.js';
+import { CACHE_HINT_METHODS, CONTROL_METHODS, malformation } from './messages.js';
 import { Session } from './session.js';
 import type {
   JsonObject,
@@ -108,8 +108,13 @@ export class Pipeline implements ContextHost {
 
   // ---- messages from the caller end ----
 
-  /** A message from the caller: a request, a notification or a response to a handler-initiated request. */
-  fromCaller(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void {
+  /**
+   * A message from the caller: a request, a notification or a response to a
+   * handler-initiated request. Where the message passes straight through, the handler
+   * end's own promise is returned (it may reject): the adapter hands it back to whoever
+   * sent the message, exactly as the unwrapped transport would have.
+   */
+  fromCaller(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void | Promise<void> {
     if (typeof message !== 'object' || message === null) return this.malformed(message);
     if ('method' in message) {
       if ('id' in message) return this.handleRequest(message, extra, options);
@@ -117,16 +122,19 @@ export class Pipeline implements ContextHost {
       return this.passNotification(message, 'caller', extra, options);
     }
     if ('id' in message && ('result' in message || 'error' in message)) {
-      return this.sendToHandler(message, extra, options);
+      return this.ends.toHandler(message, extra, options);
     }
     this.malformed(message);
   }
 
-  /** A message from the handler: a response, a notification or a handler-initiated request. */
-  fromHandler(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void {
+  /**
+   * A message from the handler: a response, a notification or a handler-initiated
+   * request. Pass-through paths return the caller end's promise, as {@link fromCaller}.
+   */
+  fromHandler(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void | Promise<void> {
     if (typeof message !== 'object' || message === null) return this.malformed(message);
     if ('method' in message) {
-      if ('id' in message) return this.sendToCaller(message, options);
+      if ('id' in message) return this.ends.toCaller(message, options);
       if (
         message.method === 'notifications/progress' &&
         this.own.size !== 0 &&
@@ -140,8 +148,8 @@ export class Pipeline implements ContextHost {
       if (typeof id === 'string' && this.own.size !== 0 && this.settleOwn(id, message)) return;
       const ctx = this.inflight.get(id);
       if (ctx?.upstream) return this.settle(ctx, message, options);
-      if (this.recentlyCancelled.delete(id)) return;
-      return this.sendToCaller(message, options);
+      if (this.recentlyCancelled.size !== 0 && this.recentlyCancelled.delete(id)) return;
+      return this.ends.toCaller(message, options);
     }
     this.malformed(message);
   }
@@ -246,11 +254,27 @@ export class Pipeline implements ContextHost {
 
   // ---- requests ----
 
-  private handleRequest(message: JsonRpcRequest, extra: unknown, options: SendOptions | undefined): void {
+  private handleRequest(
+    message: JsonRpcRequest,
+    extra: unknown,
+    options: SendOptions | undefined,
+  ): void | Promise<void> {
     if (this.closed) return;
     const id = message.id;
     if (typeof message.method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) {
       return this.malformed(message);
+    }
+    this.session.learnFromRequest(message.method, message.params);
+    if (this.direct) {
+      // No request middleware: the request goes straight on, and only the handshake is
+      // tracked (to learn from its answer). This path costs what an unwrapped transport costs.
+      if (CONTROL_METHODS.has(message.method)) {
+        const ctx = new Context(this, message, extra, options, 0);
+        ctx.direct = true;
+        ctx.upstream = true;
+        this.inflight.set(id, ctx);
+      }
+      return this.ends.toHandler(message, extra, options);
     }
     if (this.inflight.has(id)) {
       return this.sendToCaller(
@@ -267,15 +291,8 @@ export class Pipeline implements ContextHost {
     }
     const ctx = new Context(this, message, extra, options, performance.now());
     this.inflight.set(id, ctx);
-    this.session.learnFromRequest(message.method, message.params);
     const requestSignal = options?.requestSignal;
     if (requestSignal) this.linkRequestSignal(ctx, requestSignal);
-    if (this.direct) {
-      ctx.direct = true;
-      ctx.upstream = true;
-      this.sendRequest(ctx, message);
-      return;
-    }
     this.run(ctx, this.innermost).then(
       (reply) => this.deliver(ctx, reply),
       (error: unknown) => this.fail(ctx, error),
@@ -314,18 +331,22 @@ export class Pipeline implements ContextHost {
   private handlerUnreachable(ctx: Context, error: unknown): void {
     if (!ctx.upstream) return;
     ctx.upstream = false;
-    const failure = new Error(`could not deliver ${ctx.method} to the handler: ${asError(error).message}`);
-    if (ctx.direct) return this.fail(ctx, failure);
-    ctx.rejectUpstream?.(failure);
+    ctx.rejectUpstream?.(
+      new Error(`could not deliver ${ctx.method} to the handler: ${asError(error).message}`),
+    );
   }
 
   /** The handler answered a request that is with it. */
-  private settle(ctx: Context, response: JsonRpcResponse, options: SendOptions | undefined): void {
+  private settle(
+    ctx: Context,
+    response: JsonRpcResponse,
+    options: SendOptions | undefined,
+  ): void | Promise<void> {
     ctx.upstream = false;
     if (ctx.direct) {
       if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
-      if (ctx.control) this.learnFromReply(ctx.method, response);
-      return this.sendToCaller(response, options);
+      this.learnFromReply(ctx.method, response);
+      return this.ends.toCaller(response, options);
     }
     ctx.handlerReply = response;
     ctx.handlerOptions = options;
@@ -425,7 +446,7 @@ export class Pipeline implements ContextHost {
     from: Origin,
     extra: unknown,
     options: SendOptions | undefined,
-  ): void {
+  ): void | Promise<void> {
     const hooks = from === 'caller' ? this.callerHooks : this.handlerHooks;
     let out: JsonRpcNotification = message;
     if (hooks.length !== 0) {
@@ -447,13 +468,13 @@ export class Pipeline implements ContextHost {
         if (replaced !== undefined) nctx.message = out = replaced;
       }
     }
-    if (message.method === 'notifications/cancelled' && from === 'caller') {
-      // Forward a cancellation only to a handler that has the request (or already answered it).
+    if (message.method === 'notifications/cancelled' && from === 'caller' && !this.direct) {
+      // Forward a cancellation only to a handler that has the request (or already
+      // answered it), not for one a middleware answered or held.
       const id = message.params?.requestId as RequestId | undefined;
       if (id === undefined || !this.recentlyCancelled.has(id)) return;
     }
-    if (from === 'caller') this.sendToHandler(out, extra, options);
-    else this.sendToCaller(out, options);
+    return from === 'caller' ? this.ends.toHandler(out, extra, options) : this.ends.toCaller(out, options);
   }
 
   private routeOwnProgress(message: JsonRpcNotification): boolean {

@@ -100,6 +100,18 @@ describe('MiddlewareTransport', () => {
     );
   });
 
+  it('hands the inner send promise back to the SDK when a message passes straight through', async () => {
+    const inner = new FakeTransport();
+    inner.send = () => Promise.reject(new Error('socket hang up'));
+    const wrapped = wrapTransport(inner, [], { side: 'client' });
+    await wrapped.start();
+    await assert.rejects(wrapped.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), /socket hang up/);
+    await assert.rejects(
+      wrapped.send({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      /socket hang up/,
+    );
+  });
+
   it('adds layers to an existing wrapper instead of nesting wrappers', () => {
     const inner = new FakeTransport();
     const first = wrapTransport(

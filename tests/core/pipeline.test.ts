@@ -160,7 +160,7 @@ describe('Pipeline', () => {
   });
 
   it('rejects a second request with an id already in flight', async () => {
-    const h = harness([]);
+    const h = harness([async (_ctx, next) => next()]);
     h.pipeline.fromCaller(call(1));
     h.pipeline.fromCaller(call(1));
     assert.equal(h.toHandler.length, 1);
@@ -217,13 +217,16 @@ describe('Pipeline', () => {
       assert.equal(h.toCaller.length, 0);
     });
 
-    it('forwards the cancellation on the direct path too', async () => {
-      const h = harness([]);
+    it('with no request middleware, behaves as the bare transport: cancellations and late answers pass', async () => {
+      const h = harness([{ name: 'hooks-only', notification: () => undefined }]);
       h.pipeline.fromCaller(call(5));
       h.pipeline.fromCaller(cancelled(5));
       h.pipeline.fromHandler(answer(5));
-      assert.equal(h.toHandler.length, 2);
-      assert.equal(h.toCaller.length, 0);
+      assert.deepEqual(
+        h.toHandler.map((s) => (s.message as { method: string }).method),
+        ['tools/call', 'notifications/cancelled'],
+      );
+      assert.equal(h.toCaller.length, 1);
     });
 
     it('ignores the cancellation of a request answered locally or already finished', async () => {
