@@ -4,6 +4,8 @@
  */
 
 import type { ScenarioSet } from '../harness/types.js';
+import { cacheScenarios } from './cache.js';
+import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { pipelineScenarios } from './pipeline.js';
 
@@ -19,4 +21,9 @@ function merge(...sets: ScenarioSet[]): ScenarioSet {
 }
 
 /** All scenarios, keyed by name. */
-export const scenarios: ScenarioSet = merge(pipelineScenarios, loadScenarios);
+export const scenarios: ScenarioSet = merge(
+  pipelineScenarios,
+  loadScenarios,
+  cacheScenarios,
+  concurrencyScenarios,
+);

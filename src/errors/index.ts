@@ -8,7 +8,7 @@
  *
  * | code | when | `data` |
  * |---|---|---|
- * | `-31503` | a request was shed: a concurrency limit's queue is full or its wait ran out | `{ retryAfterMs, scope, limit, running, queued }` |
+ * | `-31503` | a request was shed: a concurrency limit's queue is full or its wait ran out | `{ retryAfterMs, scope, limit, running, queued, maxQueue }` |
  * | `-31429` | a rate limit refused a request | `{ retryAfterMs, scope, limit }` |
  * | `-32602` | invalid params (the protocol's own code) | |
  * | `-32603` | a middleware failed unexpectedly (the protocol's internal error) | |
