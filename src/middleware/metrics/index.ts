@@ -14,7 +14,7 @@ import type { TokenCounter } from '../../tokens/types.js';
 import { countRequestTokens, countResultTokens } from '../../tokens/visible.js';
 import { type Classified, classifyReply, classifyThrown } from './classify.js';
 import { type LatencySummary, summarize } from './histogram.js';
-import { bindInternals } from './internals.js';
+import { bindInternals, internalsOf } from './internals.js';
 import { renderReport } from './report.js';
 import {
   CACHE_STATUSES,
@@ -615,8 +615,11 @@ function measureBytes(op: OperationStats, ctx: RequestContext, reply: Reply): vo
  * adapter over `withMiddleware(target, [metrics(options)])`; call it before `connect()`,
  * and before other `with*` calls so it runs outermost.
  *
+ * Pass a middleware made earlier instead of options to share one set of figures between
+ * several servers, e.g. one `McpServer` per Streamable HTTP session.
+ *
  * @param target - an `McpServer`, `Server` or `Client`
- * @param options - see {@link MetricsOptions}
+ * @param options - see {@link MetricsOptions}, or an existing {@link MetricsMiddleware}
  * @example
  * ```ts
  * const server = new McpServer({ name: 'files', version: '1.0.0' });
@@ -625,8 +628,14 @@ function measureBytes(op: OperationStats, ctx: RequestContext, reply: Reply): vo
  * m.snapshot().totals.requests;
  * ```
  */
-export function withMetrics(target: ConnectTarget, options?: MetricsOptions): MetricsMiddleware {
-  const m = metrics(options);
+export function withMetrics(
+  target: ConnectTarget,
+  options?: MetricsOptions | MetricsMiddleware,
+): MetricsMiddleware {
+  const m =
+    internalsOf(options) === undefined
+      ? metrics(options as MetricsOptions | undefined)
+      : (options as MetricsMiddleware);
   withMiddleware(target, [m]);
   return m;
 }

@@ -299,6 +299,17 @@ describe('metrics outcomes over a real connection', () => {
     assert.equal(m.snapshot().operations.find((o) => o.method === 'ping')?.requests, 1);
     await client.close();
     await server.close();
+
+    const second = createCountingServer().server;
+    assert.equal(withMetrics(second, m), m, 'an existing middleware is shared, not copied');
+    const client2 = new Client({ name: 'c', version: '1' });
+    const [c, d] = InMemoryTransport.createLinkedPair();
+    await second.connect(d);
+    await client2.connect(c);
+    await client2.ping();
+    assert.equal(m.snapshot().operations.find((o) => o.method === 'ping')?.requests, 2);
+    await client2.close();
+    await second.close();
   });
 });
 
