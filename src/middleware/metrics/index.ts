@@ -148,16 +148,27 @@ export interface MetricsOptions {
 
 /** The defaults of {@link MetricsOptions}. */
 export const METRICS_DEFAULTS = Object.freeze({
+  /** {@link MetricsOptions.maxTools}. */
   maxTools: 100,
+  /** {@link MetricsOptions.maxMethods}. */
   maxMethods: 64,
+  /** {@link MetricsOptions.significantDigits}. */
   significantDigits: 3,
+  /** {@link MetricsOptions.windowSignificantDigits}. */
   windowSignificantDigits: 2,
+  /** {@link MetricsOptions.maxLatencyMs}: one hour. */
   maxLatencyMs: 3_600_000,
+  /** {@link MetricsOptions.windowMs}: one minute. */
   windowMs: 60_000,
+  /** {@link MetricsOptions.windowSlots}. */
   windowSlots: 6,
+  /** {@link MetricsOptions.tokens}: off. */
   tokens: false as const,
+  /** {@link MetricsOptions.tokenSampleRate}: every request. */
   tokenSampleRate: 1,
+  /** {@link MetricsOptions.bytes}: off. */
   bytes: false,
+  /** {@link MetricsOptions.slowThresholdMs}. */
   slowThresholdMs: 1000,
 });
 
@@ -202,7 +213,10 @@ export interface OperationSnapshot {
   /** Latency since start, all outcomes. */
   latency: LatencySummary;
   /** Latency over the recent window, all outcomes, with its throughput. */
-  recent: LatencySummary & { perSecond: number };
+  recent: LatencySummary & {
+    /** Requests per second over the part of the window that has elapsed. */
+    perSecond: number;
+  };
   /** Requests per cache status (all zero when no cache reported). */
   cache: Record<CacheStatus, number>;
   /** Token figures, or null when token counting is off. */
@@ -218,7 +232,12 @@ export interface MetricsSnapshot {
   /** Milliseconds since the middleware was created. */
   uptimeMs: number;
   /** The recent window: its configured length and how much of it has elapsed. */
-  window: { ms: number; coveredMs: number };
+  window: {
+    /** The configured `windowMs`. */
+    ms: number;
+    /** How much time the window covers now (less than `ms` right after start or a slot turn). */
+    coveredMs: number;
+  };
   /** Figures over every operation. */
   totals: {
     /** Requests completed. */
@@ -239,7 +258,14 @@ export interface MetricsSnapshot {
   /** Per (side, method, tool), in first-seen order. */
   operations: OperationSnapshot[];
   /** The token counter in use, or null. */
-  tokens: { counter: string; exact: boolean; sampleRate: number } | null;
+  tokens: {
+    /** The counter's name, e.g. `approximate:o200k_base`. */
+    counter: string;
+    /** Whether its counts are exact. */
+    exact: boolean;
+    /** The configured `tokenSampleRate`. */
+    sampleRate: number;
+  } | null;
   /** The numeric figures of each source, by source name. */
   sources: Record<string, Record<string, number>>;
 }

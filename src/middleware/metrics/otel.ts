@@ -65,10 +65,15 @@ export interface OtelOptions {
 
 /** The defaults of {@link OtelOptions}. */
 export const OTEL_DEFAULTS = Object.freeze({
+  /** The name the default tracer and meter are obtained under. */
   instrumentationName: 'mcp-perf',
+  /** {@link OtelOptions.traces}. */
   traces: true,
+  /** {@link OtelOptions.metrics}. */
   metrics: true,
+  /** {@link OtelOptions.propagate}. */
   propagate: true,
+  /** {@link OtelOptions.maxNames}. */
   maxNames: 100,
 });
 
