@@ -11,7 +11,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { isInvalidOptionError } from '../../src/index.js';
+import { isInvalidOptionError } from 'mcp-perf';
 import { type LoadProgress, type LoadResult, runLoad } from './index.js';
 import type { LoadTarget } from './target.js';
 

@@ -14,7 +14,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import { InvalidOptionError } from '../../src/index.js';
+import { InvalidOptionError } from 'mcp-perf';
 import { describeTarget, type LoadTarget, openTarget, validateTarget } from './target.js';
 import {
   type CompiledWorkload,

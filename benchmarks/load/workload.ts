@@ -30,7 +30,7 @@
  * nested anywhere.
  */
 
-import { InvalidOptionError } from '../../src/index.js';
+import { InvalidOptionError } from 'mcp-perf';
 
 /** A source of uniform random numbers in [0, 1). */
 export type Random = () => number;

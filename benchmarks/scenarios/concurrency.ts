@@ -19,8 +19,7 @@
  * CPU per call is also time the generator cannot send in; both variants share that bias.
  */
 
-import { withMiddleware } from '../../src/index.js';
-import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
+import { concurrencyLimit, withMiddleware } from 'mcp-perf';
 import {
   type Connected,
   connectInMemory,
