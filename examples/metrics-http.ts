@@ -7,10 +7,10 @@
 import { createServer } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { metrics, withMetrics } from 'mcp-perf';
+import { prometheusExporter } from 'mcp-perf/prometheus';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { prometheusExporter } from '../src/entries/prometheus.js';
-import { metrics, withMetrics } from '../src/middleware/metrics/index.js';
 
 // One middleware for every per-request server, so the figures add up across requests.
 const recorder = metrics({ tokens: 'approximate' });

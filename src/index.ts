@@ -72,6 +72,23 @@ export {
   withConcurrencyLimit,
 } from './middleware/concurrency/index.js';
 export {
+  type ByteFigures,
+  type CacheStatus,
+  type LatencySummary,
+  METRICS_DEFAULTS,
+  type MetricsMiddleware,
+  type MetricsOptions,
+  type MetricsSnapshot,
+  type MetricsSource,
+  metrics,
+  numericStats,
+  type OperationSnapshot,
+  type Outcome,
+  type SlowRequestEvent,
+  type TokenFigures,
+  withMetrics,
+} from './middleware/metrics/index.js';
+export {
   MEMORY_RATE_LIMIT_STORE_DEFAULTS,
   MemoryRateLimitStore,
   type MemoryRateLimitStoreOptions,

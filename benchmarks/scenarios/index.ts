@@ -7,6 +7,7 @@ import type { ScenarioSet } from '../harness/types.js';
 import { cacheScenarios } from './cache.js';
 import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
+import { metricsScenarios } from './metrics.js';
 import { pipelineScenarios } from './pipeline.js';
 
 function merge(...sets: ScenarioSet[]): ScenarioSet {

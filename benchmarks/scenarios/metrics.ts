@@ -6,8 +6,7 @@
  * the whole cost of adding it.
  */
 
-import { withMiddleware } from '../../src/index.js';
-import { type MetricsOptions, metrics } from '../../src/middleware/metrics/index.js';
+import { type MetricsOptions, metrics, withMiddleware } from 'mcp-perf';
 import {
   type Connected,
   connectInMemory,
