@@ -6,7 +6,12 @@
  */
 
 export { createProxy, type McpProxy, type ProxyOptions } from './adapters/proxy.js';
-export { type ConnectTarget, withMiddleware } from './adapters/targets.js';
+export {
+  type Connectable,
+  type ConnectTarget,
+  type McpServerLike,
+  withMiddleware,
+} from './adapters/targets.js';
 export {
   isMiddlewareTransport,
   type McpTransport,

@@ -11,11 +11,20 @@ import {
  * Anything with a `connect(transport)` method: an SDK `Server` or `Client` (v1 or v2),
  * or an `McpServer` (whose inner `server` is patched).
  */
-export type ConnectTarget =
+export type ConnectTarget = Connectable | McpServerLike;
+
+/** An SDK `Server` or `Client`: anything with `connect(transport)`. */
+export interface Connectable {
+  /** Connects to a transport (the SDK's own signature). */
   // biome-ignore lint/suspicious/noExplicitAny: the SDKs declare their own transport types
-  | { connect(transport: any, ...rest: any[]): Promise<void> }
-  // biome-ignore lint/suspicious/noExplicitAny: the SDKs declare their own transport types
-  | { server: { connect(transport: any, ...rest: any[]): Promise<void> } };
+  connect(transport: any, ...rest: any[]): Promise<void>;
+}
+
+/** An SDK `McpServer`: its inner `server` is the one patched. */
+export interface McpServerLike {
+  /** The low-level server the `McpServer` delegates to. */
+  server: Connectable;
+}
 
 const STACK = Symbol.for('mcp-perf.stack');
 
@@ -75,7 +84,7 @@ export function withMiddleware(
       );
     }
   }
-  const t = target as Record<string, unknown>;
+  const t = target as unknown as Record<string, unknown>;
   const inner = t.server as Record<string, unknown> | undefined;
   if (typeof inner === 'object' && inner !== null && typeof inner.connect === 'function') {
     // McpServer: its connect() delegates to the inner Server's, which is the one to patch.

@@ -13,11 +13,14 @@ import type {
 } from './types.js';
 
 /** Send options as the SDK's transports take them; passed through untouched. */
-export type SendOptions = {
+export interface SendOptions {
+  /** The request a message belongs to (server side: routes it to that request's HTTP stream). */
   relatedRequestId?: RequestId;
+  /** The per-request abort signal of SDK v2's modern HTTP client. */
   requestSignal?: AbortSignal;
+  /** Anything else the SDK passes (resumption tokens, headers …), untouched. */
   [key: string]: unknown;
-};
+}
 
 /** The pipeline operations a context needs. */
 export interface ContextHost extends Connection {

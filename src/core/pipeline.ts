@@ -7,10 +7,11 @@ import {
   toJsonRpcError,
 } from '../errors/index.js';
 import { type ComposedStack, compose, middlewareName, notificationHookOf } from './compose.js';
-import { Context, type ContextHost, type SendOptions } from './context.js';
+import { Context, type SendOptions } from './context.js';
 import { CACHE_HINT_METHODS, CONTROL_METHODS, malformation } from './messages.js';
 import { Session } from './session.js';
 import type {
+  Connection,
   JsonObject,
   JsonRpcMessage,
   JsonRpcNotification,
@@ -59,7 +60,7 @@ const RECENTLY_CANCELLED_MAX = 1024;
  * requests in flight, local answers, cancellation, progress routing and the session
  * facts. Adapters (transport wrapper, proxy) feed it messages from either end.
  */
-export class Pipeline implements ContextHost {
+export class Pipeline implements Connection {
   readonly side: Side;
   readonly session: Session;
   closed = false;
@@ -243,6 +244,7 @@ export class Pipeline implements ContextHost {
     }
   }
 
+  /** @internal */
   sendProgress(ctx: Context, params: { progress: number; total?: number; message?: string }): void {
     const notification: JsonRpcNotification = {
       jsonrpc: '2.0',

@@ -76,7 +76,23 @@ export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcRespo
  * `Reply`, so `next()`'s answer can be returned as it is; the pipeline re-addresses
  * it to the caller's own id.
  */
-export type Reply = { result: JsonObject; error?: undefined } | { error: JsonRpcError; result?: undefined };
+export type Reply = ResultReply | ErrorReply;
+
+/** A successful {@link Reply}. */
+export interface ResultReply {
+  /** The method's result. */
+  result: JsonObject;
+  /** Absent on a result. */
+  error?: undefined;
+}
+
+/** A failed {@link Reply}. */
+export interface ErrorReply {
+  /** What went wrong. */
+  error: JsonRpcError;
+  /** Absent on an error. */
+  result?: undefined;
+}
 
 /**
  * Where a pipeline runs.
