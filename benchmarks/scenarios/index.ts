@@ -27,4 +27,5 @@ export const scenarios: ScenarioSet = merge(
   loadScenarios,
   cacheScenarios,
   concurrencyScenarios,
+  metricsScenarios,
 );
