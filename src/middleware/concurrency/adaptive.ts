@@ -36,13 +36,21 @@ export interface AdaptiveLimitOptions {
 
 /** The adaptive algorithm's defaults. */
 export const ADAPTIVE_DEFAULTS = {
+  /** {@link AdaptiveLimitOptions.min}: the floor of the limit. */
   min: 1,
+  /** {@link AdaptiveLimitOptions.max}: the ceiling of the limit. */
   max: 1000,
+  /** {@link AdaptiveLimitOptions.tolerance}: recent latency may be 50% above the long-term average. */
   tolerance: 1.5,
+  /** {@link AdaptiveLimitOptions.smoothing}: weight of each new estimate. */
   smoothing: 0.2,
+  /** {@link AdaptiveLimitOptions.longWindow}: windows spanned by the long-term latency average. */
   longWindow: 600,
+  /** {@link AdaptiveLimitOptions.queueSize}: headroom added at each update (at most √limit). */
   queueSize: 4,
+  /** {@link AdaptiveLimitOptions.windowMs}: shortest window, in ms (one second). */
   windowMs: 1000,
+  /** {@link AdaptiveLimitOptions.windowSamples}: fewest samples per window. */
   windowSamples: 10,
 } as const;
 

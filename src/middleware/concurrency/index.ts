@@ -132,13 +132,21 @@ export interface ConcurrencyLimitOptions extends ConcurrencyListeners {
 
 /** The defaults of {@link concurrencyLimit}, each cited in its option's doc comment. */
 export const CONCURRENCY_DEFAULTS = Object.freeze({
+  /** {@link ConcurrencyLimitOptions.limit} and {@link ConcurrencyScope.limit}: requests running at once, per key. */
   limit: 32,
+  /** {@link ConcurrencyLimitOptions.maxQueue}: requests waiting, per key. */
   maxQueue: 32,
+  /** {@link ConcurrencyLimitOptions.maxQueueWaitMs}: longest wait in a queue, in ms (five seconds). */
   maxQueueWaitMs: 5000,
+  /** The class of every request when {@link ConcurrencyLimitOptions.priority} is not given. */
   priority: 'interactive' as Priority,
+  /** {@link ConcurrencyLimitOptions.shedAs}: shed requests get a JSON-RPC error. */
   shedAs: 'error' as ShedAs,
+  /** {@link ConcurrencyLimitOptions.maxRetryAfterMs}: cap of the `retryAfterMs` hint, in ms (30 seconds). */
   maxRetryAfterMs: 30_000,
+  /** The name of the single scope that the `limit` and `adaptive` shorthands create. */
   scopeName: 'global',
+  /** The defaults of each {@link AdaptiveLimitOptions} member, taken by `adaptive: true`. */
   adaptive: Object.freeze({ ...ADAPTIVE_DEFAULTS }),
 });
 

@@ -18,7 +18,13 @@ import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.j
 import { InvalidOptionError, RateLimitedError, StoreError } from '../../errors/index.js';
 import type { ShedAs } from '../concurrency/index.js';
 import { toolResultOf } from '../concurrency/shed.js';
-import { MemoryRateLimitStore, type RateLimitStore, type TakeResult, type TokenBucket } from './store.js';
+import {
+  MEMORY_RATE_LIMIT_STORE_DEFAULTS,
+  MemoryRateLimitStore,
+  type RateLimitStore,
+  type TakeResult,
+  type TokenBucket,
+} from './store.js';
 
 export {
   MEMORY_RATE_LIMIT_STORE_DEFAULTS,
@@ -87,12 +93,19 @@ export interface RateLimitOptions {
 
 /** The defaults of {@link rateLimit}, each cited in its option's doc comment. */
 export const RATE_LIMIT_DEFAULTS = Object.freeze({
+  /** {@link RateLimitOptions.limit}: requests per window, per key. */
   limit: 100,
+  /** {@link RateLimitOptions.windowMs}: one second. */
   windowMs: 1000,
+  /** {@link RateLimitOptions.name}. */
   name: 'global',
+  /** Tokens a request takes when {@link RateLimitOptions.cost} is not given. */
   cost: 1,
-  maxKeys: 10_000,
+  /** {@link RateLimitOptions.maxKeys}: the bound of the default {@link MemoryRateLimitStore}. */
+  maxKeys: MEMORY_RATE_LIMIT_STORE_DEFAULTS.maxKeys,
+  /** {@link RateLimitOptions.shedAs}: refused requests get a JSON-RPC error. */
   shedAs: 'error' as ShedAs,
+  /** {@link RateLimitOptions.onStoreError}: fail open. */
   onStoreError: 'allow' as 'allow' | 'deny',
 });
 

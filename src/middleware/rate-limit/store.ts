@@ -40,7 +40,10 @@ export interface MemoryRateLimitStoreOptions {
 }
 
 /** The default of {@link MemoryRateLimitStoreOptions.maxKeys}. */
-export const MEMORY_RATE_LIMIT_STORE_DEFAULTS = Object.freeze({ maxKeys: 10_000 });
+export const MEMORY_RATE_LIMIT_STORE_DEFAULTS = Object.freeze({
+  /** {@link MemoryRateLimitStoreOptions.maxKeys}: keys tracked before the least recently used is evicted. */
+  maxKeys: 10_000,
+});
 
 interface BucketState {
   tokens: number;
