@@ -39,7 +39,10 @@ function positiveInt(name: string, raw: string | undefined): number {
 function zipf(n: number, seed: number): () => number {
   const cumulative: number[] = [];
   let total = 0;
-  for (let k = 1; k <= n; k++) cumulative.push((total += 1 / k));
+  for (let k = 1; k <= n; k++) {
+    total += 1 / k;
+    cumulative.push(total);
+  }
   let state = seed;
   return () => {
     state = (state * 1664525 + 1013904223) >>> 0;
