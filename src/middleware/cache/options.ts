@@ -51,7 +51,12 @@ export interface CacheOptions {
   ttlMs?: number;
   /** Default stale-while-revalidate window after `ttlMs`, in milliseconds. Default 0 (off). */
   staleMs?: number;
-  /** Results whose JSON is larger than this many bytes are not cached. Default 262,144 (256 KiB). */
+  /**
+   * Results whose JSON is larger than this many bytes are not cached. Default 262,144
+   * (256 KiB). The length is estimated without serializing (string lengths in UTF-16 code
+   * units plus JSON punctuation): exact for ASCII text, low by up to 3× for text in other
+   * scripts, whose characters take 2–4 bytes in UTF-8.
+   */
   maxEntryBytes?: number;
   /** Policy of `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`. */
   lists?: CachePolicy;
@@ -103,6 +108,51 @@ export interface CacheOptions {
 }
 
 /**
+ * The defaults of one kind's {@link CachePolicy} (its `ttlMs`, `staleMs` and `hints` come
+ * from the top-level defaults).
+ *
+ * @inline
+ */
+export interface CachePolicyDefaults {
+  /** Whether the kind is cached. */
+  readonly enabled: boolean;
+  /** Globs of what is cached: `['**']` (everything), or `[]` (nothing) for tool calls. */
+  readonly include: readonly string[];
+  /** Globs of what is never cached: `[]`. */
+  readonly exclude: readonly string[];
+}
+
+/**
+ * The shape of {@link CACHE_DEFAULTS}: every default of {@link CacheOptions}.
+ *
+ * @inline
+ */
+export interface CacheDefaults {
+  /** Freshness of an entry: 60,000 ms (one minute). */
+  readonly ttlMs: number;
+  /** Stale-while-revalidate window: 0 (no stale serving). */
+  readonly staleMs: number;
+  /** Largest result cached, by its estimated JSON length: 262,144 (256 KiB). */
+  readonly maxEntryBytes: number;
+  /** Cache tools annotated read-only: `false`. */
+  readonly readOnlyTools: boolean;
+  /** Coalesce identical requests in flight: `true`. */
+  readonly coalesce: boolean;
+  /** Mark served results in `_meta`: `false`. */
+  readonly markHits: boolean;
+  /** How modern cache hints are used: `'respect'`. */
+  readonly hints: 'respect' | 'ignore';
+  /** Lists: enabled, `include: ['**']`, `exclude: []`. */
+  readonly lists: CachePolicyDefaults;
+  /** Resource reads: enabled, `include: ['**']`, `exclude: []`. */
+  readonly resources: CachePolicyDefaults;
+  /** Prompts: enabled, `include: ['**']`, `exclude: []`. */
+  readonly prompts: CachePolicyDefaults;
+  /** Tool calls: enabled, `include: []` (nothing until you name tools), `exclude: []`. */
+  readonly tools: CachePolicyDefaults;
+}
+
+/**
  * The defaults of {@link CacheOptions}, in one place. Policies default their `ttlMs`,
  * `staleMs` and `hints` to the top-level values.
  *
@@ -119,14 +169,14 @@ export interface CacheOptions {
  * | `tools` | enabled, `include: []` (nothing until you name tools), `exclude: []` |
  * | `store` | `memoryStore()` bounds: 10,000 entries, 64 MiB |
  */
-export const CACHE_DEFAULTS = Object.freeze({
+export const CACHE_DEFAULTS: CacheDefaults = Object.freeze({
   ttlMs: 60_000,
   staleMs: 0,
   maxEntryBytes: 256 * 1024,
   readOnlyTools: false,
   coalesce: true,
   markHits: false,
-  hints: 'respect' as 'respect' | 'ignore',
+  hints: 'respect',
   lists: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
   resources: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
   prompts: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
@@ -234,7 +284,7 @@ function policy(
   name: string,
   kind: CacheKind,
   given: CachePolicy | undefined,
-  defaults: { enabled: boolean; include: readonly string[]; exclude: readonly string[] },
+  defaults: CachePolicyDefaults,
   base: { ttlMs: number; staleMs: number },
 ): ResolvedPolicy {
   const p = given ?? {};

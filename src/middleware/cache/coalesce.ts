@@ -1,0 +1,196 @@
+/**
+ * Coalescing: identical requests (same key) in flight at once wait for one call. The
+ * first caller's call is a {@link Flight}; the others are its waiters. Waiters get the
+ * leader's reply (the pipeline re-addresses it to each caller's id), the leader's
+ * progress under their own token, and a prompt `CancelledError` when they cancel.
+ *
+ * @module
+ */
+
+import type {
+  Connection,
+  JsonObject,
+  Next,
+  NotificationContext,
+  Reply,
+  RequestContext,
+} from '../../core/types.js';
+import { CancelledError } from '../../errors/index.js';
+import type { Rule } from './policy.js';
+
+/** One request on its way through the cache. */
+export interface Lookup {
+  readonly ctx: RequestContext;
+  readonly next: Next;
+  readonly rule: Rule;
+  readonly key: string;
+  readonly target: string;
+  readonly upstream: string;
+  readonly principal: string;
+}
+
+interface Waiter {
+  readonly lookup: Lookup;
+  readonly resolve: (reply: Reply | Promise<Reply>) => void;
+  readonly reject: (error: unknown) => void;
+  detach: (() => void) | undefined;
+}
+
+/** A fill or refresh in flight; identical requests wait on it. */
+export class Flight {
+  /** Requests waiting for this call's reply. */
+  waiters: Set<Waiter> | undefined = undefined;
+  /** True once the leader's progress is relayed to waiters. */
+  watching = false;
+  /** Aborts a background refresh. */
+  controller: AbortController | undefined = undefined;
+  constructor(
+    /** The key being filled. */
+    readonly key: string,
+    /** The connection the call runs on. */
+    readonly connection: Connection,
+    /** The invalidation sequence number when the call started (see `invalidation.ts`). */
+    readonly startSeq: number,
+    /** The leader's progress token, if it asked for progress. */
+    readonly leaderToken: string | number | undefined,
+  ) {}
+}
+
+/** Flights in flight, by key, and the progress relays of their leaders. */
+export class Flights {
+  /** Flights others may join, by key. */
+  private readonly byKey = new Map<string, Flight>();
+  /** Every flight in flight (joinable or not). */
+  readonly active = new Set<Flight>();
+  private readonly progressWatch = new Map<Connection, Map<string | number, Flight>>();
+
+  /** The joinable flight filling `key`, if any. */
+  get(key: string): Flight | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Whether some flight fills `key`. */
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Starts a flight; `joinable` flights are found by {@link get}. */
+  start(flight: Flight, joinable: boolean): Flight {
+    if (joinable) this.byKey.set(flight.key, flight);
+    this.active.add(flight);
+    return flight;
+  }
+
+  /** The flight is over (answered, failed or cancelled). */
+  finish(flight: Flight): void {
+    if (this.byKey.get(flight.key) === flight) this.byKey.delete(flight.key);
+    this.active.delete(flight);
+    if (flight.watching && flight.leaderToken !== undefined) {
+      const watched = this.progressWatch.get(flight.connection);
+      if (watched?.get(flight.leaderToken) === flight) {
+        watched.delete(flight.leaderToken);
+        if (watched.size === 0) this.progressWatch.delete(flight.connection);
+      }
+    }
+  }
+
+  /** The smallest `startSeq` of the flights in flight (`fallback` when there are none). */
+  oldestStart(fallback: number): number {
+    let oldest = fallback;
+    for (const f of this.active) if (f.startSeq < oldest) oldest = f.startSeq;
+    return oldest;
+  }
+
+  /** Waits for `flight`'s reply; rejects with `CancelledError` as soon as the waiter cancels. */
+  wait(lookup: Lookup, flight: Flight): Promise<Reply> {
+    const { ctx } = lookup;
+    return new Promise<Reply>((resolve, reject) => {
+      const signal = ctx.signal;
+      if (signal.aborted) {
+        reject(new CancelledError());
+        return;
+      }
+      const waiter: Waiter = { lookup, resolve, reject, detach: undefined };
+      if (flight.waiters === undefined) flight.waiters = new Set();
+      flight.waiters.add(waiter);
+      if (ctx.progressToken !== undefined) this.watchProgress(flight);
+      const onAbort = () => {
+        if (flight.waiters?.delete(waiter)) reject(new CancelledError());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.detach = () => signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  /**
+   * Every waiter gets `reply`, except those `shares` says must not have it, which are
+   * handed `again(lookup)` instead.
+   */
+  settle(
+    flight: Flight,
+    reply: Reply,
+    shares: (lookup: Lookup) => boolean,
+    again: (l: Lookup) => Promise<Reply>,
+  ): void {
+    const waiters = flight.waiters;
+    if (waiters === undefined) return;
+    flight.waiters = undefined;
+    for (const waiter of waiters) {
+      waiter.detach?.();
+      waiter.resolve(shares(waiter.lookup) ? reply : again(waiter.lookup));
+    }
+  }
+
+  /** The call failed or was cancelled: each waiter is handed `again(lookup)`. */
+  retry(flight: Flight, again: (lookup: Lookup) => Promise<Reply>): void {
+    const waiters = flight.waiters;
+    if (waiters === undefined) return;
+    flight.waiters = undefined;
+    for (const waiter of waiters) {
+      waiter.detach?.();
+      waiter.resolve(again(waiter.lookup));
+    }
+  }
+
+  /** Aborts every background refresh in flight. */
+  abortAll(): void {
+    for (const flight of this.active) flight.controller?.abort();
+  }
+
+  // ---- progress ----
+
+  /** True when some leader's progress is being relayed. */
+  get relaying(): boolean {
+    return this.progressWatch.size !== 0;
+  }
+
+  private watchProgress(flight: Flight): void {
+    if (flight.watching || flight.leaderToken === undefined) return;
+    flight.watching = true;
+    let watched = this.progressWatch.get(flight.connection);
+    if (watched === undefined) {
+      watched = new Map();
+      this.progressWatch.set(flight.connection, watched);
+    }
+    watched.set(flight.leaderToken, flight);
+  }
+
+  /** A progress notification from the handler: the leader's also reaches every waiter. */
+  relayFromLeader(nctx: NotificationContext): void {
+    const params = nctx.message.params;
+    const token = params?.progressToken as string | number | undefined;
+    if (token === undefined) return;
+    const flight = this.progressWatch.get(nctx.connection)?.get(token);
+    if (flight !== undefined && params !== undefined) relay(flight, params);
+  }
+}
+
+/** Sends `params` (a progress notification's) to every waiter of `flight`, under its own token. */
+export function relay(flight: Flight, params: JsonObject): void {
+  const waiters = flight.waiters;
+  if (waiters === undefined || typeof params.progress !== 'number') return;
+  const progress: { progress: number; total?: number; message?: string } = { progress: params.progress };
+  if (typeof params.total === 'number') progress.total = params.total;
+  if (typeof params.message === 'string') progress.message = params.message;
+  for (const waiter of waiters) waiter.lookup.ctx.progress(progress);
+}
