@@ -295,10 +295,18 @@ export class Pipeline implements Connection {
     this.inflight.set(id, ctx);
     const requestSignal = options?.requestSignal;
     if (requestSignal) this.linkRequestSignal(ctx, requestSignal);
-    this.run(ctx, this.innermost).then(
-      (reply) => this.deliver(ctx, reply),
-      (error: unknown) => this.fail(ctx, error),
-    );
+    this.execute(ctx);
+  }
+
+  /** Runs the stack for one request and answers the caller. Never rejects. */
+  private async execute(ctx: Context): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.run(ctx, this.innermost);
+    } catch (error) {
+      return this.fail(ctx, error);
+    }
+    this.deliver(ctx, reply);
   }
 
   /** The innermost `next()`: hands the request to the handler and waits for its answer. */
@@ -508,12 +516,15 @@ export class Pipeline implements Connection {
   private sendToCaller(message: JsonRpcMessage, options: SendOptions | undefined): void {
     try {
       const sending = this.ends.toCaller(message, options);
-      if (sending)
-        sending.then(undefined, (error: unknown) => this.reportSendFailure('caller', message, error));
+      if (sending) sending.then(undefined, this.callerSendFailed);
     } catch (error) {
       this.reportSendFailure('caller', message, error);
     }
   }
+
+  private readonly callerSendFailed = (error: unknown): void => {
+    this.reportError(new Error(`could not deliver a message to the caller: ${asError(error).message}`));
+  };
 
   private sendToHandler(message: JsonRpcMessage, extra: unknown, options: SendOptions | undefined): void {
     try {
