@@ -101,13 +101,15 @@ export class MemoryStore implements CacheStore {
       maxEntrySize: resolved.options.maxEntrySize,
       sizeCalculation: entrySize,
       dispose: (entry, key, reason) => this.#disposed(entry, key, reason),
-      ...(options.now === undefined ? {} : { perf: { now: resolved.now }, ttlResolution: 0 }),
     });
   }
 
   /** The live entry under `key`, or `undefined` (none, or past its `staleUntil`). */
   get(key: string): CacheEntry | undefined {
-    return this.#lru.get(key);
+    const entry = this.#lru.get(key);
+    if (entry === undefined || entry.staleUntil > this.#now()) return entry;
+    this.#drop(key, 'expire');
+    return undefined;
   }
 
   /**
@@ -123,7 +125,7 @@ export class MemoryStore implements CacheStore {
       return;
     }
     const stored = this.#clone ? (frozenCopy(entry) as CacheEntry) : entry;
-    this.#lru.set(key, stored, { ttl: Math.ceil(ttl) });
+    this.#lru.set(key, stored);
     const tags = stored.tags;
     for (let i = 0; i < tags.length; i++) {
       const tag = tags[i]!;
@@ -138,7 +140,7 @@ export class MemoryStore implements CacheStore {
 
   /** Removes the entry under `key`; `true` if a live one was there. */
   delete(key: string): boolean {
-    const live = this.#lru.peek(key) !== undefined;
+    const live = this.#isLive(key);
     this.#lru.delete(key);
     return live;
   }
@@ -149,13 +151,8 @@ export class MemoryStore implements CacheStore {
     if (keys === undefined) return 0;
     let removed = 0;
     for (const key of [...keys]) {
-      const live = this.#lru.peek(key) !== undefined;
-      this.#pendingReason = live ? 'invalidate' : 'expire';
-      try {
-        this.#lru.delete(key);
-      } finally {
-        this.#pendingReason = undefined;
-      }
+      const live = this.#isLive(key);
+      this.#drop(key, live ? 'invalidate' : 'expire');
       if (live) removed++;
     }
     this.#tags.delete(tag);
@@ -189,6 +186,22 @@ export class MemoryStore implements CacheStore {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /** Whether a live (not yet past `staleUntil`) entry is under `key`; does not touch recency. */
+  #isLive(key: string): boolean {
+    const entry = this.#lru.peek(key);
+    return entry !== undefined && entry.staleUntil > this.#now();
+  }
+
+  /** Deletes `key`, telling listeners `reason`. */
+  #drop(key: string, reason: EvictionReason): void {
+    this.#pendingReason = reason;
+    try {
+      this.#lru.delete(key);
+    } finally {
+      this.#pendingReason = undefined;
+    }
   }
 
   #disposed(entry: CacheEntry, key: string, lruReason: LRUCache.DisposeReason): void {

@@ -27,6 +27,7 @@ import type {
   RequestMiddleware,
 } from '../../core/types.js';
 import { isCancelledError, isConnectionClosedError, isStoreError, StoreError } from '../../errors/index.js';
+import { deepFreeze } from '../../internal/deep-freeze.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
 import { memoryStore } from '../../stores/memory.js';
 import type { CacheEntry, CacheStore } from '../../stores/types.js';
@@ -337,7 +338,7 @@ class Cache implements CacheMiddleware {
     if (this.invalidator.invalidatedSince(startSeq, tags)) return;
     const now = this.now();
     const entry: CacheEntry = {
-      value: result,
+      value: this.ownsStore ? shareable(result) : result,
       size,
       storedAt: now,
       freshUntil: now + ttl,
@@ -529,9 +530,33 @@ class Cache implements CacheMiddleware {
   }
 }
 
-/** The store a cache creates when none is given (and closes with itself). */
+/**
+ * The store a cache creates when none is given (and closes with itself). It keeps values
+ * by reference: the cache hands it only values it has frozen (see {@link shareable}), so
+ * the copy the store would otherwise make on every write (which then lives as long as
+ * the entry, and costs the garbage collector) buys nothing.
+ */
 function defaultStore(options: ResolvedOptions): CacheStore {
-  return memoryStore({ maxEntrySize: Math.min(options.maxEntryBytes, 64 * 1024 * 1024), now: options.now });
+  return memoryStore({
+    maxEntrySize: Math.min(options.maxEntryBytes, 64 * 1024 * 1024),
+    isolation: 'reference',
+    now: options.now,
+  });
+}
+
+/**
+ * A result made safe to share by reference: frozen in place at every level. Neither the
+ * handler that returned it nor a caller that received it (the SDKs' result schemas copy
+ * the objects they know but pass nested values such as `structuredContent` members
+ * through as they are) can change the entry afterwards. A result holding objects of
+ * other classes (a `Date` …) is replaced by its JSON round trip, frozen: the value the
+ * wire would have carried.
+ */
+function shareable(result: JsonObject): JsonObject {
+  if (deepFreeze(result)) return result;
+  const copy = JSON.parse(JSON.stringify(result)) as JsonObject;
+  deepFreeze(copy);
+  return copy;
 }
 
 function asError(error: unknown, context: string): Error {
