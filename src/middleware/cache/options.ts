@@ -42,9 +42,13 @@ export interface CachePolicy {
 /** Options of {@link cache}. Every option is optional; defaults are in {@link CACHE_DEFAULTS}. */
 export interface CacheOptions {
   /**
-   * Where entries live. Default: a fresh bounded memory store
-   * (`memoryStore({ maxEntrySize: maxEntryBytes, now })`, i.e. 10,000 entries and 64 MiB
-   * at most). Pass a shared store (e.g. Redis) to share entries between replicas.
+   * Where entries live. Default: a fresh bounded memory store that keeps entries by
+   * reference (`memoryStore({ maxEntrySize: maxEntryBytes, isolation: 'reference', now })`,
+   * i.e. 10,000 entries and 64 MiB at most); the cache freezes every result it puts there,
+   * in place, so neither the handler that returned it nor a caller that received it can
+   * change the entry (an attempt throws in strict code). A store you pass keeps its own
+   * isolation and nothing is frozen. Pass a shared store (e.g. Redis) to share entries
+   * between replicas.
    */
   store?: CacheStore;
   /** Default freshness of an entry, in milliseconds, for every kind. Default 60,000. */
@@ -93,9 +97,10 @@ export interface CacheOptions {
    */
   principal?: (ctx: RequestContext) => string | undefined;
   /**
-   * Replaces or extends the cache key. Receives the default key (method, server identity,
-   * principal and params without `_meta`, hashed) and returns the key to use, or
-   * `undefined` to leave this request uncached.
+   * Replaces or extends the cache key. Receives the default key (`<method>:` then the
+   * server identity, a digest of the principal and the params without `_meta`; hashed with
+   * SHA-256 when longer than 200 characters, so a short key shows the arguments) and
+   * returns the key to use, or `undefined` to leave this request uncached.
    *
    * @example Separate entries per tenant header
    * ```ts
