@@ -23,8 +23,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { type Middleware, withMiddleware } from '../../src/index.js';
-import { type CacheMiddleware, cache } from '../../src/middleware/cache/index.js';
+import { type CacheMiddleware, cache, type Middleware, withMiddleware } from 'mcp-perf';
 import {
   type Connected,
   connectInMemory,
