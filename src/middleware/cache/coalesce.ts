@@ -42,7 +42,7 @@ export class Flight {
   waiters: Set<Waiter> | undefined = undefined;
   /** True once the leader's progress is relayed to waiters. */
   watching = false;
-  /** Aborts a background refresh. */
+  /** Aborts a background refresh (set before the flight starts). */
   controller: AbortController | undefined = undefined;
   constructor(
     /** The key being filled. */
@@ -60,8 +60,16 @@ export class Flight {
 export class Flights {
   /** Flights others may join, by key. */
   private readonly byKey = new Map<string, Flight>();
-  /** Every flight in flight (joinable or not). */
-  readonly active = new Set<Flight>();
+  /** Flights in flight (joinable or not). */
+  private count = 0;
+  /**
+   * Flights in flight by their `startSeq` (which changes only when something is
+   * invalidated, so this map has one entry or a few): a counter rather than a set of
+   * flights, which would hash every new flight object on the miss path.
+   */
+  private readonly starts = new Map<number, number>();
+  /** Background refreshes in flight, which {@link abortAll} cancels. */
+  private readonly refreshes = new Set<Flight>();
   private readonly progressWatch = new Map<Connection, Map<string | number, Flight>>();
 
   /** The joinable flight filling `key`, if any. */
@@ -77,14 +85,25 @@ export class Flights {
   /** Starts a flight; `joinable` flights are found by {@link get}. */
   start(flight: Flight, joinable: boolean): Flight {
     if (joinable) this.byKey.set(flight.key, flight);
-    this.active.add(flight);
+    if (flight.controller !== undefined) this.refreshes.add(flight);
+    this.count++;
+    this.starts.set(flight.startSeq, (this.starts.get(flight.startSeq) ?? 0) + 1);
     return flight;
+  }
+
+  /** How many flights are in flight. */
+  get size(): number {
+    return this.count;
   }
 
   /** The flight is over (answered, failed or cancelled). */
   finish(flight: Flight): void {
     if (this.byKey.get(flight.key) === flight) this.byKey.delete(flight.key);
-    this.active.delete(flight);
+    if (flight.controller !== undefined) this.refreshes.delete(flight);
+    this.count--;
+    const left = (this.starts.get(flight.startSeq) ?? 1) - 1;
+    if (left === 0) this.starts.delete(flight.startSeq);
+    else this.starts.set(flight.startSeq, left);
     if (flight.watching && flight.leaderToken !== undefined) {
       const watched = this.progressWatch.get(flight.connection);
       if (watched?.get(flight.leaderToken) === flight) {
@@ -97,7 +116,7 @@ export class Flights {
   /** The smallest `startSeq` of the flights in flight (`fallback` when there are none). */
   oldestStart(fallback: number): number {
     let oldest = fallback;
-    for (const f of this.active) if (f.startSeq < oldest) oldest = f.startSeq;
+    for (const seq of this.starts.keys()) if (seq < oldest) oldest = seq;
     return oldest;
   }
 
@@ -154,7 +173,7 @@ export class Flights {
 
   /** Aborts every background refresh in flight. */
   abortAll(): void {
-    for (const flight of this.active) flight.controller?.abort();
+    for (const flight of this.refreshes) flight.controller?.abort();
   }
 
   // ---- progress ----

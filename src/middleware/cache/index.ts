@@ -280,12 +280,10 @@ class Cache implements CacheMiddleware {
    */
   private refreshInBackground(lookup: Lookup): void {
     const { ctx } = lookup;
-    const flight = this.flights.start(
-      new Flight(lookup.key, ctx.connection, this.invalidator.seq, undefined),
-      true,
-    );
+    const flight = new Flight(lookup.key, ctx.connection, this.invalidator.seq, undefined);
     const controller = new AbortController();
     flight.controller = controller;
+    this.flights.start(flight, true);
     this.counters.refreshes++;
     ctx.connection
       .request(ctx.method, ctx.params, {
@@ -439,7 +437,7 @@ class Cache implements CacheMiddleware {
       evictions: store.evictions,
       entries: store.entries,
       bytes: store.bytes,
-      inflight: this.flights.active.size,
+      inflight: this.flights.size,
     };
   }
 

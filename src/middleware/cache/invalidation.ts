@@ -168,8 +168,7 @@ export class Invalidator {
   /** A flight ended: forget guard records no fill in flight can be affected by. */
   prune(): void {
     if (this.guard.length === 0) return;
-    const active = this.host.flights.active;
-    if (active.size === 0) this.guard = [];
+    if (this.host.flights.size === 0) this.guard = [];
     else if (this.guard.length > 64) {
       const oldest = this.host.flights.oldestStart(this.seq);
       this.guard = this.guard.filter((record) => record.seq > oldest);
@@ -178,7 +177,7 @@ export class Invalidator {
 
   private remember(coverage: Coverage): void {
     this.seq++;
-    if (this.host.flights.active.size !== 0) this.guard.push({ seq: this.seq, ...coverage });
+    if (this.host.flights.size !== 0) this.guard.push({ seq: this.seq, ...coverage });
   }
 
   private dropTags(
