@@ -19,7 +19,7 @@ export interface CachePolicy {
    */
   staleMs?: number;
   /**
-   * Globs (`*`, `**`, `?`; see the README) over what this kind is about: the method name
+   * Globs (`*`, `**`, `?`; see the README's cache section) over what this kind is about: the method name
    * for lists (`tools/list` …), the URI for `resources/read`, the prompt name for
    * `prompts/get`, the tool name for `tools/call`. Only matching requests are cached.
    * Default `['**']` (everything), except for tool calls: `[]` (nothing; caching a tool's
