@@ -9,6 +9,7 @@ import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
 import { pipelineScenarios } from './pipeline.js';
+import { stackScenarios } from './stack.js';
 
 function merge(...sets: ScenarioSet[]): ScenarioSet {
   const all: ScenarioSet = {};
@@ -28,4 +29,5 @@ export const scenarios: ScenarioSet = merge(
   cacheScenarios,
   concurrencyScenarios,
   metricsScenarios,
+  stackScenarios,
 );

@@ -1,0 +1,123 @@
+/**
+ * The whole library at once.
+ *
+ * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
+ *   `concurrencyLimit()` and `cache()` at their defaults (tool calls are not cached by
+ *   default, so every call runs the tool): what the full stack costs when it cannot help.
+ * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
+ *   `resources/read`, 70% tool calls over a slow tool set (a 5 ms I/O-bound `sleep` and a
+ *   1 ms CPU-bound `cpu`, arguments drawn Zipf(1.0) over 300 sets) — by 8 concurrent
+ *   callers, 2,000 requests from a cold cache, the same seeded sequence on both sides; bare
+ *   SDK vs the full stack with both tools cached. One operation is the whole workload.
+ */
+
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  cache,
+  concurrencyLimit,
+  isCacheMiddleware,
+  type Middleware,
+  metrics,
+  withMiddleware,
+} from 'mcp-perf';
+import { type Connected, connectInMemory, createSlowServer } from '../fixtures/servers.js';
+import type { Variant } from '../harness/compare.js';
+import type { ScenarioSet } from '../harness/types.js';
+import { seededRandom, zipfSampler } from '../load/workload.js';
+
+/** Requests per agent workload. */
+export const AGENT_REQUESTS = 2_000;
+/** Concurrent callers of the agent workload. */
+export const AGENT_CONCURRENCY = 8;
+
+/** The default stack, fresh for each connection set-up. */
+function defaultStack(): Middleware[] {
+  return [metrics(), concurrencyLimit(), cache()];
+}
+
+/** The stack an agent-facing server would run: the slow tools cached. */
+function agentStack(): Middleware[] {
+  return [metrics(), cache({ tools: { include: ['sleep', 'cpu'] } }), concurrencyLimit({ limit: 16 })];
+}
+
+type AgentConnected = Connected & { plan: Step[]; stack: Middleware[] | undefined };
+
+function connect(stack: Middleware[] | undefined): Promise<Connected> {
+  const server = createSlowServer();
+  if (stack) withMiddleware(server, stack);
+  return connectInMemory(server);
+}
+
+function echo(stack: (() => Middleware[]) | undefined): Variant<Connected> {
+  return {
+    setup: () => connect(stack?.()),
+    run: async (c) => {
+      await c.client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+    },
+    teardown: (c) => c.close(),
+  };
+}
+
+type Step =
+  | { kind: 'list' }
+  | { kind: 'read'; id: number }
+  | { kind: 'call'; tool: 'sleep' | 'cpu'; id: number };
+
+/** The agent workload, drawn once so both sides replay the same sequence. */
+function agentPlan(): Step[] {
+  const random = seededRandom(7);
+  const sample = zipfSampler(300, 1.0);
+  return Array.from({ length: AGENT_REQUESTS }, (): Step => {
+    const r = random();
+    if (r < 0.1) return { kind: 'list' };
+    if (r < 0.3) return { kind: 'read', id: sample(random) };
+    return { kind: 'call', tool: r < 0.65 ? 'sleep' : 'cpu', id: sample(random) };
+  });
+}
+
+async function perform(client: Client, step: Step): Promise<void> {
+  if (step.kind === 'list') await client.listTools();
+  else if (step.kind === 'read') await client.readResource({ uri: `fixture://doc/${step.id}` });
+  else
+    await client.callTool({ name: step.tool, arguments: { ms: step.tool === 'sleep' ? 5 : 1, q: step.id } });
+}
+
+function agent(makeStack: (() => Middleware[]) | undefined): Variant<AgentConnected> {
+  return {
+    setup: async () => {
+      const stack = makeStack?.();
+      return { ...(await connect(stack)), plan: agentPlan(), stack };
+    },
+    run: async (c) => {
+      // Every run starts from a cold cache.
+      for (const layer of c.stack ?? []) if (isCacheMiddleware(layer)) await layer.clear();
+      let next = 0;
+      const caller = async () => {
+        while (next < c.plan.length) await perform(c.client, c.plan[next++]!);
+      };
+      await Promise.all(Array.from({ length: AGENT_CONCURRENCY }, caller));
+    },
+    teardown: (c) => c.close(),
+  };
+}
+
+/** Whole-stack scenarios, keyed by the names budgets use. */
+export const stackScenarios: ScenarioSet = {
+  'stack.defaults.inmemory': {
+    kind: 'compare',
+    description: 'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + cache() at their defaults',
+    baseline: echo(undefined),
+    candidate: echo(defaultStack),
+    rounds: 12,
+  },
+  'agent.realistic.inmemory': {
+    kind: 'compare',
+    description: `agent-like session, ${AGENT_REQUESTS} requests (lists, reads, 5 ms I/O and 1 ms CPU tools, Zipf arguments) by ${AGENT_CONCURRENCY} callers: bare SDK vs the full stack (total time)`,
+    baseline: agent(undefined),
+    candidate: agent(agentStack),
+    rounds: 4,
+    warmupRounds: 1,
+    timePerRoundMs: 1,
+    statistic: 'mean',
+  },
+};
