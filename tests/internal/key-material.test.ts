@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson } from '../../src/internal/canonical-json.js';
 import { keyMaterial, paramsKeyMaterial } from '../../src/internal/key-material.js';
+import { canonicalJson } from '../helpers/canonical-json.js';
 
 /** Values whose canonical JSON differs pairwise, and some that share it. */
 const samples: unknown[] = [

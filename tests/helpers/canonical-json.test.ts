@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, canonicalParams } from '../../src/internal/canonical-json.js';
+import { canonicalJson, canonicalParams } from './canonical-json.js';
 
 describe('canonicalJson', () => {
   it('sorts object keys at every level, whatever the insertion order', () => {

@@ -1,11 +1,11 @@
 /**
  * Canonical JSON: `JSON.stringify` with object keys sorted, so two structurally equal
- * values always produce the same text (the basis of cache keys). Follows
+ * values always produce the same text. The cache's key material
+ * (`src/internal/key-material.ts`) must treat two values as equal exactly when their
+ * canonical JSON is equal; the tests check it against this reference. Follows
  * `JSON.stringify` for everything else: `undefined`, functions and symbols are left out
  * of objects and become `null` in arrays, non-finite numbers become `null`, `toJSON()`
  * is honoured, a bigint throws.
- *
- * Internal: not exported from the public entry points.
  */
 
 const MAX_DEPTH = 256;
