@@ -95,18 +95,19 @@ export function createCountingServer(options: CountingServerOptions = {}): {
   return { server, counts };
 }
 
-/** A connected in-memory pair, with optional stacks on either side. */
-export async function connectPair(
-  options: {
-    server?: readonly Middleware[];
-    client?: readonly Middleware[];
-    counting?: CountingServerOptions;
-  } = {},
-) {
-  const { server, counts } = createCountingServer(options.counting);
-  if (options.server) withMiddleware(server, options.server);
+/** Stacks for either side of a pair. */
+export interface PairStacks {
+  /** Middleware on the server side. */
+  server?: readonly Middleware[];
+  /** Middleware on the client side. */
+  client?: readonly Middleware[];
+}
+
+/** Connects `server` to a new client over an in-memory linked pair, with optional stacks on either side. */
+export async function linkPair<S extends McpServer>(server: S, counts: Counts, stacks: PairStacks = {}) {
+  if (stacks.server) withMiddleware(server, stacks.server);
   const client = new Client({ name: 'test-client', version: '1.0.0' });
-  if (options.client) withMiddleware(client, options.client);
+  if (stacks.client) withMiddleware(client, stacks.client);
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await server.connect(serverTransport);
   await client.connect(clientTransport);
@@ -121,4 +122,10 @@ export async function connectPair(
       await server.close();
     },
   };
+}
+
+/** A connected in-memory pair around the counting server, with optional stacks on either side. */
+export async function connectPair(options: PairStacks & { counting?: CountingServerOptions } = {}) {
+  const { server, counts } = createCountingServer(options.counting);
+  return linkPair(server, counts, options);
 }

@@ -1,11 +1,9 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { z } from 'zod';
-import { type AuthInfo, type Middleware, withMiddleware } from '../../../src/index.js';
+import type { AuthInfo, Middleware } from '../../../src/index.js';
 import { memoryStore } from '../../../src/stores/memory.js';
 import type { CacheEntry, CacheStore, EvictionReason } from '../../../src/stores/types.js';
-import { createCountingServer, deferred } from '../../helpers/servers.js';
+import { createCountingServer, deferred, linkPair } from '../../helpers/servers.js';
 
 /** A settable fake clock in epoch milliseconds. */
 export function fakeClock(start = Date.UTC(2026, 0, 1)) {
@@ -137,23 +135,7 @@ export async function gatedPair(options: {
     if (extra.signal.aborted) counts['gated_progress:aborted'] = (counts['gated_progress:aborted'] ?? 0) + 1;
     return { content: [{ type: 'text', text: `done ${steps}` }] };
   });
-  if (options.server) withMiddleware(server, options.server);
-  const client = new Client({ name: 'test-client', version: '1.0.0' });
-  if (options.client) withMiddleware(client, options.client);
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverTransport);
-  await client.connect(clientTransport);
-  return {
-    server,
-    client,
-    counts,
-    clientTransport,
-    serverTransport,
-    async close() {
-      await client.close();
-      await server.close();
-    },
-  };
+  return linkPair(server, counts, options);
 }
 
 /**
