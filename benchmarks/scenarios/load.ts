@@ -22,17 +22,19 @@ const OVERLOAD_MS = Number(process.env.MCP_PERF_OVERLOAD_MS ?? 10_000);
 /**
  * The concurrency-limit experiment: capacity is probed on the bare server (one request at
  * a time, 1 s), then the server — bare, or behind `concurrencyLimit({ limit: 1, maxQueue:
- * 2 })` — is offered 3× that rate, open loop. Compare the p99 of the admitted (ok)
+ * 1 })` — is offered 3× that rate, open loop. Compare the p99 of the admitted (ok)
  * requests with the probe's p99, and ok/s with the probe's throughput.
  */
-function overloadAt3x(stack: 'none' | 'limit1') {
+function overloadAt3x(stack: 'none' | 'limit1q1') {
   return async () => {
     const probeConn = await connectStdio('none');
     let rate: number;
+    let unloaded: string;
     try {
       const target = { client: probeConn.client, label: 'stdio: fixture server, cpu tool (probe)' };
       const probe = await runLoad({ target, concurrency: 1, durationMs: 1000, workload: CPU_WORKLOAD });
       rate = Math.max(10, Math.round(probe.throughput * OVERLOAD_LIMITED));
+      unloaded = `unloaded ${probe.throughput.toFixed(0)} ok/s, p99 ${probe.latencyMs.p99.toFixed(1)} ms`;
     } finally {
       await probeConn.close();
     }
@@ -40,7 +42,7 @@ function overloadAt3x(stack: 'none' | 'limit1') {
     try {
       const target = {
         client: conn.client,
-        label: `stdio: fixture server (${stack}), cpu tool at ${rate}/s`,
+        label: `stdio: fixture server (${stack}), cpu tool at ${rate}/s (${unloaded})`,
       };
       return await runLoad({
         target,
@@ -64,8 +66,8 @@ export const loadScenarios: ScenarioSet = {
   },
   'load.stdio.overload3x.limited': {
     kind: 'load',
-    description: `open loop at ${OVERLOAD_LIMITED}× capacity: the cpu tool (${CPU_MS} ms) behind concurrencyLimit({ limit: 1, maxQueue: 2 })`,
-    run: overloadAt3x('limit1'),
+    description: `open loop at ${OVERLOAD_LIMITED}× capacity: the cpu tool (${CPU_MS} ms) behind concurrencyLimit({ limit: 1, maxQueue: 1 })`,
+    run: overloadAt3x('limit1q1'),
   },
   'load.stdio.overload': {
     kind: 'load',
