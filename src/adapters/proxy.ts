@@ -2,6 +2,7 @@ import type { SendOptions } from '../core/context.js';
 import { Pipeline } from '../core/pipeline.js';
 import type { JsonRpcMessage, Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
+import { asError } from '../internal/as-error.js';
 import type { McpTransport } from './transport.js';
 
 /** Options of {@link createProxy}. */
@@ -74,7 +75,7 @@ export function createProxy(options: ProxyOptions): McpProxy {
     pipeline.close();
     Promise.allSettled([downstream.close(), upstream.close()]).then(() => options.onclose?.());
   };
-  const report = (error: unknown) => onerror?.(error instanceof Error ? error : new Error(String(error)));
+  const report = (error: unknown) => onerror?.(asError(error));
   downstream.onmessage = (message: JsonRpcMessage, extra?: unknown) => {
     const sending = pipeline.fromCaller(message, extra);
     if (sending) sending.then(undefined, report);

@@ -2,6 +2,7 @@ import type { SendOptions } from '../core/context.js';
 import { Pipeline, type PipelineEnds } from '../core/pipeline.js';
 import type { JsonRpcMessage, Middleware, Side } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
+import { asError } from '../internal/as-error.js';
 
 /**
  * The transport interface shared by SDK v1 (`@modelcontextprotocol/sdk`) and v2
@@ -130,8 +131,7 @@ export class MiddlewareTransport implements McpTransport {
       const previousMessage = inner.onmessage;
       const previousClose = inner.onclose;
       const previousError = inner.onerror;
-      const report = (error: unknown) =>
-        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      const report = (error: unknown) => this.onerror?.(asError(error));
       // Messages from the wire go to the SDK, whose onmessage returns nothing; a promise
       // comes back only if a middleware sent something on, and its failure is reported.
       const fromWire =

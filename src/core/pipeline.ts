@@ -6,6 +6,7 @@ import {
   MalformedMessageError,
   toJsonRpcError,
 } from '../errors/index.js';
+import { asError } from '../internal/as-error.js';
 import { type ComposedStack, compose, middlewareName, notificationHookOf } from './compose.js';
 import { Context, type SendOptions } from './context.js';
 import { CACHE_HINT_METHODS, CONTROL_METHODS, malformation } from './messages.js';
@@ -579,8 +580,4 @@ export function completeModernResult(method: string, result: JsonObject): JsonOb
     if (out.cacheScope === undefined) out.cacheScope = 'private';
   }
   return out;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -76,19 +76,7 @@ export interface CacheInvalidateEvent {
 }
 
 /** The counters the cache itself keeps (the store's gauges are read on demand). */
-export interface CacheCounters {
-  hits: number;
-  stale: number;
-  misses: number;
-  coalesced: number;
-  bypassed: number;
-  refreshes: number;
-  stored: number;
-  uncacheable: number;
-  tooLarge: number;
-  invalidations: number;
-  errors: number;
-}
+export type CacheCounters = Omit<CacheStats, 'evictions' | 'entries' | 'bytes' | 'inflight'>;
 
 /** Fresh counters, all zero. */
 export function newCounters(): CacheCounters {

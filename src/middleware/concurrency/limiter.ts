@@ -4,6 +4,7 @@
 
 import type { RequestContext } from '../../core/types.js';
 import { CancelledError, OverloadedError } from '../../errors/index.js';
+import { asError } from '../../internal/as-error.js';
 import type { GradientLimit } from './adaptive.js';
 import { type Priority, Waiter, WaiterList } from './queue.js';
 
@@ -481,7 +482,7 @@ export class Limiter {
       try {
         listener(event);
       } catch (error) {
-        ctx?.connection.reportError(error instanceof Error ? error : new Error(String(error)));
+        ctx?.connection.reportError(asError(error));
       }
     }
   }

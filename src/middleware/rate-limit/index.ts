@@ -16,6 +16,7 @@ import type { ConnectTarget } from '../../adapters/targets.js';
 import { withMiddleware } from '../../adapters/targets.js';
 import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import { InvalidOptionError, RateLimitedError, StoreError } from '../../errors/index.js';
+import { asError } from '../../internal/as-error.js';
 import type { ShedAs } from '../concurrency/index.js';
 import { toolResultOf } from '../concurrency/shed.js';
 import {
@@ -184,7 +185,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       try {
         onLimited({ scope: name, key: k, method: ctx.method, error });
       } catch (e) {
-        ctx.connection.reportError(e instanceof Error ? e : new Error(String(e)));
+        ctx.connection.reportError(asError(e));
       }
     }
     if (shedAs === 'tool-result' && ctx.method === 'tools/call') return toolResultOf(error);
