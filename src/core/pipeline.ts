@@ -7,8 +7,10 @@ import {
   toJsonRpcError,
 } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
+import { now } from '../internal/clock.js';
 import { type ComposedStack, compose, middlewareName, notificationHookOf } from './compose.js';
 import { Context, type SendOptions } from './context.js';
+import { InflightTable } from './inflight.js';
 import { CACHE_HINT_METHODS, CONTROL_METHODS, malformation } from './messages.js';
 import { Session } from './session.js';
 import type {
@@ -73,7 +75,7 @@ export class Pipeline implements Connection {
   private callerHooks: NotificationHook[] = [];
   private handlerHooks: NotificationHook[] = [];
   private readonly detachers: (() => void)[] = [];
-  private readonly inflight = new Map<RequestId, Context>();
+  private readonly inflight = new InflightTable<Context>();
   private readonly own = new Map<string, OwnPending>();
   private readonly recentlyCancelled = new Set<RequestId>();
   private ownSeq = 0;
@@ -275,11 +277,11 @@ export class Pipeline implements Connection {
         const ctx = new Context(this, message, extra, options, 0);
         ctx.direct = true;
         ctx.upstream = true;
-        this.inflight.set(id, ctx);
+        this.inflight.add(ctx);
       }
       return this.ends.toHandler(message, extra, options);
     }
-    if (this.inflight.has(id)) {
+    if (this.inflight.get(id) !== undefined) {
       return this.sendToCaller(
         {
           jsonrpc: '2.0',
@@ -292,8 +294,8 @@ export class Pipeline implements Connection {
         this.replyOptions(id),
       );
     }
-    const ctx = new Context(this, message, extra, options, performance.now());
-    this.inflight.set(id, ctx);
+    const ctx = new Context(this, message, extra, options, now());
+    this.inflight.add(ctx);
     const requestSignal = options?.requestSignal;
     if (requestSignal) this.linkRequestSignal(ctx, requestSignal);
     this.execute(ctx);
@@ -355,7 +357,7 @@ export class Pipeline implements Connection {
   ): void | Promise<void> {
     ctx.upstream = false;
     if (ctx.direct) {
-      if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
+      this.inflight.remove(ctx);
       this.learnFromReply(ctx.method, response);
       return this.ends.toCaller(response, options);
     }
@@ -366,7 +368,7 @@ export class Pipeline implements Connection {
 
   /** The stack resolved: send its reply to the caller under the caller's id. */
   private deliver(ctx: Context, reply: Reply): void {
-    if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
+    this.inflight.remove(ctx);
     if (ctx.cancelled || this.closed) return;
     if (
       typeof reply !== 'object' ||
@@ -382,7 +384,7 @@ export class Pipeline implements Connection {
 
   /** The stack rejected: answer with an error, unless the request was cancelled. */
   private fail(ctx: Context, error: unknown): void {
-    if (this.inflight.get(ctx.id) === ctx) this.inflight.delete(ctx.id);
+    this.inflight.remove(ctx);
     if (ctx.cancelled || this.closed) return;
     if (!isMcpPerfError(error)) this.reportError(asError(error));
     this.sendToCaller(
@@ -425,7 +427,7 @@ export class Pipeline implements Connection {
 
   /** Cancels a request in flight. The caller's notification, if any, still travels on (see passNotification). */
   private cancel(ctx: Context, reason: string): void {
-    this.inflight.delete(ctx.id);
+    this.inflight.remove(ctx);
     ctx.cancel(reason);
     if (ctx.upstream) {
       ctx.upstream = false;
