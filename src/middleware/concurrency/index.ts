@@ -57,6 +57,9 @@ export type {
   ShedEvent,
   ShedReason,
 } from './limiter.js';
+
+import { now } from '../../internal/clock.js';
+
 export type { Priority } from './queue.js';
 
 /**
@@ -203,7 +206,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     throw new InvalidOptionError(WHERE, 'shedAs', '"error" or "tool-result"', shedAs);
   }
   const priority = fnOption('priority', options.priority);
-  const clock = fnOption('clock', options.clock) ?? (() => performance.now());
+  const clock = fnOption('clock', options.clock) ?? now;
   const listeners: ConcurrencyListeners = {};
   for (const name of ['onQueue', 'onDequeue', 'onShed', 'onCancel', 'onLimitChange'] as const) {
     const fn = fnOption(name, options[name]);

@@ -8,6 +8,7 @@
 import { type ConnectTarget, withMiddleware } from '../../adapters/targets.js';
 import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
+import { now } from '../../internal/clock.js';
 import { approximateTokenCounter } from '../../tokens/approximate.js';
 import { exactTokenCounter } from '../../tokens/exact.js';
 import type { TokenCounter } from '../../tokens/types.js';
@@ -446,7 +447,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   if (injected !== undefined && typeof injected !== 'function') {
     throw new InvalidOptionError(WHERE, 'clock', 'a function returning milliseconds', injected);
   }
-  const clock = injected ?? (() => performance.now());
+  const clock = injected ?? now;
   const ownClock = injected !== undefined;
 
   const registry = new StatsRegistry(

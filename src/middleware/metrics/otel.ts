@@ -27,6 +27,7 @@ import {
 } from '@opentelemetry/api';
 import type { JsonObject, MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError, isMcpPerfError } from '../../errors/index.js';
+import { now } from '../../internal/clock.js';
 import { type Classified, classifyReply, classifyThrown } from './classify.js';
 import { CANCELLED, TIMEOUT } from './outcomes.js';
 
@@ -233,7 +234,7 @@ export function otel(options: OtelOptions = {}): MiddlewareObject {
     if (errorType !== undefined) attributes['error.type'] = errorType;
     if (code !== undefined) attributes['rpc.response.status_code'] = String(code);
     if (recordMetrics) {
-      const seconds = (performance.now() - ctx.startedAt) / 1000;
+      const seconds = (now() - ctx.startedAt) / 1000;
       const h = instrumentsFor();
       (ctx.side === 'client' ? h.client : h.server).record(seconds, attributes);
     }
