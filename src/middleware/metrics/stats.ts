@@ -4,6 +4,14 @@
  * and created on first sight with its histograms preallocated, so recording a request
  * allocates nothing.
  *
+ * A request is recorded once, as one increment in the current slot's
+ * {@link PendingLatency} for its outcome. When the slot changes, or anything reads the
+ * operation, the pending counts are folded into the cumulative histogram of their outcome
+ * and into their slot of the recent window, so readers always see every request.
+ * Recording straight into both HDR histograms cost two of their records (50–100 ns
+ * each, most of the middleware's price); folding costs one pass over the buckets in use,
+ * per operation per slot.
+ *
  * The recent window is a ring of `slots` sub-histograms of `slotMs` each, rotated lazily:
  * recording or reading an operation first clears the slots that went by since it was
  * last touched. No timer runs.
@@ -12,7 +20,7 @@
  */
 
 import type { Side } from '../../core/types.js';
-import { createHistogram, type Histogram } from './histogram.js';
+import { createHistogram, type Histogram, PendingLatency } from './histogram.js';
 
 export {
   CANCELLED,
@@ -57,6 +65,8 @@ export class OperationStats {
   readonly outcomes = new Float64Array(6);
   /** Cumulative latency per outcome; the `ok` one exists from the start, others on first use. */
   readonly latency: (Histogram | undefined)[];
+  /** Latency per outcome recorded in the current slot and not yet folded (see the module). */
+  readonly pending: (PendingLatency | undefined)[];
   /** The recent window's ring of sub-histograms (all outcomes). */
   readonly window: Histogram[];
   /** The absolute slot number (clock / slotMs) the ring was last advanced to. */
@@ -84,6 +94,14 @@ export class OperationStats {
     this.tool = tool;
     const ok = createHistogram(config.highestUs, config.digits);
     this.latency = [ok, undefined, undefined, undefined, undefined, undefined];
+    this.pending = [
+      new PendingLatency(config.highestUs, config.digits),
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ];
     this.window = [];
     for (let i = 0; i < config.slots; i++)
       this.window.push(createHistogram(config.highestUs, config.windowDigits));
@@ -195,28 +213,50 @@ export class StatsRegistry {
     }
   }
 
-  /** Records one request's latency (microseconds) and outcome. */
+  /** Records one request's latency (microseconds) and outcome: one histogram record. */
   record(op: OperationStats, outcome: number, us: number, now: number): void {
-    const clamped = us < 0 ? 0 : us > this.config.highestUs ? this.config.highestUs : Math.round(us);
+    // `us >= 0` is false for NaN too (an injected clock that misbehaves): record 0, not garbage.
+    const clamped = us >= 0 ? (us > this.config.highestUs ? this.config.highestUs : Math.round(us)) : 0;
     op.outcomes[outcome]!++;
-    let h = op.latency[outcome];
-    if (h === undefined) {
-      h = createHistogram(this.config.highestUs, this.config.digits);
-      op.latency[outcome] = h;
-    }
-    h.recordValue(clamped);
     const slot = Math.floor(now / this.config.slotMs);
     if (slot !== op.slot) this.advance(op, slot);
-    op.window[slot % this.config.slots]!.recordValue(clamped);
+    let p = op.pending[outcome];
+    if (p === undefined) {
+      p = new PendingLatency(this.config.highestUs, this.config.digits);
+      op.pending[outcome] = p;
+    }
+    p.record(clamped);
     if (slot !== this.ringSlot) this.advanceRing(slot);
     this.ring[slot % this.config.slots]!++;
   }
 
-  /** Clears the window slots that went by since `op` was last touched. */
+  /**
+   * Folds the pending values of `op` into the cumulative histograms of their outcomes and
+   * into the window slot they were recorded in. Every reader calls it first.
+   */
+  flush(op: OperationStats): void {
+    const slot = op.window[op.slot % this.config.slots]!;
+    for (let i = 0; i < op.pending.length; i++) {
+      const p = op.pending[i];
+      if (p === undefined || p.count === 0) continue;
+      let h = op.latency[i];
+      if (h === undefined) {
+        h = createHistogram(this.config.highestUs, this.config.digits);
+        op.latency[i] = h;
+      }
+      p.drainInto(h, slot);
+    }
+  }
+
+  /** Folds what is pending, then clears the window slots that went by since `op` was last touched. */
   advance(op: OperationStats, slot: number): void {
     const n = this.config.slots;
     const gap = slot - op.slot;
-    if (gap <= 0) return;
+    if (gap <= 0) {
+      this.flush(op);
+      return;
+    }
+    this.flush(op);
     const steps = Math.min(gap, n);
     for (let i = 1; i <= steps; i++) op.window[(op.slot + i) % n]!.reset();
     op.slot = slot;
@@ -268,6 +308,7 @@ export class StatsRegistry {
    * other outcome was recorded, else all of them merged into a shared, reused histogram.
    */
   cumulativeHistogram(op: OperationStats): Histogram {
+    this.flush(op);
     let only: Histogram | undefined;
     let several = false;
     for (const h of op.latency) {
@@ -285,12 +326,18 @@ export class StatsRegistry {
     return merged;
   }
 
-  /** Every operation, per side, in first-seen order. */
+  /** Every operation, per side, in first-seen order, with its pending values folded. */
   *operations(): Generator<OperationStats> {
     for (const s of this.sides.values()) {
       for (const m of s.methods.values()) {
-        if (m.self) yield m.self;
-        yield* m.tools.values();
+        if (m.self) {
+          this.flush(m.self);
+          yield m.self;
+        }
+        for (const op of m.tools.values()) {
+          this.flush(op);
+          yield op;
+        }
       }
     }
   }
