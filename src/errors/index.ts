@@ -183,7 +183,12 @@ export class OverloadedError extends McpPerfError {
    * @param detail - the numbers
    */
   constructor(message: string, detail: OverloadDetail) {
+    // No stack trace: refusals are expected under load, carry their reason in the
+    // message and data, and capturing a trace costs ten times the rest of the refusal.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('overloaded', message, ErrorCodes.Overloaded, detail);
+    Error.stackTraceLimit = limit;
     this.name = 'OverloadedError';
   }
 }
@@ -202,7 +207,12 @@ export class RateLimitedError extends McpPerfError {
    * @param detail - the numbers
    */
   constructor(message: string, detail: OverloadDetail) {
+    // No stack trace: refusals are expected under load, carry their reason in the
+    // message and data, and capturing a trace costs ten times the rest of the refusal.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('rate_limited', message, ErrorCodes.RateLimited, detail);
+    Error.stackTraceLimit = limit;
     this.name = 'RateLimitedError';
   }
 }
