@@ -18,7 +18,7 @@ import type { LoadTarget } from './target.js';
 const HELP = `Usage: mcp-perf-load (--stdio "<command>" | --url <url>) [options]
 
 Target (one of):
-  --stdio "<command>"   start this MCP server and speak to it over stdio
+  --stdio "<command>"   start this MCP server (with this environment) and speak to it over stdio
   --url <url>           a Streamable HTTP endpoint (loopback only unless --allow-remote)
 
 Load shape:

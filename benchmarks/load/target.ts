@@ -118,7 +118,18 @@ export interface OpenTarget {
   owned: boolean;
 }
 
-/** Connects to a validated target. Child processes' stderr is passed through. */
+/**
+ * This process's environment, for a server the load generator starts. The SDK's default
+ * passes a child only a short list of variables, fit for a client starting servers it
+ * does not trust; a load test starts the user's own server, as a shell would.
+ */
+function inheritedEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
+  return env;
+}
+
+/** Connects to a validated target: a child process gets this process's environment and passes its stderr through. */
 export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
   if ('client' in target) return { client: target.client, owned: false };
   const client = new Client({ name: 'mcp-perf-load', version: '1.0.0' });
@@ -132,7 +143,7 @@ export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
             return { command: command!, args };
           })()
         : target.stdio;
-    await client.connect(new StdioClientTransport({ ...spec, stderr: 'inherit' }));
+    await client.connect(new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' }));
   }
   return { client, owned: true };
 }
