@@ -188,7 +188,10 @@ describe('the gate, measuring', () => {
       scenarios: gateScenarios,
       budgets: [
         { id: 'same.gate', scenario: 'same', metric: 'ratio', limit: 1.03, why: 'test' },
-        { id: 'one.gate', scenario: 'onePass', metric: 'ratio', limit: 1.15, why: 'test' },
+        // Generous: this checks the gate's plumbing on a cheap middleware, measured under
+        // tsx (which doubles a closure's cost) in a short run on a shared machine, not
+        // the figure itself, which the benchmark suite gates on compiled code.
+        { id: 'one.gate', scenario: 'onePass', metric: 'ratio', limit: 1.5, why: 'test' },
       ],
       check: true,
     });
