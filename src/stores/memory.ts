@@ -6,6 +6,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { InvalidOptionError } from '../errors/index.js';
+import { TagIndex } from './tag-index.js';
 import type { CacheEntry, CacheStore, CacheStoreStats, EvictionReason } from './types.js';
 
 /**
@@ -77,7 +78,8 @@ export class MemoryStore implements CacheStore {
   /** The bounds and isolation mode in effect (defaults applied). */
   readonly options: Readonly<Required<Omit<MemoryStoreOptions, 'now'>>>;
   readonly #lru: LRUCache<string, CacheEntry>;
-  readonly #tags = new Map<string, Set<string>>();
+  readonly #tags = new TagIndex();
+  readonly #carries = (key: string, tag: string): boolean => this.#lru.peek(key)?.tags.includes(tag) === true;
   readonly #listeners = new Set<Listener>();
   readonly #now: () => number;
   readonly #clone: boolean;
@@ -126,16 +128,7 @@ export class MemoryStore implements CacheStore {
     }
     const stored = this.#clone ? (frozenCopy(entry) as CacheEntry) : entry;
     this.#lru.set(key, stored);
-    const tags = stored.tags;
-    for (let i = 0; i < tags.length; i++) {
-      const tag = tags[i]!;
-      let keys = this.#tags.get(tag);
-      if (keys === undefined) {
-        keys = new Set();
-        this.#tags.set(tag, keys);
-      }
-      keys.add(key);
-    }
+    if (this.#lru.peek(key) === stored) this.#tags.add(key, stored.tags, this.#carries);
   }
 
   /** Removes the entry under `key`; `true` if a live one was there. */
@@ -147,15 +140,13 @@ export class MemoryStore implements CacheStore {
 
   /** Removes every entry tagged `tag`; answers how many live entries went. */
   invalidateTag(tag: string): number {
-    const keys = this.#tags.get(tag);
-    if (keys === undefined) return 0;
     let removed = 0;
-    for (const key of [...keys]) {
+    for (const key of this.#tags.candidates(tag)) {
+      if (!this.#carries(key, tag)) continue;
       const live = this.#isLive(key);
       this.#drop(key, live ? 'invalidate' : 'expire');
       if (live) removed++;
     }
-    this.#tags.delete(tag);
     return removed;
   }
 
@@ -205,11 +196,7 @@ export class MemoryStore implements CacheStore {
   }
 
   #disposed(entry: CacheEntry, key: string, lruReason: LRUCache.DisposeReason): void {
-    const tags = entry.tags;
-    for (let i = 0; i < tags.length; i++) {
-      const keys = this.#tags.get(tags[i]!);
-      if (keys?.delete(key) && keys.size === 0) this.#tags.delete(tags[i]!);
-    }
+    this.#tags.remove(entry.tags);
     if (lruReason === 'set') return;
     let reason: EvictionReason;
     if (lruReason === 'evict') {

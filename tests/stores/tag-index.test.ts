@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TagIndex } from '../../src/stores/tag-index.js';
+
+/** A toy store: key → tags, which the index is told about as a store would tell it. */
+function harness() {
+  const entries = new Map<string, readonly string[]>();
+  const index = new TagIndex();
+  const carries = (key: string, tag: string) => entries.get(key)?.includes(tag) === true;
+  return {
+    index,
+    entries,
+    set(key: string, tags: readonly string[]) {
+      const old = entries.get(key);
+      if (old !== undefined) index.remove(old);
+      entries.set(key, tags);
+      index.add(key, tags, carries);
+    },
+    drop(key: string) {
+      const old = entries.get(key);
+      if (old === undefined) return;
+      entries.delete(key);
+      index.remove(old);
+    },
+    /** The keys that really carry `tag`, as the store's invalidation would find them. */
+    carrying(tag: string) {
+      return [...new Set(index.candidates(tag))].filter((k) => carries(k, tag)).sort();
+    },
+  };
+}
+
+describe('TagIndex', () => {
+  it('finds every key carrying a tag, through replacements and removals', () => {
+    const h = harness();
+    h.set('a', ['method:tools/call', 'tool:x']);
+    h.set('b', ['method:tools/call', 'tool:y']);
+    h.set('c', ['method:tools/call', 'tool:x']);
+    assert.deepEqual(h.carrying('tool:x'), ['a', 'c']);
+    assert.deepEqual(h.carrying('method:tools/call'), ['a', 'b', 'c']);
+    h.set('a', ['method:tools/call', 'tool:y']);
+    assert.deepEqual(h.carrying('tool:x'), ['c']);
+    assert.deepEqual(h.carrying('tool:y'), ['a', 'b']);
+    h.drop('c');
+    assert.deepEqual(h.carrying('tool:x'), []);
+    assert.deepEqual(h.index.candidates('tool:x'), [], 'a tag with no live entry is forgotten');
+    assert.equal(h.index.size, 2);
+  });
+
+  it('keeps its lists near the live count under churn', () => {
+    const h = harness();
+    for (let i = 0; i < 10_000; i++) {
+      h.set(`k${i}`, ['method:tools/call', 'tool:page']);
+      if (i >= 100) h.drop(`k${i - 100}`);
+    }
+    assert.deepEqual(h.carrying('tool:page').length, 100);
+    assert.ok(h.index.candidates('tool:page').length <= 2 * 100 + 33, 'compacted');
+    for (let i = 0; i < 50; i++) h.set('same', ['tool:page']);
+    assert.ok(
+      h.index.candidates('tool:page').length <= 2 * 101 + 33,
+      'a key stored again and again is listed once after compaction',
+    );
+    assert.deepEqual(h.carrying('tool:page').length, 101);
+  });
+
+  it('forgets everything on clear', () => {
+    const h = harness();
+    h.set('a', ['t']);
+    h.index.clear();
+    assert.deepEqual(h.index.candidates('t'), []);
+    assert.equal(h.index.size, 0);
+  });
+});
