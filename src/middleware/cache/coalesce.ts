@@ -18,6 +18,9 @@ import type {
 import { CancelledError } from '../../errors/index.js';
 import type { Rule } from './policy.js';
 
+/** Distinct start sequence numbers kept before counts of zero are swept. */
+const STARTS_SWEEP = 16;
+
 /** One request on its way through the cache. */
 export interface Lookup {
   readonly ctx: RequestContext;
@@ -65,7 +68,10 @@ export class Flights {
   /**
    * Flights in flight by their `startSeq` (which changes only when something is
    * invalidated, so this map has one entry or a few): a counter rather than a set of
-   * flights, which would hash every new flight object on the miss path.
+   * flights, which would hash every new flight object on the miss path. A count that
+   * drops to zero stays (its sequence number is usually the next flight's too, and a
+   * Map that loses and regains its only entry on every miss reallocates its table);
+   * zero entries are swept once there are more than {@link STARTS_SWEEP}.
    */
   private readonly starts = new Map<number, number>();
   /** Background refreshes in flight, which {@link abortAll} cancels. */
@@ -87,7 +93,10 @@ export class Flights {
     if (joinable) this.byKey.set(flight.key, flight);
     if (flight.controller !== undefined) this.refreshes.add(flight);
     this.count++;
-    this.starts.set(flight.startSeq, (this.starts.get(flight.startSeq) ?? 0) + 1);
+    const seq = flight.startSeq;
+    const running = this.starts.get(seq);
+    if (running === undefined && this.starts.size >= STARTS_SWEEP) this.sweepStarts();
+    this.starts.set(seq, (running ?? 0) + 1);
     return flight;
   }
 
@@ -101,9 +110,7 @@ export class Flights {
     if (this.byKey.get(flight.key) === flight) this.byKey.delete(flight.key);
     if (flight.controller !== undefined) this.refreshes.delete(flight);
     this.count--;
-    const left = (this.starts.get(flight.startSeq) ?? 1) - 1;
-    if (left === 0) this.starts.delete(flight.startSeq);
-    else this.starts.set(flight.startSeq, left);
+    this.starts.set(flight.startSeq, (this.starts.get(flight.startSeq) ?? 1) - 1);
     if (flight.watching && flight.leaderToken !== undefined) {
       const watched = this.progressWatch.get(flight.connection);
       if (watched?.get(flight.leaderToken) === flight) {
@@ -116,8 +123,12 @@ export class Flights {
   /** The smallest `startSeq` of the flights in flight (`fallback` when there are none). */
   oldestStart(fallback: number): number {
     let oldest = fallback;
-    for (const seq of this.starts.keys()) if (seq < oldest) oldest = seq;
+    for (const [seq, n] of this.starts) if (n !== 0 && seq < oldest) oldest = seq;
     return oldest;
+  }
+
+  private sweepStarts(): void {
+    for (const [seq, n] of this.starts) if (n === 0) this.starts.delete(seq);
   }
 
   /** Waits for `flight`'s reply; rejects with `CancelledError` as soon as the waiter cancels. */
