@@ -143,7 +143,9 @@ export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
             return { command: command!, args };
           })()
         : target.stdio;
-    await client.connect(new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' }));
+    await client.connect(
+      new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' }),
+    );
   }
   return { client, owned: true };
 }
