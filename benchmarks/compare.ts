@@ -8,14 +8,15 @@
  * grew by more than the threshold (default 0.02) **and** the interquartile ranges do not
  * overlap (after's lower quartile above before's upper quartile) — a shift bigger than
  * the rounds' own spread; IMPROVED is the mirror image. Load scenarios show throughput
- * and p99 latency before and after (informational). Exits 1 when anything regressed.
+ * and p99 latency before and after, experiments their figures (informational: one run
+ * each has no spread to judge a change by). Exits 1 when anything regressed.
  * Both files should come from the same machine: ratios travel better than absolute
  * times, but not across very different hardware.
  */
 
 import { parseArgs } from 'node:util';
 import type { ScenarioRecord } from './harness/runner.js';
-import { environmentLine, num, ratio, textTable } from './report/format.js';
+import { decidingRun, environmentLine, num, ratio, textTable } from './report/format.js';
 import { readResults } from './report/results.js';
 
 function deciding(r: ScenarioRecord) {
@@ -38,6 +39,7 @@ async function main(): Promise<number> {
     ['scenario', 'ratio before', 'ratio after', 'change', 'B p50 µs before → after', 'flag'],
   ];
   const loadRows: string[][] = [['load scenario', 'ok/s before → after', 'p99 ms before → after']];
+  const figureRows: string[][] = [['experiment', 'figure', 'before → after']];
   let regressions = 0;
   for (const r of b!.scenarios) {
     const prev = before.get(r.name);
@@ -67,10 +69,18 @@ async function main(): Promise<number> {
         `${num(prev.load.throughput)} → ${num(r.load.throughput)}`,
         `${num(prev.load.latencyMs.p99)} → ${num(r.load.latencyMs.p99)}`,
       ]);
+    } else {
+      const f1 = decidingRun(prev)?.figures;
+      const f2 = decidingRun(r)?.figures;
+      for (const [figure, after] of Object.entries(f2 ?? {})) {
+        const was = f1?.[figure];
+        if (was !== undefined) figureRows.push([r.name, figure, `${num(was)} → ${num(after)}`]);
+      }
     }
   }
   const out = [`before: ${environmentLine(a!)}`, `after:  ${environmentLine(b!)}`, '', textTable(rows)];
   if (loadRows.length > 1) out.push('', textTable(loadRows));
+  if (figureRows.length > 1) out.push('', textTable(figureRows));
   out.push('', regressions > 0 ? `${regressions} regression(s)` : 'no regressions');
   process.stdout.write(`${out.join('\n')}\n`);
   return regressions > 0 ? 1 : 0;

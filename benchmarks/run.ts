@@ -22,9 +22,14 @@ import { type BenchEvent, type BenchResults, runBench } from './harness/runner.j
 import {
   COMPARISON_HEADER,
   comparisonRows,
+  decidingRun,
+  EXPERIMENT_HEADER,
+  EXPERIMENT_LEFT,
   environmentLine,
+  experimentRows,
   LOAD_HEADER,
   loadRows,
+  num,
   ratio,
   textTable,
 } from './report/format.js';
@@ -35,7 +40,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 function onEvent(event: BenchEvent): void {
   if (event.type === 'start') process.stderr.write(`▶ ${event.scenario} (${event.kind})\n`);
   else if (event.type === 'remeasure') {
-    process.stderr.write(`  breach of ${event.budgets.join(', ')} — re-measuring with more rounds\n`);
+    const how = event.kind === 'experiment' ? 'running it again' : 're-measuring with more rounds';
+    process.stderr.write(`  breach of ${event.budgets.join(', ')} — ${how}\n`);
   } else {
     const r = event.record;
     if (r.error !== undefined) process.stderr.write(`  error: ${r.error}\n`);
@@ -43,6 +49,11 @@ function onEvent(event: BenchEvent): void {
       const m = r.remeasure ?? r.compare;
       process.stderr.write(
         `  median ratio ${ratio(m.ratio.median)} (IQR ${ratio(m.ratio.q1)}–${ratio(m.ratio.q3)}) ${r.budgets.map((b) => `${b.budget.id}: ${b.status}`).join(', ')}\n`,
+      );
+    } else if (r.experiment) {
+      const figures = decidingRun(r)!.figures;
+      process.stderr.write(
+        `  ${r.budgets.map((b) => `${b.budget.id}: ${'figure' in b.budget ? `${b.budget.figure} ${num(figures[b.budget.figure]!)} ` : ''}${b.status}`).join(', ') || 'no budgets'}\n`,
       );
     }
   }
@@ -83,6 +94,8 @@ async function main(): Promise<number> {
   const out: string[] = ['', environmentLine(results), ''];
   const compareRows = comparisonRows(results.scenarios);
   if (compareRows.length > 0) out.push(textTable([COMPARISON_HEADER, ...compareRows]), '');
+  const experiments = experimentRows(results.scenarios);
+  if (experiments.length > 0) out.push(textTable([EXPERIMENT_HEADER, ...experiments], EXPERIMENT_LEFT), '');
   const load = loadRows(results.scenarios);
   if (load.length > 0) out.push(textTable([LOAD_HEADER, ...load]), '');
   for (const p of results.problems) out.push(`problem: ${p}`);

@@ -5,20 +5,28 @@
 import { readFile } from 'node:fs/promises';
 
 /**
- * One budget.
- * - `ratio`: candidate time / baseline time per operation must stay `<= limit`
- *   (1.03 = at most 3% slower).
- * - `speedup`: baseline time / candidate time must stay `>= limit` (2 = at least twice
- *   as fast), for middleware whose point is to be faster (a cache hit).
+ * What a budget limits:
+ * - `ratio`: a comparison's candidate time / baseline time per operation must stay
+ *   `<= limit` (1.03 = at most 3% slower).
+ * - `speedup`: a comparison's baseline time / candidate time must stay `>= limit` (2 = at
+ *   least twice as fast), for middleware whose point is to be faster (a cache hit).
+ * - `max`: an experiment's named `figure` must stay `<= limit`.
+ * - `min`: an experiment's named `figure` must stay `>= limit`.
  */
-export interface Budget {
+export type Metric = 'ratio' | 'speedup' | 'max' | 'min';
+
+/** True for the metrics whose figure must stay at or below the limit (`ratio`, `max`). */
+export function lowerIsBetter(metric: Metric): boolean {
+  return metric === 'ratio' || metric === 'max';
+}
+
+/** What every budget has. */
+interface BudgetBase {
   /** Unique, stable id, e.g. `pipeline.empty-stack.inmemory`. */
   id: string;
   /** The scenario measured (a key of the scenario registry). */
   scenario: string;
-  /** Which figure is limited. */
-  metric: 'ratio' | 'speedup';
-  /** The limit (see the metric). */
+  /** The limit (see {@link Metric}). */
   limit: number;
   /** Why this limit: what it protects. */
   why: string;
@@ -28,6 +36,23 @@ export interface Budget {
    */
   gating?: boolean;
 }
+
+/** A limit on a comparison scenario's per-round ratio. */
+export interface CompareBudget extends BudgetBase {
+  /** Which way the ratio is limited. */
+  metric: 'ratio' | 'speedup';
+}
+
+/** A limit on one named figure of an experiment scenario. */
+export interface FigureBudget extends BudgetBase {
+  /** `max`: the figure must stay `<= limit`; `min`: `>= limit`. */
+  metric: 'max' | 'min';
+  /** The figure's name, a key of the experiment's `figures`. */
+  figure: string;
+}
+
+/** One budget. */
+export type Budget = CompareBudget | FigureBudget;
 
 /**
  * Validates parsed JSON as a budget list; throws an error naming the entry and field
@@ -51,19 +76,37 @@ export function parseBudgets(json: unknown, source = 'budgets'): Budget[] {
     if (seen.has(id)) throw new TypeError(`${where}.id: duplicate budget id ${JSON.stringify(id)}`);
     seen.add(id);
     const metric = e.metric;
-    if (metric !== 'ratio' && metric !== 'speedup') {
-      throw new TypeError(`${where}.metric must be "ratio" or "speedup" (got ${JSON.stringify(metric)})`);
+    if (metric !== 'ratio' && metric !== 'speedup' && metric !== 'max' && metric !== 'min') {
+      throw new TypeError(
+        `${where}.metric must be "ratio" or "speedup" (a comparison), or "max" or "min" (an experiment's figure) (got ${JSON.stringify(metric)})`,
+      );
     }
     const limit = e.limit;
-    if (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0) {
-      throw new TypeError(`${where}.limit must be a positive number (got ${JSON.stringify(limit)})`);
+    const compare = metric === 'ratio' || metric === 'speedup';
+    if (typeof limit !== 'number' || !Number.isFinite(limit) || (compare && limit <= 0)) {
+      throw new TypeError(
+        `${where}.limit must be a ${compare ? 'positive' : 'finite'} number (got ${JSON.stringify(limit)})`,
+      );
     }
     if (e.gating !== undefined && typeof e.gating !== 'boolean') {
       throw new TypeError(`${where}.gating must be a boolean (got ${JSON.stringify(e.gating)})`);
     }
-    const budget: Budget = { id, scenario: str('scenario'), metric, limit, why: str('why') };
-    if (e.gating === false) budget.gating = false;
-    return budget;
+    const base: BudgetBase = { id, scenario: str('scenario'), limit, why: str('why') };
+    if (e.gating === false) base.gating = false;
+    if (compare) {
+      if (e.figure !== undefined) {
+        throw new TypeError(
+          `${where}.figure applies to metric "max" or "min" only (got figure ${JSON.stringify(e.figure)} with metric "${metric}")`,
+        );
+      }
+      return { ...base, metric };
+    }
+    if (typeof e.figure !== 'string' || e.figure.length === 0) {
+      throw new TypeError(
+        `${where}.figure must name the experiment's figure that metric "${metric}" limits (got ${JSON.stringify(e.figure)})`,
+      );
+    }
+    return { ...base, metric, figure: e.figure };
   });
 }
 

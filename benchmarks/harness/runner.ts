@@ -5,12 +5,18 @@
  */
 
 import type { LoadResult } from '../load/index.js';
-import type { Budget } from './budgets.js';
+import type { Budget, FigureBudget } from './budgets.js';
 import { type CompareResult, compareVariants } from './compare.js';
 import { describeEnvironment, type Environment } from './env.js';
 import { getGc } from './gc.js';
 import type { Spread } from './stats.js';
-import type { CompareScenario, ScenarioSet } from './types.js';
+import type {
+  CompareScenario,
+  ExperimentResult,
+  ExperimentScenario,
+  Scenario,
+  ScenarioSet,
+} from './types.js';
 import { decide, type Status } from './verdict.js';
 
 /** Options of {@link runBench}. */
@@ -39,8 +45,8 @@ export interface BenchOptions {
 
 /** Progress of a run. */
 export type BenchEvent =
-  | { type: 'start'; scenario: string; kind: 'compare' | 'load' }
-  | { type: 'remeasure'; scenario: string; budgets: string[] }
+  | { type: 'start'; scenario: string; kind: Scenario['kind'] }
+  | { type: 'remeasure'; scenario: string; kind: Scenario['kind']; budgets: string[] }
   | { type: 'done'; record: ScenarioRecord };
 
 /** One budget's outcome. */
@@ -49,7 +55,10 @@ export interface BudgetRecord {
   budget: Budget;
   /** The verdict (`remeasure` never appears here: it is resolved by the runner). */
   status: Exclude<Status, 'remeasure'>;
-  /** The deciding figure's spread, in the budget's metric. */
+  /**
+   * The deciding figure's spread, in the budget's metric: of the per-round values for a
+   * comparison, of the one value (`n` = 1) for an experiment's figure.
+   */
   value: Spread;
   /** True when a re-measurement decided. */
   remeasured: boolean;
@@ -60,7 +69,7 @@ export interface ScenarioRecord {
   /** Scenario name. */
   name: string;
   /** Scenario kind. */
-  kind: 'compare' | 'load';
+  kind: Scenario['kind'];
   /** Scenario description. */
   description: string;
   /** The comparison (compare scenarios). */
@@ -69,6 +78,12 @@ export interface ScenarioRecord {
   remeasure?: CompareResult;
   /** The load run (load scenarios). */
   load?: LoadResult;
+  /** The experiment's run (experiment scenarios). */
+  experiment?: ExperimentResult;
+  /** The experiment's second run, when a budget breached on the first; it decides. */
+  rerun?: ExperimentResult;
+  /** What each of the experiment's figures is, with its unit (experiment scenarios). */
+  figureNotes?: Record<string, string>;
   /** Budgets applied to this scenario. */
   budgets: BudgetRecord[];
   /** The error message, if the scenario failed to run. */
@@ -91,7 +106,10 @@ export interface BenchResults {
   ok: boolean;
   /** Scenario results, in run order. */
   scenarios: ScenarioRecord[];
-  /** Problems that are not a scenario's own (a budget naming an unknown scenario). */
+  /**
+   * Problems that are not a scenario's own: a budget naming an unknown scenario, or one
+   * that does not fit its scenario (a figure the experiment does not yield).
+   */
   problems: string[];
 }
 
@@ -111,6 +129,47 @@ async function measure(name: string, s: CompareScenario, rounds: number): Promis
   });
 }
 
+/**
+ * Judges `budgets` on a first measurement by the verdict rule; when one breaches, takes a
+ * second measurement (`again`) and lets it decide. `valuesOf` reads a budget's values
+ * from a measurement. Returns the budgets' records and the second measurement, if any.
+ */
+async function judgeBudgets<M>(
+  name: string,
+  kind: Scenario['kind'],
+  budgets: readonly Budget[],
+  options: BenchOptions,
+  first: M,
+  again: () => Promise<M>,
+  valuesOf: (budget: Budget, measurement: M) => readonly number[],
+): Promise<{ records: BudgetRecord[]; second?: M }> {
+  const verdicts = budgets.map((b) => ({ budget: b, verdict: decide(b, valuesOf(b, first)) }));
+  const breached = verdicts.filter((v) => v.verdict.status === 'remeasure');
+  let second: M | undefined;
+  if (breached.length > 0) {
+    options.onEvent?.({
+      type: 'remeasure',
+      scenario: name,
+      kind,
+      budgets: breached.map((v) => v.budget.id),
+    });
+    second = await again();
+  }
+  const records = verdicts.map(({ budget, verdict }): BudgetRecord => {
+    const final =
+      verdict.status === 'remeasure' && second !== undefined
+        ? decide(budget, valuesOf(budget, first), valuesOf(budget, second))
+        : verdict;
+    return {
+      budget,
+      status: final.status as Exclude<Status, 'remeasure'>,
+      value: final.judgement.value,
+      remeasured: verdict.status === 'remeasure',
+    };
+  });
+  return second === undefined ? { records } : { records, second };
+}
+
 async function runCompare(
   name: string,
   s: CompareScenario,
@@ -119,27 +178,81 @@ async function runCompare(
   record: ScenarioRecord,
 ): Promise<void> {
   const rounds = scaled(s.rounds, options.roundsScale ?? 1);
-  const first = await measure(name, s, rounds);
-  record.compare = first;
-  const ratios = first.rounds.map((r) => r.ratio);
-  const verdicts = budgets.map((b) => ({ budget: b, verdict: decide(b, ratios) }));
-  const breached = verdicts.filter((v) => v.verdict.status === 'remeasure');
-  let again: number[] | undefined;
-  if (breached.length > 0) {
-    options.onEvent?.({ type: 'remeasure', scenario: name, budgets: breached.map((v) => v.budget.id) });
-    const second = await measure(name, s, scaled(rounds * (options.remeasureFactor ?? 2), 1));
-    record.remeasure = second;
-    again = second.rounds.map((r) => r.ratio);
+  record.compare = await measure(name, s, rounds);
+  const judged = await judgeBudgets(
+    name,
+    'compare',
+    budgets,
+    options,
+    record.compare,
+    () => measure(name, s, scaled(rounds * (options.remeasureFactor ?? 2), 1)),
+    (_, m) => m.rounds.map((r) => r.ratio),
+  );
+  if (judged.second !== undefined) record.remeasure = judged.second;
+  record.budgets.push(...judged.records);
+}
+
+/** Runs an experiment once and checks that it yields exactly the figures it declares, as finite numbers. */
+async function runOnce(name: string, s: ExperimentScenario): Promise<ExperimentResult> {
+  const result = await s.run();
+  for (const figure of Object.keys(s.figures)) {
+    const value = result.figures[figure];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new Error(`experiment ${name}: figure ${figure} must be a finite number (got ${String(value)})`);
+    }
   }
-  for (const { budget, verdict } of verdicts) {
-    const final = verdict.status === 'remeasure' ? decide(budget, ratios, again) : verdict;
-    record.budgets.push({
-      budget,
-      status: final.status as Exclude<Status, 'remeasure'>,
-      value: final.judgement.value,
-      remeasured: verdict.status === 'remeasure',
-    });
+  const undeclared = Object.keys(result.figures).filter((f) => !Object.hasOwn(s.figures, f));
+  if (undeclared.length > 0) {
+    throw new Error(
+      `experiment ${name}: undeclared figures ${undeclared.join(', ')} (declare them in figures)`,
+    );
   }
+  return result;
+}
+
+async function runExperiment(
+  name: string,
+  s: ExperimentScenario,
+  budgets: Budget[],
+  options: BenchOptions,
+  record: ScenarioRecord,
+): Promise<void> {
+  record.figureNotes = { ...s.figures };
+  record.experiment = await runOnce(name, s);
+  const judged = await judgeBudgets(
+    name,
+    'experiment',
+    budgets,
+    options,
+    record.experiment,
+    () => runOnce(name, s),
+    // misfit() lets only figure budgets through to an experiment
+    (b, m) => [m.figures[(b as FigureBudget).figure]!],
+  );
+  if (judged.second !== undefined) record.rerun = judged.second;
+  record.budgets.push(...judged.records);
+}
+
+/**
+ * Why `budget` cannot be judged on `scenario`, or `undefined` when it can. Budgets on a
+ * load scenario are refused when it runs (a load run is report only).
+ */
+function misfit(budget: Budget, scenario: Scenario): string | undefined {
+  if (scenario.kind === 'load') return undefined;
+  const target = JSON.stringify(budget.scenario);
+  if (budget.metric === 'max' || budget.metric === 'min') {
+    if (scenario.kind !== 'experiment') {
+      return `metric "${budget.metric}" limits an experiment's figure, but ${target} is a ${scenario.kind} scenario`;
+    }
+    if (!Object.hasOwn(scenario.figures, budget.figure)) {
+      return `experiment ${target} yields no figure ${JSON.stringify(budget.figure)} (it yields ${Object.keys(scenario.figures).join(', ')})`;
+    }
+    return undefined;
+  }
+  if (scenario.kind !== 'compare') {
+    return `metric "${budget.metric}" limits a comparison's ratio, but ${target} is an experiment (limit one of its figures with "max" or "min")`;
+  }
+  return undefined;
 }
 
 /**
@@ -155,8 +268,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const problems: string[] = [];
   const byScenario = new Map<string, Budget[]>();
   for (const b of options.budgets) {
-    if (!(b.scenario in options.scenarios)) {
+    const scenario = Object.hasOwn(options.scenarios, b.scenario) ? options.scenarios[b.scenario] : undefined;
+    if (scenario === undefined) {
       problems.push(`budget ${b.id}: unknown scenario ${JSON.stringify(b.scenario)}`);
+      continue;
+    }
+    const problem = misfit(b, scenario);
+    if (problem !== undefined) {
+      problems.push(`budget ${b.id}: ${problem}`);
       continue;
     }
     const list = byScenario.get(b.scenario) ?? [];
@@ -176,6 +295,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     try {
       if (s.kind === 'compare') {
         await runCompare(name, s, budgets, options, record);
+      } else if (s.kind === 'experiment') {
+        await runExperiment(name, s, budgets, options, record);
       } else {
         if (budgets.length > 0)
           throw new Error(`budgets ${budgets.map((b) => b.id).join(', ')} target a load scenario`);

@@ -36,8 +36,38 @@ export interface LoadScenario {
   run(): Promise<LoadResult>;
 }
 
+/** What one run of an experiment yields. */
+export interface ExperimentResult {
+  /**
+   * The named figures, e.g. `goodputOverCapacity: 0.95`. Budgets limit them by name
+   * (metric `max` or `min`); every name the scenario declares must be here, as a finite
+   * number.
+   */
+  figures: Record<string, number>;
+  /** The load runs the figures were computed from, by step (kept for the report). */
+  loads?: Record<string, LoadResult>;
+  /** The settings the run used (rates, durations, stacks), to reproduce it. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A multi-step experiment that yields named figures, e.g. a server's capacity measured
+ * first and its goodput under overload as a fraction of it. Budgets limit a figure with
+ * metric `max` or `min`; a breach re-runs the whole experiment once (see `verdict.ts`).
+ */
+export interface ExperimentScenario {
+  /** Discriminant. */
+  kind: 'experiment';
+  /** One line: what is done to what. */
+  description: string;
+  /** Every figure `run` yields, by name: what it is, with its unit (copied to the results). */
+  figures: Record<string, string>;
+  /** Runs the experiment once. */
+  run(): Promise<ExperimentResult>;
+}
+
 /** Any scenario. */
-export type Scenario = CompareScenario | LoadScenario;
+export type Scenario = CompareScenario | LoadScenario | ExperimentScenario;
 
 /** Scenarios keyed by name, e.g. `pipeline.empty-stack.inmemory`. */
 export type ScenarioSet = Record<string, Scenario>;

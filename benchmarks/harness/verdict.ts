@@ -16,9 +16,14 @@
  *    a pass flagged `noisy`.
  * 4. A non-gating budget (`gating: false`) is measured once and judged by its median;
  *    a breach is reported as `warn` and never fails the check.
+ *
+ * An experiment's figure (metric `max` or `min`) is the same rule with one value per
+ * run: within the limit passes; a breach re-runs the experiment once, and the budget
+ * fails when the re-run's figure breaches too. One value is its own median and
+ * quartiles, so `noisy` cannot arise: a re-run passes or fails.
  */
 
-import type { Budget } from './budgets.js';
+import { type Budget, lowerIsBetter, type Metric } from './budgets.js';
 import { type Spread, spread } from './stats.js';
 
 /** The outcome for one budget. */
@@ -30,7 +35,7 @@ export interface Judgement {
   value: Spread;
   /** The median is beyond the limit. */
   medianBreached: boolean;
-  /** The favourable quartile (q1 for `ratio`, q3 for `speedup`) is beyond the limit too. */
+  /** The favourable quartile (q1 for `ratio` and `max`, q3 for `speedup` and `min`) is beyond the limit too. */
   quartileBreached: boolean;
 }
 
@@ -46,27 +51,34 @@ export interface Verdict {
   judgement: Judgement;
 }
 
-/** Converts per-round ratios (candidate/baseline) into the budget's metric. */
-export function metricValues(budget: Pick<Budget, 'metric'>, ratios: readonly number[]): number[] {
-  return budget.metric === 'ratio' ? [...ratios] : ratios.map((r) => 1 / r);
+/**
+ * Converts the measured values into the budget's metric: a comparison's per-round ratios
+ * (candidate/baseline) are inverted for `speedup`; an experiment's figures are taken as is.
+ */
+export function metricValues(budget: { metric: Metric }, values: readonly number[]): number[] {
+  return budget.metric === 'speedup' ? values.map((r) => 1 / r) : [...values];
 }
 
 /** True when `value` is beyond `budget.limit` in the bad direction. */
-export function breaches(budget: Pick<Budget, 'metric' | 'limit'>, value: number): boolean {
-  return budget.metric === 'ratio' ? value > budget.limit : value < budget.limit;
+export function breaches(budget: { metric: Metric; limit: number }, value: number): boolean {
+  return lowerIsBetter(budget.metric) ? value > budget.limit : value < budget.limit;
 }
 
-/** Summarizes per-round ratios against a budget (steps 1–3 of the rule). */
-export function judge(budget: Pick<Budget, 'metric' | 'limit'>, ratios: readonly number[]): Judgement {
-  const value = spread(metricValues(budget, ratios));
-  const favourable = budget.metric === 'ratio' ? value.q1 : value.q3;
+/**
+ * Summarizes measured values (per-round ratios, or an experiment's figure per run)
+ * against a budget (steps 1–3 of the rule).
+ */
+export function judge(budget: { metric: Metric; limit: number }, values: readonly number[]): Judgement {
+  const value = spread(metricValues(budget, values));
+  const favourable = lowerIsBetter(budget.metric) ? value.q1 : value.q3;
   const medianBreached = breaches(budget, value.median);
   return { value, medianBreached, quartileBreached: medianBreached && breaches(budget, favourable) };
 }
 
 /**
- * Applies the verdict rule. Call with the first measurement's per-round ratios; on
- * `remeasure`, measure again with more rounds and call again with both.
+ * Applies the verdict rule. Call with the first measurement's values (a comparison's
+ * per-round ratios, or `[figure]` of an experiment's run); on `remeasure`, measure again
+ * (more rounds, or a second run) and call again with both.
  */
 export function decide(budget: Budget, first: readonly number[], remeasured?: readonly number[]): Verdict {
   const gating = budget.gating !== false;
