@@ -1,12 +1,14 @@
 /**
  * Hand-written SVG charts for benchmark reports (no chart library): grouped latency
- * bars on a log axis, ratio intervals against budgets, and a throughput-over-time line
- * chart for load runs. Each function returns a complete, self-contained SVG document.
+ * bars on a log axis, ratio intervals against budgets, a throughput-over-time line
+ * chart for load runs, and for experiments their budgeted figures against the limits
+ * and their load steps side by side. Each function returns a complete, self-contained SVG document.
  */
 
 import type { CompareResult } from '../harness/compare.js';
 import type { ScenarioRecord } from '../harness/runner.js';
 import type { LoadResult } from '../load/index.js';
+import { num } from './format.js';
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 const COLORS = { baseline: '#4c78a8', candidate: '#f58518', baseline2: '#9ecae9', candidate2: '#ffbf79' };
@@ -326,5 +328,178 @@ export function timelineChart(load: LoadResult, title: string): string {
     `<path d="${path((p) => p.succeeded, y)}" fill="none" stroke="${COLORS.candidate}" stroke-width="2.5"/>`,
     `<path d="${path((p) => p.inFlightMax, y2)}" fill="none" stroke="#54a24b" stroke-width="2" stroke-dasharray="5,3"/>`,
   );
+  return doc(width, height, body);
+}
+
+/**
+ * An experiment's budgeted figures, one row each on its own scale: the deciding run's
+ * value (bar), the first run's (hollow dot, when a breach re-ran the experiment), the
+ * limit (red tick) and the side of it that passes (shaded).
+ */
+export function figureChart(record: ScenarioRecord, title = `Budgeted figures: ${record.name}`): string {
+  const run = record.rerun ?? record.experiment;
+  const rows = record.budgets.flatMap((b) =>
+    'figure' in b.budget && run?.figures[b.budget.figure] !== undefined
+      ? [{ record: b, budget: b.budget }]
+      : [],
+  );
+  const left = 230;
+  const right = 130;
+  const top = 60;
+  const rowH = 64;
+  const width = 820;
+  const plotW = width - left - right;
+  const height = top + Math.max(1, rows.length) * rowH + 30;
+  const body: string[] = [
+    text(width / 2, 24, title, 'font-size="16" font-weight="bold" text-anchor="middle"'),
+    ...legend(left, 46, [
+      { label: record.rerun ? 'value (re-run)' : 'value', color: COLORS.candidate },
+      ...(record.rerun ? [{ label: 'first run', color: '#888', dash: false }] : []),
+      { label: 'limit', color: '#d62728', dash: false },
+      { label: 'passes', color: '#dcefd9' },
+    ]),
+  ];
+  rows.forEach(({ record: b, budget }, i) => {
+    const value = run!.figures[budget.figure]!;
+    const first = record.rerun ? record.experiment?.figures[budget.figure] : undefined;
+    const ticks = linearTicks(Math.max(value, first ?? 0, budget.limit) * 1.1, 4);
+    const hi = ticks[ticks.length - 1]!;
+    const x = (v: number): number => left + (Math.min(hi, Math.max(0, v)) / hi) * plotW;
+    const y0 = top + i * rowH + 8;
+    const barH = 22;
+    const max = budget.metric === 'max';
+    const [okFrom, okTo] = max ? [0, budget.limit] : [budget.limit, hi];
+    body.push(
+      text(left - 10, y0 + 12, budget.figure, 'font-size="12" text-anchor="end"'),
+      text(
+        left - 10,
+        y0 + 27,
+        `${max ? '<=' : '>='} ${budget.limit}${budget.gating === false ? ' (info)' : ''}`,
+        'font-size="11" text-anchor="end" fill="#666"',
+      ),
+      `<rect x="${x(okFrom)}" y="${y0 - 4}" width="${x(okTo) - x(okFrom)}" height="${barH + 8}" fill="#dcefd9"/>`,
+      `<rect x="${left}" y="${y0}" width="${Math.max(1, x(value) - left).toFixed(1)}" height="${barH}" fill="${COLORS.candidate}"><title>${esc(`${budget.figure}: ${value}`)}</title></rect>`,
+      text(
+        Math.max(x(value), x(first ?? 0), x(budget.limit)) + 8,
+        y0 + 15,
+        value.toPrecision(3),
+        'font-size="11" fill="#333"',
+      ),
+      `<line x1="${x(budget.limit)}" y1="${y0 - 6}" x2="${x(budget.limit)}" y2="${y0 + barH + 6}" stroke="#d62728" stroke-width="3"/>`,
+      `<line x1="${left}" y1="${y0 + barH + 8}" x2="${left + plotW}" y2="${y0 + barH + 8}" stroke="#333"/>`,
+      text(
+        width - right + 10,
+        y0 + 15,
+        `${b.status}${b.remeasured ? ' (re-run)' : ''}`,
+        `font-size="12" fill="${b.status === 'fail' ? '#d62728' : b.status === 'warn' ? '#b36b00' : '#2a7a2a'}"`,
+      ),
+    );
+    if (first !== undefined) {
+      body.push(
+        `<circle cx="${x(first)}" cy="${y0 + barH / 2}" r="5" fill="none" stroke="#555" stroke-width="2"><title>${esc(`first run: ${first}`)}</title></circle>`,
+      );
+    }
+    for (const t of ticks) {
+      body.push(text(x(t), y0 + barH + 21, String(t), 'font-size="10" text-anchor="middle" fill="#555"'));
+    }
+  });
+  if (rows.length === 0) body.push(text(width / 2, top + 30, 'no budgeted figures', 'text-anchor="middle"'));
+  return doc(width, height, body);
+}
+
+/**
+ * An experiment's load runs side by side: ok/s per step (left, with the offered rate of
+ * open-loop steps) and p50 / p99 latency per step (right, log scale).
+ */
+export function loadStepsChart(loads: Record<string, LoadResult>, title: string): string {
+  const steps = Object.entries(loads);
+  const top = 70;
+  const plotH = 260;
+  const panelW = 340;
+  const gap = 90;
+  const left = 70;
+  const width = left + 2 * panelW + gap + 30;
+  const height = top + plotH + 60;
+  const slot = panelW / Math.max(1, steps.length);
+  const body: string[] = [
+    text(width / 2, 24, title, 'font-size="16" font-weight="bold" text-anchor="middle"'),
+    ...legend(left, 50, [
+      { label: 'ok/s', color: COLORS.baseline },
+      { label: 'offered/s', color: '#999', dash: true },
+      { label: 'p50', color: COLORS.candidate },
+      { label: 'p99', color: COLORS.candidate2 },
+    ]),
+  ];
+  const axes = (x0: number, label: string): void => {
+    body.push(
+      `<line x1="${x0}" y1="${top}" x2="${x0}" y2="${top + plotH}" stroke="#333"/>`,
+      `<line x1="${x0}" y1="${top + plotH}" x2="${x0 + panelW}" y2="${top + plotH}" stroke="#333"/>`,
+      text(
+        x0 - 48,
+        top + plotH / 2,
+        label,
+        `font-size="12" text-anchor="middle" transform="rotate(-90 ${x0 - 48} ${top + plotH / 2})"`,
+      ),
+    );
+    steps.forEach(([step], i) => {
+      body.push(text(x0 + (i + 0.5) * slot, top + plotH + 16, step, 'font-size="11" text-anchor="middle"'));
+    });
+  };
+
+  // Left panel: throughput, linear.
+  const rateTicks = linearTicks(Math.max(1, ...steps.map(([, l]) => Math.max(l.throughput, l.rate ?? 0))));
+  const rateTop = rateTicks[rateTicks.length - 1]!;
+  const yRate = (v: number): number => top + plotH - (v / rateTop) * plotH;
+  for (const v of rateTicks) {
+    body.push(
+      `<line x1="${left}" y1="${yRate(v)}" x2="${left + panelW}" y2="${yRate(v)}" stroke="#e3e3e3"/>`,
+      text(left - 6, yRate(v) + 4, String(v), 'font-size="11" text-anchor="end"'),
+    );
+  }
+  axes(left, 'answered OK per second');
+  steps.forEach(([step, l], i) => {
+    const bx = left + i * slot + slot * 0.25;
+    const by = yRate(l.throughput);
+    body.push(
+      `<rect x="${bx}" y="${by.toFixed(1)}" width="${slot * 0.5}" height="${(top + plotH - by).toFixed(1)}" fill="${COLORS.baseline}"><title>${esc(`${step}: ${l.throughput.toFixed(1)} ok/s`)}</title></rect>`,
+      text(bx + slot * 0.25, by - 4, l.throughput.toFixed(0), 'font-size="10" text-anchor="middle"'),
+    );
+    if (l.rate !== undefined) {
+      const ry = yRate(l.rate);
+      body.push(
+        `<line x1="${bx - 6}" y1="${ry}" x2="${bx + slot * 0.5 + 6}" y2="${ry}" stroke="#999" stroke-width="2" stroke-dasharray="5,3"/>`,
+        text(bx + slot * 0.25, ry - 4, `${l.rate}/s`, 'font-size="10" text-anchor="middle" fill="#666"'),
+      );
+    }
+  });
+
+  // Right panel: latency, log scale.
+  const x1 = left + panelW + gap;
+  const latencies = steps.flatMap(([, l]) => [l.latencyMs.p50, l.latencyMs.p99]).filter((v) => v > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...latencies, 1)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...latencies, lo * 10)));
+  const yLat = (v: number): number =>
+    top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / Math.log10(hi / lo)) * plotH;
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    body.push(
+      `<line x1="${x1}" y1="${yLat(d)}" x2="${x1 + panelW}" y2="${yLat(d)}" stroke="#e3e3e3"/>`,
+      text(x1 - 6, yLat(d) + 4, fmtUs(Number((d * 1000).toPrecision(6))), 'font-size="11" text-anchor="end"'),
+    );
+  }
+  axes(x1, 'latency (log scale)');
+  steps.forEach(([step, l], i) => {
+    const bars = [
+      [l.latencyMs.p50, COLORS.candidate, 'p50'],
+      [l.latencyMs.p99, COLORS.candidate2, 'p99'],
+    ] as const;
+    bars.forEach(([v, color, label], j) => {
+      const bx = x1 + i * slot + slot * 0.15 + j * slot * 0.36;
+      const by = yLat(v);
+      body.push(
+        `<rect x="${bx}" y="${by.toFixed(1)}" width="${slot * 0.33}" height="${(top + plotH - by).toFixed(1)}" fill="${color}"><title>${esc(`${step} ${label}: ${v.toFixed(2)} ms`)}</title></rect>`,
+        text(bx + slot * 0.165, by - 4, num(v), 'font-size="9" text-anchor="middle"'),
+      );
+    });
+  });
   return doc(width, height, body);
 }
