@@ -102,7 +102,7 @@ const BARE_MS = 3000;
 /** Each child process first serves this long of discarded load (JIT, first-use costs), in ms. */
 const WARMUP_MS = 300;
 /** The limiter the overload experiment judges: `limit<N>q<M>` (`MCP_PERF_OVERLOAD_STACK`). */
-const LIMITED_STACK = 'limit1q1';
+const LIMITED_STACK = 'limit1q0';
 
 function limitedStack(): string {
   const stack = process.env.MCP_PERF_OVERLOAD_STACK ?? LIMITED_STACK;
@@ -154,10 +154,10 @@ const OVERLOAD_FIGURES: Record<string, string> = {
  *    in flight, 3 s): ok/s. Not the one-at-a-time throughput, which is bound by the round
  *    trip and leaves the server idle between requests.
  * 3. **Limited**: 3 × capacity, open loop, for `MCP_PERF_OVERLOAD_MS` (default 10 s),
- *    against the server behind `concurrencyLimit({ limit: 1, maxQueue: 1 })`. Judged:
+ *    against the server behind `concurrencyLimit({ limit: 1, maxQueue: 0 })`. Judged:
  *    p99 of the admitted (ok) requests ≤ 3 × the unloaded p99, and goodput (ok/s over
  *    the sending period) ≥ 90% of capacity. Excess requests are shed at once, so the
- *    run ends with at most two in flight (one running, one queued) and waits for them.
+ *    run ends with at most one in flight and waits for it.
  * 4. **Bare**, for contrast: the same offered rate without a limit. Every request is
  *    accepted and the backlog grows by about two requests for each one answered, so
  *    the p99 grows with the run's length and the drain takes twice the sending period.
@@ -168,17 +168,18 @@ const OVERLOAD_FIGURES: Record<string, string> = {
  *
  * Every server is a fresh child process, warmed up for {@link WARMUP_MS} first.
  *
- * **Why a queue of one.** With one slot, the queue decides how long an admitted request
- * waits. The limiter hands the slot to the queued request as soon as the running one
- * ends, before the server reads what arrived meanwhile, so an admitted request sits
- * unread in the pipe for up to (queue + 1) × 2 ms and then up to queue × 2 ms in the
- * queue; a longer queue only fills the gaps between arrivals, which at 3× capacity are
- * rare. Measured when the setting was chosen (three paired runs on the 2-core build
- * machine, medians; unloaded p99 4.0 ms, capacity 477 ok/s): a queue of one, admitted
- * p50 8.0 ms, p99 14.9 ms = 3.5× unloaded, goodput 94.5% of capacity; a queue of two,
- * p50 10.7 ms, p99 16.2 ms = 4.2×, goodput 97.6%. Goodput has margin either way; the
- * latency target is the one that binds, and the queue of one comes closer to it. Run
- * the experiment against another setting with `MCP_PERF_OVERLOAD_STACK=limit1q2`.
+ * **Why no queue.** With one slot and a tool that holds the CPU, the queue decides how
+ * long an admitted request waits. The limiter hands the slot to a queued request as soon
+ * as the running one ends, before the server reads what arrived meanwhile, so with a
+ * queue an admitted request sits unread in the pipe behind up to (queue + 1) burns of
+ * 2 ms and then in the queue behind up to `queue` more. Without a queue, the pipe holds
+ * what arrives during a burn, the next read admits the first of it and sheds the rest,
+ * and the server is never idle while requests keep coming (at 3× capacity about three
+ * arrive per burn). Measured on the 2-core build machine (three runs each): no queue,
+ * admitted p99 8.8–9.2 ms = 2.1–2.7× the unloaded p99 (3.2–4.5 ms), goodput 94% of
+ * capacity; a queue of one, p99 12–15 ms = 3.1–4.0×, goodput 95%; a queue of two, p99
+ * 16–22 ms = 3.9–4.7×, goodput 89–98%. Run the experiment against another setting with
+ * `MCP_PERF_OVERLOAD_STACK=limit1q1`.
  */
 export async function overloadExperiment(): Promise<ExperimentResult> {
   const durationMs = overloadMs();
@@ -245,7 +246,7 @@ export const concurrencyScenarios: ScenarioSet = {
   },
   'concurrency.overload3x.stdio': {
     kind: 'experiment',
-    description: `stdio, cpu tool ${CPU_MS} ms: offered ${OVERLOAD}× capacity, behind concurrencyLimit({ limit: 1, maxQueue: 1 }) and bare; admitted p99 and goodput against the unloaded p99 and capacity`,
+    description: `stdio, cpu tool ${CPU_MS} ms: offered ${OVERLOAD}× capacity, behind concurrencyLimit({ limit: 1, maxQueue: 0 }) and bare; admitted p99 and goodput against the unloaded p99 and capacity`,
     figures: OVERLOAD_FIGURES,
     run: overloadExperiment,
   },
