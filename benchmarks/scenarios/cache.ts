@@ -2,15 +2,19 @@
  * Cache scenarios: what a cache hit saves and what a miss costs, against the bare SDK
  * round trip, and the floors no cache can beat.
  *
- * - hits (1 KB echo: 1 KB of arguments, hashed into the key, and a 1 KB result): on the
- *   server side in memory (the SDK server never runs the tool), on the client side in
- *   memory and over Streamable HTTP (the request never leaves the client process);
+ * - hits on a call with small arguments and a 1 KB result (`page`): on the server side in
+ *   memory (the SDK server never runs the tool), on the client side in memory and over
+ *   Streamable HTTP (the request never leaves the client process);
+ * - the same hit and miss with 1 KB of arguments as well (`echo`): the key text is then
+ *   long enough to be hashed (SHA-256), which costs about 1 µs per KB, ~8% of the bare
+ *   round trip;
  * - floors: the same round trip answered by a middleware that returns a constant result
  *   without looking at anything — the best any cache at that place can do. On the client
  *   side the SDK client's own work (building the request, validating the result with its
  *   schemas) is paid on every call, hit or not;
- * - a miss (new arguments every call): against the bare SDK, and against one pass-through
- *   middleware (the cost of the cache's own work, without the pipeline's);
+ * - a miss (new arguments every call, so every result is stored and, once the store is
+ *   full, another evicted): against the bare SDK, and against one pass-through middleware
+ *   (the cost of the cache's own work, without the pipeline's);
  * - a workload: a 5 ms tool (a timer, so callers overlap) under a Zipf(1.0) draw over
  *   1,000 argument sets, {@link ZIPF_REQUESTS} requests from a cold cache by
  *   {@link ZIPF_CONCURRENCY} concurrent callers, the same seeded sequence on both sides.
@@ -37,8 +41,23 @@ import type { ScenarioSet } from '../harness/types.js';
 import { seededRandom, zipfSampler } from '../load/workload.js';
 
 const KB_TEXT = 'x'.repeat(1024);
-const ECHO_1KB = { name: 'echo', arguments: { text: KB_TEXT } };
 const ECHO_RESULT = { content: [{ type: 'text', text: KB_TEXT }] };
+
+/** What a call sends: small arguments and a 1 KB result (`page`), or 1 KB each way (`echo`). */
+type Shape = 'page' | 'echo';
+
+/** The same call every time: a hit after the first when a cache is present. */
+const REPEATED = {
+  page: { name: 'page', arguments: { id: 7 } },
+  echo: { name: 'echo', arguments: { text: KB_TEXT } },
+} as const;
+
+/** Call number `n` with arguments no earlier call had: always a miss. */
+function freshCall(shape: Shape, n: number): { name: string; arguments: Record<string, unknown> } {
+  return shape === 'page'
+    ? { name: 'page', arguments: { id: n } }
+    : { name: 'echo', arguments: { text: `${n}:${KB_TEXT}` } };
+}
 
 /** Requests per Zipf workload. */
 export const ZIPF_REQUESTS = 5_000;
@@ -86,37 +105,38 @@ async function connectWith(where: Where, stack: Middleware[]): Promise<Connected
   };
 }
 
-/** An in-memory pair; the cache (caching `echo`, `cpu` and `sleep`) on the server, the client or neither. */
+/** An in-memory pair; the cache (caching `echo`, `page`, `cpu` and `sleep`) on the server, the client or neither. */
 async function connectWithCache(where: Where): Promise<CacheConnected> {
   if (where === 'none') return { ...(await connectWith('none', [])), layer: undefined };
-  const layer = cache({ tools: { include: ['echo', 'cpu', 'sleep'] } });
+  const layer = cache({ tools: { include: ['echo', 'page', 'cpu', 'sleep'] } });
   return { ...(await connectWith(where, [layer])), layer };
 }
 
-/** The same 1 KB echo every time (a hit after the first call when a cache is present). */
-function repeatedEcho(where: Where): Variant<Connected> {
+/** The same call every time (a hit after the first when a cache is present). */
+function repeated(where: Where, shape: Shape = 'page'): Variant<Connected> {
+  const call = REPEATED[shape];
   return {
     setup: () => connectWithCache(where),
     run: async (c) => {
-      await c.client.callTool(ECHO_1KB);
+      await c.client.callTool(call);
     },
     teardown: (c) => c.close(),
   };
 }
 
-/** The 1 KB echo answered by {@link constantAnswer} on one side. */
-function constantEcho(where: 'server' | 'client'): Variant<Connected> {
+/** The repeated `page` call answered by {@link constantAnswer} on one side. */
+function constant(where: 'server' | 'client'): Variant<Connected> {
   return {
     setup: () => connectWith(where, [constantAnswer]),
     run: async (c) => {
-      await c.client.callTool(ECHO_1KB);
+      await c.client.callTool(REPEATED.page);
     },
     teardown: (c) => c.close(),
   };
 }
 
-/** A 1 KB echo with new arguments every call: always a miss, through the cache, a pass-through or nothing. */
-function freshEcho(stack: 'none' | 'cache' | 'pass'): Variant<Connected & { n: number }> {
+/** New arguments every call: always a miss, through the cache, a pass-through or nothing. */
+function fresh(stack: 'none' | 'cache' | 'pass', shape: Shape = 'page'): Variant<Connected & { n: number }> {
   return {
     setup: async () => {
       const connected =
@@ -127,24 +147,24 @@ function freshEcho(stack: 'none' | 'cache' | 'pass'): Variant<Connected & { n: n
     },
     run: async (c) => {
       c.n++;
-      await c.client.callTool({ name: 'echo', arguments: { text: `${c.n}:${KB_TEXT}` } });
+      await c.client.callTool(freshCall(shape, c.n));
     },
     teardown: (c) => c.close(),
   };
 }
 
-/** The 1 KB echo over Streamable HTTP on 127.0.0.1, the cache on the client or not at all. */
-function httpEcho(withClientCache: boolean): Variant<Connected & { hosted: HostedHttp }> {
+/** The repeated `page` call over Streamable HTTP on 127.0.0.1, the cache on the client or not at all. */
+function httpPage(withClientCache: boolean): Variant<Connected & { hosted: HostedHttp }> {
   return {
     setup: async () => {
       const hosted = await serveHttp(() => createFixtureServer('none'));
       const client = new Client({ name: 'mcp-perf-bench', version: '1.0.0' });
-      if (withClientCache) withMiddleware(client, [cache({ tools: { include: ['echo'] } })]);
+      if (withClientCache) withMiddleware(client, [cache({ tools: { include: ['page'] } })]);
       await client.connect(new StreamableHTTPClientTransport(new URL(hosted.url)));
       return { client, close: () => client.close(), hosted };
     },
     run: async (c) => {
-      await c.client.callTool(ECHO_1KB);
+      await c.client.callTool(REPEATED.page);
     },
     teardown: async (c) => {
       await c.close();
@@ -188,55 +208,71 @@ function zipfSleep(where: Where): Variant<CacheConnected & { ids: Int32Array }> 
 export const cacheScenarios: ScenarioSet = {
   'cache.server-hit.inmemory': {
     kind: 'compare',
-    description: 'in-memory 1 KB echo: bare SDK vs a server-side cache hit',
-    baseline: repeatedEcho('none'),
-    candidate: repeatedEcho('server'),
+    description: 'in-memory call with a 1 KB result: bare SDK vs a server-side cache hit',
+    baseline: repeated('none'),
+    candidate: repeated('server'),
     rounds: 10,
   },
   'cache.server-floor.inmemory': {
     kind: 'compare',
     description:
-      'in-memory 1 KB echo: bare SDK vs a server-side middleware answering a constant (the best a cache can do)',
-    baseline: repeatedEcho('none'),
-    candidate: constantEcho('server'),
+      'in-memory call with a 1 KB result: bare SDK vs a server-side middleware answering a constant (the best a cache can do)',
+    baseline: repeated('none'),
+    candidate: constant('server'),
+    rounds: 10,
+  },
+  'cache.server-hit-1kb-args.inmemory': {
+    kind: 'compare',
+    description:
+      'in-memory 1 KB echo (1 KB of arguments, hashed into the key): bare SDK vs a server-side cache hit',
+    baseline: repeated('none', 'echo'),
+    candidate: repeated('server', 'echo'),
     rounds: 10,
   },
   'cache.client-hit.inmemory': {
     kind: 'compare',
-    description: 'in-memory 1 KB echo: bare SDK vs a client-side cache hit',
-    baseline: repeatedEcho('none'),
-    candidate: repeatedEcho('client'),
+    description: 'in-memory call with a 1 KB result: bare SDK vs a client-side cache hit',
+    baseline: repeated('none'),
+    candidate: repeated('client'),
     rounds: 10,
   },
   'cache.client-floor.inmemory': {
     kind: 'compare',
     description:
-      'in-memory 1 KB echo: bare SDK vs a client-side middleware answering a constant (the best a cache can do)',
-    baseline: repeatedEcho('none'),
-    candidate: constantEcho('client'),
+      'in-memory call with a 1 KB result: bare SDK vs a client-side middleware answering a constant (the best a cache can do)',
+    baseline: repeated('none'),
+    candidate: constant('client'),
     rounds: 10,
   },
   'cache.client-hit.http': {
     kind: 'compare',
-    description: 'Streamable HTTP 1 KB echo (127.0.0.1): bare SDK vs a client-side cache hit',
-    baseline: httpEcho(false),
-    candidate: httpEcho(true),
+    description: 'Streamable HTTP call with a 1 KB result (127.0.0.1): bare SDK vs a client-side cache hit',
+    baseline: httpPage(false),
+    candidate: httpPage(true),
     rounds: 8,
     timePerRoundMs: 250,
   },
   'cache.miss.inmemory': {
     kind: 'compare',
-    description: 'in-memory 1 KB echo, new arguments every call: bare SDK vs a server-side cache miss',
-    baseline: freshEcho('none'),
-    candidate: freshEcho('cache'),
+    description:
+      'in-memory call with a 1 KB result, new arguments every call: bare SDK vs a server-side cache miss',
+    baseline: fresh('none'),
+    candidate: fresh('cache'),
     rounds: 12,
   },
   'cache.miss-vs-pass.inmemory': {
     kind: 'compare',
     description:
-      'in-memory 1 KB echo, new arguments every call: one pass-through middleware vs a server-side cache miss',
-    baseline: freshEcho('pass'),
-    candidate: freshEcho('cache'),
+      'in-memory call with a 1 KB result, new arguments every call: one pass-through middleware vs a server-side cache miss',
+    baseline: fresh('pass'),
+    candidate: fresh('cache'),
+    rounds: 12,
+  },
+  'cache.miss-1kb-args.inmemory': {
+    kind: 'compare',
+    description: 'in-memory 1 KB echo, new arguments every call: bare SDK vs a server-side cache miss',
+    baseline: fresh('none', 'echo'),
+    candidate: fresh('cache', 'echo'),
     rounds: 12,
   },
   'cache.zipf-sleep5ms.inmemory': {
