@@ -114,6 +114,15 @@ export class Context implements RequestContext {
     return this.bag;
   }
 
+  /**
+   * The state bag if a middleware has created it, else `undefined`: for readers on every
+   * request (metrics) that would otherwise allocate an empty bag to find nothing in it.
+   * @internal
+   */
+  stateIfCreated(): Record<string, unknown> | undefined {
+    return this.bag;
+  }
+
   progress(params: { progress: number; total?: number; message?: string }): void {
     if (this.progressToken !== undefined && !this.isCancelled) this.connection.sendProgress(this, params);
   }

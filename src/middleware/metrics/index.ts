@@ -6,6 +6,7 @@
  */
 
 import { type ConnectTarget, withMiddleware } from '../../adapters/targets.js';
+import { Context } from '../../core/context.js';
 import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
 import { now } from '../../internal/clock.js';
@@ -26,6 +27,7 @@ import {
   OUTCOMES,
   type Outcome,
   SHED,
+  type SideStats,
   StatsRegistry,
 } from './stats.js';
 
@@ -336,6 +338,9 @@ function resolveSources(value: unknown): MetricsSource[] {
   return [...value];
 }
 
+/** Read in place of a request's state bag when no middleware created one. */
+const NO_STATE: Readonly<Record<string, unknown>> = Object.freeze({});
+
 const CACHE_INDEX: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries(CACHE_STATUSES.map((s, i) => [s, i])),
 );
@@ -468,6 +473,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
 
   function finish(
     ctx: RequestContext,
+    side: SideStats,
     start: number,
     reply: Reply | undefined,
     classified: Classified,
@@ -477,14 +483,14 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     const result = reply?.result;
     if (method === 'tools/list' && result !== undefined) registry.learnTools(result);
     const tool = method === 'tools/call' ? (ctx.message.params?.name ?? OTHER) : undefined;
-    const state = ctx.state;
+    const state = (ctx instanceof Context ? ctx.stateIfCreated() : ctx.state) ?? NO_STATE;
     // A limiter answering a shed tools/call with an isError result marks it in ctx.state.
     if (state.shed === true && classified.outcome !== SHED) {
       classified.outcome = SHED;
       classified.errorType = String(ErrorCodes.Overloaded);
     }
     const outcome = classified.outcome;
-    const op = registry.operation(ctx.side, method, tool, outcome === OK, end);
+    const op = registry.operation(side, method, tool, outcome === OK, end);
     registry.record(op, outcome, (end - start) * 1000, end);
     if (classified.errorType !== undefined) op.countError(classified.errorType);
     const cacheIndex = typeof state.cache === 'string' ? CACHE_INDEX[state.cache] : undefined;
@@ -595,11 +601,11 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
         reply = await next();
       } catch (error) {
         side.inFlight--;
-        finish(ctx, start, undefined, classifyThrown(error, verdict));
+        finish(ctx, side, start, undefined, classifyThrown(error, verdict));
         throw error;
       }
       side.inFlight--;
-      finish(ctx, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
+      finish(ctx, side, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
       return reply;
     },
     snapshot,

@@ -126,9 +126,15 @@ class MethodStats {
   tracked = 0;
 }
 
-class SideStats {
+/** The operations and in-flight count of one side. */
+export class SideStats {
+  readonly side: Side;
   readonly methods = new Map<string, MethodStats>();
   inFlight = 0;
+
+  constructor(side: Side) {
+    this.side = side;
+  }
 }
 
 /** The state of one metrics middleware instance. */
@@ -155,7 +161,7 @@ export class StatsRegistry {
   side(side: Side): SideStats {
     let s = this.sides.get(side);
     if (s === undefined) {
-      s = new SideStats();
+      s = new SideStats(side);
       this.sides.set(side, s);
     }
     return s;
@@ -167,8 +173,8 @@ export class StatsRegistry {
    * `maxTools` are tracked; otherwise it folds into `other`, so that callers sending
    * arbitrary names cannot grow the registry. Methods fold likewise beyond `maxMethods`.
    */
-  operation(side: Side, method: string, tool: unknown, answered: boolean, now: number): OperationStats {
-    const s = this.side(side);
+  operation(s: SideStats, method: string, tool: unknown, answered: boolean, now: number): OperationStats {
+    const side = s.side;
     let m = s.methods.get(method);
     if (m === undefined) {
       if (s.methods.size >= this.config.maxMethods) {
