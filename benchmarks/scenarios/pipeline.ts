@@ -76,6 +76,13 @@ export const pipelineScenarios: ScenarioSet = {
     candidate: inMemoryVariant('pass5'),
     rounds: 12,
   },
+  'pipeline.pass5-sync.inmemory': {
+    kind: 'compare',
+    description: 'in-memory echo: bare SDK vs 5 pass-through middlewares returning next() as it is',
+    baseline: inMemoryVariant('none'),
+    candidate: inMemoryVariant('syncpass5'),
+    rounds: 12,
+  },
   'pipeline.empty-stack.stdio': {
     kind: 'compare',
     description: 'stdio child process echo: bare SDK vs withMiddleware(server, [])',
