@@ -31,6 +31,7 @@ import { deepFreeze } from '../../internal/deep-freeze.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
 import { memoryStore } from '../../stores/memory.js';
 import type { CacheEntry, CacheStore } from '../../stores/types.js';
+import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
 import { Flight, Flights, type Lookup, relay } from './coalesce.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
@@ -85,6 +86,8 @@ class Cache implements CacheMiddleware {
   private readonly invalidator: Invalidator;
   /** Set with `readOnlyTools`: what `tools/list` results said. */
   private readonly annotations: ReadOnlyAnnotations | undefined;
+  /** Set with `admission: 'repeat'`: the keys answered lately. */
+  private readonly doorkeeper: Doorkeeper | undefined;
   private closed = false;
   private readonly unsubscribe: (() => void)[] = [];
   private storeEvictUnsubscribe: (() => void) | undefined = undefined;
@@ -105,6 +108,7 @@ class Cache implements CacheMiddleware {
     this.store = options.store ?? defaultStore(resolved);
     this.rules = buildRules(resolved);
     this.annotations = resolved.readOnlyTools ? new ReadOnlyAnnotations() : undefined;
+    this.doorkeeper = resolved.admission === 'repeat' ? new Doorkeeper(resolved.admissionWindow) : undefined;
     this.invalidator = new Invalidator(this);
     const onRemote = this.store.onRemoteInvalidate;
     if (typeof onRemote === 'function') {
@@ -293,7 +297,7 @@ class Cache implements CacheMiddleware {
       })
       .then(
         (reply) => {
-          this.offer(lookup, reply, flight.startSeq);
+          this.offer(lookup, reply, flight.startSeq, true);
           this.end(flight);
           this.settle(flight, reply);
         },
@@ -307,8 +311,8 @@ class Cache implements CacheMiddleware {
       );
   }
 
-  /** A reply from the handler: stored if it may be. */
-  private offer(lookup: Lookup, reply: Reply, startSeq: number): void {
+  /** A reply from the handler: stored if it may be (`refreshing`: it renews a stored entry). */
+  private offer(lookup: Lookup, reply: Reply, startSeq: number, refreshing = false): void {
     const { ctx, rule } = lookup;
     const result = reply.result;
     if (this.annotations !== undefined && ctx.method === 'tools/list' && result !== undefined) {
@@ -334,6 +338,10 @@ class Cache implements CacheMiddleware {
     }
     const tags = rule.tags(ctx.method, lookup.target);
     if (this.invalidator.invalidatedSince(startSeq, tags)) return;
+    if (this.doorkeeper !== undefined && !refreshing && !this.doorkeeper.admit(lookup.key)) {
+      this.counters.notAdmitted++;
+      return;
+    }
     const now = this.now();
     const entry: CacheEntry = {
       value: this.ownsStore ? shareable(result) : result,

@@ -90,6 +90,20 @@ export interface CacheOptions {
    */
   markHits?: boolean;
   /**
+   * Which cacheable results are stored. `'always'` (default): every one. `'repeat'`: only
+   * a result whose key was answered before, within the last `admissionWindow` distinct
+   * keys answered. For traffic where most calls are made once: those cost no store write
+   * and evict nothing, and a call made twice is cached from its second answer on.
+   * Background refreshes of stored entries are always stored.
+   */
+  admission?: 'always' | 'repeat';
+  /**
+   * Distinct keys `admission: 'repeat'` remembers before it starts over: the size of its
+   * bloom filter (1% false positives, ~1.2 bytes per key: ~120 KB at the default).
+   * Default 100,000.
+   */
+  admissionWindow?: number;
+  /**
    * The caller's identity for partitioning, or `undefined` for the shared public
    * partition. Default: from the transport's auth info: the OAuth `clientId` with
    * `extra.sub` (or `userId`, `user_id`, `username`), or with the token itself when none of
@@ -145,6 +159,10 @@ export interface CacheDefaults {
   readonly coalesce: boolean;
   /** Mark served results in `_meta`: `false`. */
   readonly markHits: boolean;
+  /** Which results are stored: `'always'`. */
+  readonly admission: 'always' | 'repeat';
+  /** Keys `admission: 'repeat'` remembers: 100,000. */
+  readonly admissionWindow: number;
   /** How modern cache hints are used: `'respect'`. */
   readonly hints: 'respect' | 'ignore';
   /** Lists: enabled, `include: ['**']`, `exclude: []`. */
@@ -169,6 +187,8 @@ export interface CacheDefaults {
  * | `readOnlyTools` | `false` |
  * | `coalesce` | `true` |
  * | `markHits` | `false` |
+ * | `admission` | `'always'` |
+ * | `admissionWindow` | 100,000 |
  * | `hints` | `'respect'` |
  * | `lists`, `resources`, `prompts` | enabled, `include: ['**']`, `exclude: []` |
  * | `tools` | enabled, `include: []` (nothing until you name tools), `exclude: []` |
@@ -181,6 +201,8 @@ export const CACHE_DEFAULTS: CacheDefaults = Object.freeze({
   readOnlyTools: false,
   coalesce: true,
   markHits: false,
+  admission: 'always',
+  admissionWindow: 100_000,
   hints: 'respect',
   lists: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
   resources: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
@@ -210,6 +232,8 @@ export interface ResolvedOptions {
   readonly readOnlyTools: boolean;
   readonly coalesce: boolean;
   readonly markHits: boolean;
+  readonly admission: 'always' | 'repeat';
+  readonly admissionWindow: number;
   readonly principal: ((ctx: RequestContext) => string | undefined) | undefined;
   readonly key: ((ctx: RequestContext, defaultKey: string) => string | undefined) | undefined;
   readonly now: () => number;
@@ -235,6 +259,8 @@ const OPTION_KEYS = new Set([
   'readOnlyTools',
   'coalesce',
   'markHits',
+  'admission',
+  'admissionWindow',
   'principal',
   'key',
   'now',
@@ -257,6 +283,19 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
   const readOnlyTools = bool('readOnlyTools', options.readOnlyTools ?? CACHE_DEFAULTS.readOnlyTools);
   const coalesce = bool('coalesce', options.coalesce ?? CACHE_DEFAULTS.coalesce);
   const markHits = bool('markHits', options.markHits ?? CACHE_DEFAULTS.markHits);
+  const admission = options.admission ?? CACHE_DEFAULTS.admission;
+  if (admission !== 'always' && admission !== 'repeat') {
+    throw new InvalidOptionError(WHERE, 'admission', '"always" or "repeat"', admission);
+  }
+  const admissionWindow = options.admissionWindow ?? CACHE_DEFAULTS.admissionWindow;
+  if (!Number.isSafeInteger(admissionWindow) || admissionWindow < 1 || admissionWindow > 10_000_000) {
+    throw new InvalidOptionError(
+      WHERE,
+      'admissionWindow',
+      'an integer from 1 to 10,000,000',
+      admissionWindow,
+    );
+  }
   const principal = fn('principal', options.principal);
   const key = fn('key', options.key);
   const now = fn('now', options.now) ?? Date.now;
@@ -274,6 +313,8 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     readOnlyTools,
     coalesce,
     markHits,
+    admission,
+    admissionWindow,
     principal,
     key,
     now,

@@ -29,6 +29,8 @@ export interface CacheStats {
   uncacheable: number;
   /** Results not stored because their estimated JSON length exceeded `maxEntryBytes`. */
   tooLarge: number;
+  /** Results not stored because their key had not been answered before (`admission: 'repeat'`). */
+  notAdmitted: number;
   /** Invalidations applied (notifications, explicit calls, remote ones). */
   invalidations: number;
   /** Store failures and other problems reported (each request involved was treated as a miss). */
@@ -90,6 +92,7 @@ export function newCounters(): CacheCounters {
     stored: 0,
     uncacheable: 0,
     tooLarge: 0,
+    notAdmitted: 0,
     invalidations: 0,
     errors: 0,
   };
