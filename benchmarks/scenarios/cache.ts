@@ -27,7 +27,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { type CacheMiddleware, cache, type Middleware, withMiddleware } from 'mcp-perf';
+import { type CacheMiddleware, type CacheOptions, cache, type Middleware, withMiddleware } from 'mcp-perf';
 import {
   type Connected,
   connectInMemory,
@@ -106,9 +106,9 @@ async function connectWith(where: Where, stack: Middleware[]): Promise<Connected
 }
 
 /** An in-memory pair; the cache (caching `echo`, `page`, `cpu` and `sleep`) on the server, the client or neither. */
-async function connectWithCache(where: Where): Promise<CacheConnected> {
+async function connectWithCache(where: Where, options: CacheOptions = {}): Promise<CacheConnected> {
   if (where === 'none') return { ...(await connectWith('none', [])), layer: undefined };
-  const layer = cache({ tools: { include: ['echo', 'page', 'cpu', 'sleep'] } });
+  const layer = cache({ tools: { include: ['echo', 'page', 'cpu', 'sleep'] }, ...options });
   return { ...(await connectWith(where, [layer])), layer };
 }
 
@@ -136,12 +136,15 @@ function constant(where: 'server' | 'client'): Variant<Connected> {
 }
 
 /** New arguments every call: always a miss, through the cache, a pass-through or nothing. */
-function fresh(stack: 'none' | 'cache' | 'pass', shape: Shape = 'page'): Variant<Connected & { n: number }> {
+function fresh(
+  stack: 'none' | 'cache' | 'cache-repeat' | 'pass',
+  shape: Shape = 'page',
+): Variant<Connected & { n: number }> {
   return {
     setup: async () => {
       const connected =
-        stack === 'cache'
-          ? await connectWithCache('server')
+        stack === 'cache' || stack === 'cache-repeat'
+          ? await connectWithCache('server', stack === 'cache-repeat' ? { admission: 'repeat' } : {})
           : await connectWith(stack === 'pass' ? 'server' : 'none', [passThrough]);
       return { ...connected, n: 0 };
     },
@@ -266,6 +269,14 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result, new arguments every call: one pass-through middleware vs a server-side cache miss',
     baseline: fresh('pass'),
     candidate: fresh('cache'),
+    rounds: 12,
+  },
+  'cache.miss-admit-repeat.inmemory': {
+    kind: 'compare',
+    description:
+      "in-memory call with a 1 KB result, new arguments every call: bare SDK vs a server-side cache miss with admission: 'repeat' (nothing is stored)",
+    baseline: fresh('none'),
+    candidate: fresh('cache-repeat'),
     rounds: 12,
   },
   'cache.miss-1kb-args.inmemory': {
