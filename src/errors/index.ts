@@ -54,9 +54,20 @@ export class McpPerfError extends Error {
    * @param message - human-readable message naming what was wrong
    * @param rpcCode - JSON-RPC code used when sent to a peer
    * @param data - structured detail for the peer
+   * @param options - `stackTrace: false` skips capturing a stack trace (`stack` is then the
+   *   name and message only), for errors expected in bulk whose message and data say all
    */
-  constructor(code: string, message: string, rpcCode: number = ErrorCodes.InternalError, data?: unknown) {
+  constructor(
+    code: string,
+    message: string,
+    rpcCode: number = ErrorCodes.InternalError,
+    data?: unknown,
+    options?: { stackTrace?: boolean },
+  ) {
+    const limit = Error.stackTraceLimit;
+    if (options?.stackTrace === false) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'McpPerfError';
     this.code = code;
     this.rpcCode = rpcCode;
@@ -185,10 +196,7 @@ export class OverloadedError extends McpPerfError {
   constructor(message: string, detail: OverloadDetail) {
     // No stack trace: refusals are expected under load, carry their reason in the
     // message and data, and capturing a trace costs ten times the rest of the refusal.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super('overloaded', message, ErrorCodes.Overloaded, detail);
-    Error.stackTraceLimit = limit;
+    super('overloaded', message, ErrorCodes.Overloaded, detail, { stackTrace: false });
     this.name = 'OverloadedError';
   }
 }
@@ -209,10 +217,7 @@ export class RateLimitedError extends McpPerfError {
   constructor(message: string, detail: OverloadDetail) {
     // No stack trace: refusals are expected under load, carry their reason in the
     // message and data, and capturing a trace costs ten times the rest of the refusal.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super('rate_limited', message, ErrorCodes.RateLimited, detail);
-    Error.stackTraceLimit = limit;
+    super('rate_limited', message, ErrorCodes.RateLimited, detail, { stackTrace: false });
     this.name = 'RateLimitedError';
   }
 }

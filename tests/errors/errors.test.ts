@@ -5,6 +5,7 @@ import {
   isMcpPerfError,
   isOverloadedError,
   isRateLimitedError,
+  McpPerfError,
   OverloadedError,
   RateLimitedError,
   toJsonRpcError,
@@ -36,6 +37,10 @@ describe('refusal errors', () => {
       assert.ok(guard(error));
       assert.deepEqual(toJsonRpcError(error), { code, message: error.message, data: detail });
       assert.ok((new Error('ordinary').stack ?? '').includes('\n    at '), 'other errors keep their frames');
+      assert.ok(
+        (new McpPerfError('other', 'ordinary').stack ?? '').includes('\n    at '),
+        "the library's other errors keep theirs",
+      );
     });
   }
 });
