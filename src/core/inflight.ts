@@ -4,6 +4,11 @@ import type { RequestId } from './types.js';
 const SLOTS = 256;
 const MASK = SLOTS - 1;
 
+/** The slot an id may sit in: its low bits for a 32-bit integer id, else -1 (the map). */
+function slotOf(id: RequestId): number {
+  return typeof id === 'number' && (id | 0) === id ? id & MASK : -1;
+}
+
 /**
  * The requests in flight on one connection, by request id.
  *
@@ -26,8 +31,9 @@ export class InflightTable<T extends { readonly id: RequestId }> {
 
   /** The entry under `id`, if there is one. */
   get(id: RequestId): T | undefined {
-    if (typeof id === 'number' && (id | 0) === id) {
-      const slot = this.slots[id & MASK];
+    const index = slotOf(id);
+    if (index >= 0) {
+      const slot = this.slots[index];
       if (slot !== undefined && slot.id === id) return slot;
     }
     return this.overflow.size === 0 ? undefined : this.overflow.get(id);
@@ -35,28 +41,23 @@ export class InflightTable<T extends { readonly id: RequestId }> {
 
   /** Adds an entry. The caller has checked that its id is not in flight already. */
   add(entry: T): void {
-    const id = entry.id;
     this.count++;
-    if (typeof id === 'number' && (id | 0) === id) {
-      const index = id & MASK;
-      if (this.slots[index] === undefined) {
-        this.slots[index] = entry;
-        return;
-      }
+    const index = slotOf(entry.id);
+    if (index >= 0 && this.slots[index] === undefined) {
+      this.slots[index] = entry;
+      return;
     }
-    this.overflow.set(id, entry);
+    this.overflow.set(entry.id, entry);
   }
 
   /** Removes `entry` if it is the one in flight under its id; true if it was. */
   remove(entry: T): boolean {
     const id = entry.id;
-    if (typeof id === 'number' && (id | 0) === id) {
-      const index = id & MASK;
-      if (this.slots[index] === entry) {
-        this.slots[index] = undefined;
-        this.count--;
-        return true;
-      }
+    const index = slotOf(id);
+    if (index >= 0 && this.slots[index] === entry) {
+      this.slots[index] = undefined;
+      this.count--;
+      return true;
     }
     if (this.overflow.size === 0 || this.overflow.get(id) !== entry) return false;
     this.overflow.delete(id);
