@@ -256,13 +256,10 @@ export class StatsRegistry {
 
   /** Folds what is pending, then clears the window slots that went by since `op` was last touched. */
   advance(op: OperationStats, slot: number): void {
+    this.flush(op);
     const n = this.config.slots;
     const gap = slot - op.slot;
-    if (gap <= 0) {
-      this.flush(op);
-      return;
-    }
-    this.flush(op);
+    if (gap <= 0) return;
     const steps = Math.min(gap, n);
     for (let i = 1; i <= steps; i++) op.window[(op.slot + i) % n]!.reset();
     op.slot = slot;
