@@ -78,8 +78,8 @@ export class MemoryStore implements CacheStore {
   /** The bounds and isolation mode in effect (defaults applied). */
   readonly options: Readonly<Required<Omit<MemoryStoreOptions, 'now'>>>;
   readonly #lru: LRUCache<string, CacheEntry>;
-  readonly #tags = new TagIndex();
   readonly #carries = (key: string, tag: string): boolean => this.#lru.peek(key)?.tags.includes(tag) === true;
+  readonly #tags = new TagIndex(this.#carries);
   readonly #listeners = new Set<Listener>();
   readonly #now: () => number;
   readonly #clone: boolean;
@@ -128,7 +128,7 @@ export class MemoryStore implements CacheStore {
     }
     const stored = this.#clone ? (frozenCopy(entry) as CacheEntry) : entry;
     this.#lru.set(key, stored);
-    if (this.#lru.peek(key) === stored) this.#tags.add(key, stored.tags, this.#carries);
+    if (this.#lru.peek(key) === stored) this.#tags.add(key, stored.tags);
   }
 
   /** Removes the entry under `key`; `true` if a live one was there. */

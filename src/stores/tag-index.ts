@@ -26,12 +26,18 @@ interface Tagged {
 /** Tag → keys, for {@link MemoryStore}-like stores. */
 export class TagIndex {
   readonly #tags = new Map<string, Tagged>();
+  readonly #carries: (key: string, tag: string) => boolean;
 
   /**
-   * The entry now stored under `key` carries `tags`. `carries(key, tag)` answers whether
-   * the entry stored under `key` carries `tag` now; it is asked only while compacting.
+   * @param carries - whether the entry the store holds under `key` carries `tag` now;
+   *   asked only while compacting a list
    */
-  add(key: string, tags: readonly string[], carries: (key: string, tag: string) => boolean): void {
+  constructor(carries: (key: string, tag: string) => boolean) {
+    this.#carries = carries;
+  }
+
+  /** The entry now stored under `key` carries `tags`. */
+  add(key: string, tags: readonly string[]): void {
     for (let i = 0; i < tags.length; i++) {
       const tag = tags[i]!;
       let tagged = this.#tags.get(tag);
@@ -42,11 +48,11 @@ export class TagIndex {
       tagged.live++;
       tagged.keys.push(key);
       if (tagged.keys.length > 2 * tagged.live + COMPACT_SLACK)
-        tagged.keys = compact(tagged.keys, tag, carries);
+        tagged.keys = compact(tagged.keys, tag, this.#carries);
     }
   }
 
-  /** The entry under `key`, which carried `tags`, is gone (evicted, deleted or replaced). */
+  /** An entry that carried `tags` is gone (evicted, deleted or replaced). */
   remove(tags: readonly string[]): void {
     for (let i = 0; i < tags.length; i++) {
       const tagged = this.#tags.get(tags[i]!);

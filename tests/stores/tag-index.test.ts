@@ -5,8 +5,8 @@ import { TagIndex } from '../../src/stores/tag-index.js';
 /** A toy store: key → tags, which the index is told about as a store would tell it. */
 function harness() {
   const entries = new Map<string, readonly string[]>();
-  const index = new TagIndex();
   const carries = (key: string, tag: string) => entries.get(key)?.includes(tag) === true;
+  const index = new TagIndex(carries);
   return {
     index,
     entries,
@@ -14,7 +14,7 @@ function harness() {
       const old = entries.get(key);
       if (old !== undefined) index.remove(old);
       entries.set(key, tags);
-      index.add(key, tags, carries);
+      index.add(key, tags);
     },
     drop(key: string) {
       const old = entries.get(key);
