@@ -33,6 +33,7 @@ import {
   isOverloadedError,
   type OverloadedError,
 } from '../../errors/index.js';
+import { now } from '../../internal/clock.js';
 import { ADAPTIVE_DEFAULTS, type AdaptiveLimitOptions, GradientLimit } from './adaptive.js';
 import {
   type ConcurrencyListeners,
@@ -57,9 +58,6 @@ export type {
   ShedEvent,
   ShedReason,
 } from './limiter.js';
-
-import { now } from '../../internal/clock.js';
-
 export type { Priority } from './queue.js';
 
 /**
