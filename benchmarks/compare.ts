@@ -15,13 +15,8 @@
  */
 
 import { parseArgs } from 'node:util';
-import type { ScenarioRecord } from './harness/runner.js';
-import { decidingRun, environmentLine, num, ratio, textTable } from './report/format.js';
+import { decidingCompare, decidingRun, environmentLine, num, ratio, textTable } from './report/format.js';
 import { readResults } from './report/results.js';
-
-function deciding(r: ScenarioRecord) {
-  return r.remeasure ?? r.compare;
-}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -44,8 +39,8 @@ async function main(): Promise<number> {
   for (const r of b!.scenarios) {
     const prev = before.get(r.name);
     if (prev === undefined) continue;
-    const m1 = deciding(prev);
-    const m2 = deciding(r);
+    const m1 = decidingCompare(prev);
+    const m2 = decidingCompare(r);
     if (m1 && m2) {
       const delta = m2.ratio.median - m1.ratio.median;
       let flag = '';

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import {
   COMPARISON_HEADER,
   comparisonRows,
+  decidingCompare,
   decidingRun,
   EXPERIMENT_HEADER,
   EXPERIMENT_LEFT,
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     `Mode \`${results.mode}\`, ${(results.durationMs / 1000).toFixed(1)} s, verdict **${results.ok ? 'OK' : 'FAILED'}**.`,
     '',
   ];
-  const compared = results.scenarios.filter((r) => (r.remeasure ?? r.compare) !== undefined);
+  const compared = results.scenarios.filter((r) => decidingCompare(r) !== undefined);
   if (compared.length > 0) {
     await writeFile(join(dir, 'latency.svg'), latencyChart(compared));
     await writeFile(join(dir, 'ratios.svg'), ratioChart(compared));

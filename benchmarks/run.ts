@@ -22,6 +22,7 @@ import { type BenchEvent, type BenchResults, runBench } from './harness/runner.j
 import {
   COMPARISON_HEADER,
   comparisonRows,
+  decidingCompare,
   decidingRun,
   EXPERIMENT_HEADER,
   EXPERIMENT_LEFT,
@@ -46,7 +47,7 @@ function onEvent(event: BenchEvent): void {
     const r = event.record;
     if (r.error !== undefined) process.stderr.write(`  error: ${r.error}\n`);
     else if (r.compare) {
-      const m = r.remeasure ?? r.compare;
+      const m = decidingCompare(r)!;
       process.stderr.write(
         `  median ratio ${ratio(m.ratio.median)} (IQR ${ratio(m.ratio.q1)}–${ratio(m.ratio.q3)}) ${r.budgets.map((b) => `${b.budget.id}: ${b.status}`).join(', ')}\n`,
       );

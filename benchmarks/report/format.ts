@@ -4,6 +4,7 @@
  */
 
 import { lowerIsBetter } from '../harness/budgets.js';
+import type { CompareResult } from '../harness/compare.js';
 import type { BenchResults, BudgetRecord, ScenarioRecord } from '../harness/runner.js';
 import type { ExperimentResult } from '../harness/types.js';
 import type { LoadResult } from '../load/index.js';
@@ -76,7 +77,7 @@ export function comparisonRows(records: readonly ScenarioRecord[]): string[][] {
   const rows: string[][] = [];
   for (const r of records) {
     if (r.kind !== 'compare') continue;
-    const m = r.remeasure ?? r.compare;
+    const m = decidingCompare(r);
     if (m === undefined) {
       rows.push([r.name, 'error', '', '', '', '', '', '', ...budgetCells(undefined)]);
       continue;
@@ -96,6 +97,11 @@ export function comparisonRows(records: readonly ScenarioRecord[]): string[][] {
     for (const b of r.budgets) rows.push([...cells, ...budgetCells(b)]);
   }
   return rows;
+}
+
+/** The comparison that decided a record's budgets (the re-measurement when there was one). */
+export function decidingCompare(r: ScenarioRecord): CompareResult | undefined {
+  return r.remeasure ?? r.compare;
 }
 
 /** The experiment run that decided a record's budgets (the re-run when there was one). */

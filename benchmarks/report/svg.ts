@@ -5,10 +5,9 @@
  * and their load steps side by side. Each function returns a complete, self-contained SVG document.
  */
 
-import type { CompareResult } from '../harness/compare.js';
 import type { ScenarioRecord } from '../harness/runner.js';
 import type { LoadResult } from '../load/index.js';
-import { num } from './format.js';
+import { decidingCompare, decidingRun, num } from './format.js';
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 const COLORS = { baseline: '#4c78a8', candidate: '#f58518', baseline2: '#9ecae9', candidate2: '#ffbf79' };
@@ -64,9 +63,6 @@ function fmtUs(v: number): string {
 }
 
 /** The measurement that decided a scenario (the re-measurement when there was one). */
-function deciding(r: ScenarioRecord): CompareResult | undefined {
-  return r.remeasure ?? r.compare;
-}
 
 /**
  * Grouped bars: per comparison scenario, p50 and p99 latency of the baseline and the
@@ -76,7 +72,7 @@ export function latencyChart(
   records: readonly ScenarioRecord[],
   title = 'Latency per operation: baseline vs candidate',
 ): string {
-  const rows = records.filter((r) => deciding(r) !== undefined);
+  const rows = records.filter((r) => decidingCompare(r) !== undefined);
   const groupW = 150;
   const left = 80;
   const top = 70;
@@ -84,7 +80,7 @@ export function latencyChart(
   const width = Math.max(640, left + rows.length * groupW + 30);
   const height = top + plotH + 90;
   const values = rows.flatMap((r) => {
-    const m = deciding(r)!;
+    const m = decidingCompare(r)!;
     return [
       m.baseline.latencyUs.p50,
       m.candidate.latencyUs.p50,
@@ -123,7 +119,7 @@ export function latencyChart(
     ),
   );
   rows.forEach((r, i) => {
-    const m = deciding(r)!;
+    const m = decidingCompare(r)!;
     const x0 = left + i * groupW + 15;
     const bars = [
       [m.baseline.latencyUs.p50, COLORS.baseline],
@@ -168,7 +164,7 @@ export function ratioChart(
   records: readonly ScenarioRecord[],
   title = 'Ratio candidate / baseline per round',
 ): string {
-  const rows = records.filter((r) => deciding(r) !== undefined);
+  const rows = records.filter((r) => decidingCompare(r) !== undefined);
   const left = 250;
   const right = 70;
   const top = 70;
@@ -182,7 +178,9 @@ export function ratioChart(
   // The axis covers the interquartile ranges, the limits and 1.0, plus a margin; whiskers
   // reaching further are clipped and marked with their value, so that one wild round
   // does not squash every other row.
-  const core = rows.flatMap((r) => [deciding(r)!.ratio.q1, deciding(r)!.ratio.q3]).concat(limits, [1]);
+  const core = rows
+    .flatMap((r) => [decidingCompare(r)!.ratio.q1, decidingCompare(r)!.ratio.q3])
+    .concat(limits, [1]);
   const span = Math.max(...core) - Math.min(...core);
   const lo = Math.max(0, Math.floor((Math.min(...core) - Math.max(0.1, span * 0.25)) * 10) / 10);
   const hi = Math.ceil((Math.max(...core) + Math.max(0.1, span * 0.25)) * 10) / 10;
@@ -206,7 +204,7 @@ export function ratioChart(
     );
   }
   rows.forEach((r, i) => {
-    const s = deciding(r)!.ratio;
+    const s = decidingCompare(r)!.ratio;
     const cy = top + i * rowH + rowH / 2;
     body.push(
       text(left - 10, cy + 4, r.name, 'font-size="12" text-anchor="end"'),
@@ -337,7 +335,7 @@ export function timelineChart(load: LoadResult, title: string): string {
  * limit (red tick) and the side of it that passes (shaded).
  */
 export function figureChart(record: ScenarioRecord, title = `Budgeted figures: ${record.name}`): string {
-  const run = record.rerun ?? record.experiment;
+  const run = decidingRun(record);
   const rows = record.budgets.flatMap((b) =>
     'figure' in b.budget && run?.figures[b.budget.figure] !== undefined
       ? [{ record: b, budget: b.budget }]
