@@ -25,6 +25,7 @@ import {
   createSlowServer,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
+import { median } from '../harness/stats.js';
 import type { ExperimentResult, ScenarioSet } from '../harness/types.js';
 import { inMemoryVariant } from './pipeline.js';
 
@@ -110,14 +111,14 @@ async function nsPerRequest(variants: readonly RequestMiddleware[]): Promise<num
   const times: number[][] = variants.map(() => []);
   for (let round = -1; round < RECORD_ROUNDS; round++) {
     for (let v = 0; v < variants.length; v++) {
-      const middleware = variants[round % 2 === 0 ? v : variants.length - 1 - v]!;
+      const index = round % 2 === 0 ? v : variants.length - 1 - v;
+      const middleware = variants[index]!;
       const started = performance.now();
       for (let i = 0; i < RECORD_BLOCK; i++) await middleware(stubContext(i), next);
-      const ns = ((performance.now() - started) * 1e6) / RECORD_BLOCK;
-      if (round >= 0) times[variants.indexOf(middleware)]!.push(ns);
+      if (round >= 0) times[index]!.push(((performance.now() - started) * 1e6) / RECORD_BLOCK);
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]!);
+  return times.map(median);
 }
 
 /**
