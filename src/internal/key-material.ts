@@ -85,21 +85,49 @@ function writeArray(array: readonly unknown[], depth: number): string {
   return out + ']';
 }
 
+/** Objects with at most this many keys are sorted by insertion, which beats `Array#sort`'s set-up at this size. */
+const INSERTION_SORT_MAX = 16;
+
+/** Property names remembered with their material (names repeat across requests: `name`, `arguments` …). */
+const NAMES_MAX = 4096;
+const names = new Map<string, string>();
+
+/** The material of a property name, remembered while fewer than {@link NAMES_MAX} are. */
+function nameMaterial(key: string): string {
+  let text = names.get(key);
+  if (text === undefined) {
+    text = stringMaterial(key);
+    if (names.size < NAMES_MAX) names.set(key, text);
+  }
+  return text;
+}
+
+/** Sorts property names in place (code-unit order, as `Array#sort` with no comparator). */
+function sortNames(keys: string[]): void {
+  if (keys.length > INSERTION_SORT_MAX) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
 function writeObject(object: Record<string, unknown>, depth: number, skip: string | undefined): string {
   const keys = Object.keys(object);
-  // Most params arrive with their few keys already in order: check before sorting.
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) {
-      keys.sort();
-      break;
-    }
-  }
+  if (keys.length > 1) sortNames(keys);
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (key === skip) continue;
     const text = write(object[key], depth + 1);
-    if (text !== undefined) out += stringMaterial(key) + text;
+    if (text !== undefined) out += nameMaterial(key) + text;
   }
   return out + '}';
 }

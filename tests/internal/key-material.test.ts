@@ -37,6 +37,17 @@ const samples: unknown[] = [
   { k: '1', x: '' },
 ];
 
+/** A small deterministic generator in [0, 1) (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('keyMaterial', () => {
   it('gives equal text exactly when the canonical JSON is equal (pairwise over the samples)', () => {
     for (const a of samples) {
@@ -60,6 +71,21 @@ describe('keyMaterial', () => {
     const a = { b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } };
     const b = { a: { c: 'x', d: [3, { y: 2, z: 1 }] }, b: 1 };
     assert.equal(keyMaterial(a), keyMaterial(b));
+  });
+
+  it('sorts small and large objects alike, in code-unit order, whatever the insertion order', () => {
+    const random = seeded(7);
+    for (const size of [2, 3, 15, 16, 17, 40]) {
+      const names = Array.from({ length: size }, (_, i) => `${String.fromCharCode(65 + ((i * 7) % 58))}${i}`);
+      names.push('é', 'Z', 'a', '10', '9');
+      const sorted = Object.fromEntries([...names].sort().map((n) => [n, n.length]));
+      for (let round = 0; round < 5; round++) {
+        const shuffled = [...names].sort(() => random() - 0.5);
+        const value = Object.fromEntries(shuffled.map((n) => [n, n.length]));
+        assert.equal(keyMaterial(value), keyMaterial(sorted), `size ${size}, round ${round}`);
+        assert.equal(canonicalJson(value), canonicalJson(sorted));
+      }
+    }
   });
 
   it('keeps lone surrogates apart (they would all become U+FFFD in UTF-8)', () => {
