@@ -10,8 +10,10 @@
  *   round trip;
  * - floors: the same round trip answered by a middleware that returns a constant result
  *   without looking at anything — the best any cache at that place can do. On the client
- *   side the SDK client's own work (building the request, validating the result with its
- *   schemas) is paid on every call, hit or not;
+ *   side the floor is a layer inside the pipeline: it pays the SDK client's own work
+ *   (a JSON-RPC id, a timeout, the transport hop, the result schemas) on every call. The
+ *   client-side cache is the outermost layer, so its fresh hits are answered before that
+ *   work, at `client.request()` (see `MiddlewareObject.early`), and beat that floor;
  * - a miss (new arguments every call, so every result is stored and, once the store is
  *   full, another evicted): against the bare SDK, and against one pass-through middleware
  *   (the cost of the cache's own work, without the pipeline's);
@@ -242,7 +244,7 @@ export const cacheScenarios: ScenarioSet = {
   'cache.client-floor.inmemory': {
     kind: 'compare',
     description:
-      'in-memory call with a 1 KB result: bare SDK vs a client-side middleware answering a constant (the best a cache can do)',
+      'in-memory call with a 1 KB result: bare SDK vs a constant answer from inside the client pipeline (no early answer)',
     baseline: repeated('none'),
     candidate: constant('client'),
     rounds: 10,

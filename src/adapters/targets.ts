@@ -1,5 +1,7 @@
+import type { Pipeline } from '../core/pipeline.js';
 import type { Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
+import { answerEarlyInFront, isV1Client } from './early.js';
 import {
   type McpTransport,
   type MiddlewareTransport,
@@ -31,6 +33,8 @@ const STACK = Symbol.for('mcp-perf.stack');
 interface InstalledStack {
   readonly side: 'server' | 'client';
   readonly layers: Middleware[];
+  /** The pipeline of the latest connection. */
+  pipeline: Pipeline | undefined;
 }
 
 type Patchable = {
@@ -43,7 +47,8 @@ type Patchable = {
  *
  * On an `McpServer`, `Server` or `Client` (SDK v1 or v2) it patches `connect()` so that
  * every transport connected from then on runs through the stack; the target is
- * returned. Several calls on one target add layers to one stack (later calls run
+ * returned. On an SDK v1 `Client` it also patches `request()`, so that the outermost
+ * request middleware may answer before the SDK sends anything (`MiddlewareObject.early`). Several calls on one target add layers to one stack (later calls run
  * inside earlier ones) and never nest wrappers. Layers apply to connections made after
  * the call: add them before `connect()`.
  *
@@ -126,11 +131,13 @@ function install(protocol: Patchable, side: 'server' | 'client', stack: readonly
     installed.layers.push(...stack);
     return;
   }
-  const state: InstalledStack = { side, layers: [...stack] };
+  const state: InstalledStack = { side, layers: [...stack], pipeline: undefined };
   const original = protocol.connect;
   protocol.connect = function connectWithMiddleware(this: unknown, transport: unknown, ...rest: unknown[]) {
     const wrapped = wrapTransport(transport as McpTransport, state.layers, { side: state.side });
+    state.pipeline = wrapped.pipeline;
     return original.call(this, wrapped, ...rest);
   };
   protocol[STACK] = state;
+  if (side === 'client' && isV1Client(protocol)) answerEarlyInFront(protocol, () => state.pipeline);
 }

@@ -15,12 +15,14 @@ import { CACHE_HINT_METHODS, CONTROL_METHODS, malformation } from './messages.js
 import { Session } from './session.js';
 import type {
   Connection,
+  EarlyAnswer,
   JsonObject,
   JsonRpcMessage,
   JsonRpcNotification,
   JsonRpcRequest,
   JsonRpcResponse,
   Middleware,
+  MiddlewareObject,
   NotificationContext,
   NotificationHook,
   Origin,
@@ -56,6 +58,8 @@ interface OwnPending {
 }
 
 const OWN_ID_PREFIX = 'mcp-perf:';
+/** The id of every request offered for an early answer: it never goes on the wire or into the table. */
+const EARLY_ID = `${OWN_ID_PREFIX}early`;
 const RECENTLY_CANCELLED_MAX = 1024;
 
 /**
@@ -72,6 +76,8 @@ export class Pipeline implements Connection {
   private readonly layers: Middleware[] = [];
   private run: ComposedStack = compose([]);
   private direct = true;
+  /** The outermost request middleware, on a client, when it can answer early. */
+  private earlyLayer: (MiddlewareObject & { early: EarlyAnswer }) | undefined = undefined;
   private callerHooks: NotificationHook[] = [];
   private handlerHooks: NotificationHook[] = [];
   private readonly detachers: (() => void)[] = [];
@@ -105,9 +111,40 @@ export class Pipeline implements Connection {
     }
     this.run = compose(this.layers);
     this.direct = this.layers.every((m) => typeof m !== 'function' && m.request === undefined);
+    const outermost = this.layers.find((m) => typeof m === 'function' || m.request !== undefined);
+    this.earlyLayer =
+      this.side === 'client' && typeof outermost === 'object' && typeof outermost.early === 'function'
+        ? (outermost as MiddlewareObject & { early: EarlyAnswer })
+        : undefined;
     const hooks = this.layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
     this.callerHooks = hooks;
     this.handlerHooks = hooks.slice().reverse();
+  }
+
+  /** True when the outermost request middleware can answer before a request is sent. */
+  get answersEarly(): boolean {
+    return this.earlyLayer !== undefined && !this.closed;
+  }
+
+  /**
+   * Client side: offers a request the SDK client is about to send to the outermost
+   * request middleware's `early` hook, and answers its result, or `undefined` when the
+   * request must take its ordinary way. The handshake and control methods are never
+   * answered early. A hook that throws is reported and declines.
+   */
+  answerEarly(method: string, params: JsonObject | undefined): JsonObject | undefined {
+    const layer = this.earlyLayer;
+    if (layer === undefined || this.closed || CONTROL_METHODS.has(method)) return undefined;
+    const message: JsonRpcRequest =
+      params === undefined
+        ? { jsonrpc: '2.0', id: EARLY_ID, method }
+        : { jsonrpc: '2.0', id: EARLY_ID, method, params };
+    try {
+      return layer.early(new Context(this, message, undefined, undefined, now()));
+    } catch (error) {
+      this.reportError(new Error(`an early answer to ${method} failed: ${asError(error).message}`));
+      return undefined;
+    }
   }
 
   // ---- messages from the caller end ----

@@ -298,7 +298,26 @@ export interface MiddlewareObject {
    * called when the connection closes.
    */
   readonly attach?: (connection: Connection) => undefined | (() => void);
+  /**
+   * Answers a request on a client before the SDK client builds, sends and awaits it;
+   * consulted only for the outermost request middleware of a client's stack (see
+   * {@link EarlyAnswer}). Return the result `request` would have resolved with without
+   * calling `next()`, or `undefined` to let the request take its ordinary way, through
+   * `request`. Synchronous, and with no effect when it declines.
+   */
+  readonly early?: EarlyAnswer;
 }
+
+/**
+ * An answer given in front of the SDK client: `withMiddleware(client, …)` on an SDK v1
+ * `Client` offers each request to the outermost request middleware's `early` hook before
+ * `client.request()` goes to work (a JSON-RPC id, a timeout, the transport, the response
+ * handlers). A result comes back to the caller validated by the caller's result schema,
+ * a fresh copy for each call, as the SDK would have delivered it. Only the outermost
+ * layer is asked, so every layer outside it still sees every request it would have
+ * seen. Nothing goes on the wire, so the context's `id` is the placeholder `mcp-perf:early`.
+ */
+export type EarlyAnswer = (ctx: RequestContext) => JsonObject | undefined;
 
 /** A middleware: a request function, or an object with request and notification hooks. */
 export type Middleware = RequestMiddleware | MiddlewareObject;

@@ -18,6 +18,7 @@ import { withMiddleware } from '../../adapters/targets.js';
 import type { McpTransport, MiddlewareTransport, WrapTransportOptions } from '../../adapters/transport.js';
 import type {
   Connection,
+  EarlyAnswer,
   JsonObject,
   Next,
   NotificationContext,
@@ -67,10 +68,24 @@ const BRAND = Symbol.for('mcp-perf.cache');
 
 const sharesAll = () => true;
 
+/** The `next` of a lookup made for an early answer, which never calls it. */
+const declined: Next = () => Promise.reject(new Error('cache: an early answer does not call next()'));
+
+/** What the caller asked of the cache in `_meta`, or `bypass` for a request that is never cached. */
+function directiveOf(params: JsonObject | undefined): 'bypass' | 'refresh' | undefined {
+  if (params === undefined) return undefined;
+  if (neverCachedRequest(params)) return 'bypass';
+  const meta = params._meta as JsonObject | undefined;
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const directive = meta[CACHE_META_KEY];
+  return directive === 'bypass' || directive === 'refresh' ? directive : undefined;
+}
+
 class Cache implements CacheMiddleware {
   readonly name = 'cache' as const;
   readonly request: RequestMiddleware;
   readonly notification: NotificationHook;
+  readonly early: EarlyAnswer;
   readonly store: CacheStore;
   readonly [BRAND] = true;
 
@@ -119,6 +134,9 @@ class Cache implements CacheMiddleware {
     this.request = function cache(ctx: RequestContext, next: Next): Promise<Reply> {
       return self.handle(ctx, next);
     };
+    this.early = function cacheEarly(ctx: RequestContext) {
+      return self.answerEarly(ctx);
+    };
     this.notification = function cacheNotification(nctx: NotificationContext) {
       if (nctx.from === 'handler') self.fromHandler(nctx);
       return undefined;
@@ -132,33 +150,18 @@ class Cache implements CacheMiddleware {
     const rule = this.rules.get(ctx.method);
     if (rule === undefined) return this.passOn(ctx, next);
     const params = ctx.params;
-    let refresh = false;
-    if (params !== undefined) {
-      if (neverCachedRequest(params)) return this.bypass(ctx, next);
-      const meta = params._meta as JsonObject | undefined;
-      if (typeof meta === 'object' && meta !== null) {
-        const directive = meta[CACHE_META_KEY];
-        if (directive === 'bypass') return this.bypass(ctx, next);
-        refresh = directive === 'refresh';
-      }
-    }
-    const target = rule.target(ctx.method, params);
-    if (target === undefined) return this.bypass(ctx, next);
-    const upstream = serverIdentity(ctx.session);
-    if (!accepts(rule.policy, target, upstream, this.annotations)) return this.bypass(ctx, next);
-    let principal: string;
-    let key: string | undefined;
+    const directive = directiveOf(params);
+    if (directive === 'bypass') return this.bypass(ctx, next);
+    let lookup: Lookup | undefined;
     try {
-      principal = (this.options.principal ?? defaultPrincipal)(ctx) ?? '';
-      key = this.keys.key(ctx.method, upstream, principal, params);
-      if (this.options.key !== undefined) key = this.options.key(ctx, key);
+      lookup = this.lookupFor(ctx, next, rule);
     } catch (error) {
       this.report(ctx.connection, asError(error, 'cache: computing the key failed'));
       return this.bypass(ctx, next);
     }
-    if (typeof key !== 'string') return this.bypass(ctx, next);
-    const lookup: Lookup = { ctx, next, rule, key, target, upstream, principal };
-    if (refresh) return this.miss(lookup);
+    if (lookup === undefined) return this.bypass(ctx, next);
+    if (directive === 'refresh') return this.miss(lookup);
+    const key = lookup.key;
     let found: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
       found = this.store.get(key);
@@ -178,6 +181,48 @@ class Cache implements CacheMiddleware {
     return this.found(lookup, found);
   }
 
+  /**
+   * The key and partition of a cacheable request, or `undefined` when policy keeps the
+   * cache out of it. Throws what a principal or key function throws.
+   */
+  private lookupFor(ctx: RequestContext, next: Next, rule: Rule): Lookup | undefined {
+    const params = ctx.params;
+    const target = rule.target(ctx.method, params);
+    if (target === undefined) return undefined;
+    const upstream = serverIdentity(ctx.session);
+    if (!accepts(rule.policy, target, upstream, this.annotations)) return undefined;
+    const principal = (this.options.principal ?? defaultPrincipal)(ctx) ?? '';
+    let key: string | undefined = this.keys.key(ctx.method, upstream, principal, params);
+    if (this.options.key !== undefined) key = this.options.key(ctx, key);
+    if (typeof key !== 'string') return undefined;
+    return { ctx, next, rule, key, target, upstream, principal };
+  }
+
+  /**
+   * The early answer on a client (see `MiddlewareObject.early`): a fresh entry the memory
+   * tier holds, served and counted as a hit. Anything else (no entry, a stale one, a store
+   * that answers asynchronously, a request the cache stays out of) declines with no
+   * effect, and the request then runs through {@link handle} as usual.
+   */
+  private answerEarly(ctx: RequestContext): JsonObject | undefined {
+    if (ctx.control) return undefined;
+    const rule = this.rules.get(ctx.method);
+    if (rule === undefined || directiveOf(ctx.params) !== undefined) return undefined;
+    let lookup: Lookup | undefined;
+    let entry: CacheEntry | undefined | Promise<CacheEntry | undefined>;
+    try {
+      lookup = this.lookupFor(ctx, declined, rule);
+      if (lookup === undefined) return undefined;
+      entry = this.store.get(lookup.key);
+    } catch {
+      return undefined;
+    }
+    if (entry === undefined || isThenable(entry) || !isUsable(entry)) return undefined;
+    if (this.invalidator.pendingCovers(entry)) return undefined;
+    const now = this.now();
+    return now < entry.freshUntil ? this.hit(lookup, entry, now) : undefined;
+  }
+
   private found(lookup: Lookup, entry: CacheEntry | undefined): Promise<Reply> {
     if (entry === undefined) return this.miss(lookup);
     if (!isUsable(entry)) {
@@ -186,20 +231,8 @@ class Cache implements CacheMiddleware {
     }
     if (this.invalidator.pendingCovers(entry)) return this.miss(lookup);
     const now = this.now();
+    if (now < entry.freshUntil) return Promise.resolve({ result: this.hit(lookup, entry, now) });
     const { ctx } = lookup;
-    if (now < entry.freshUntil) {
-      this.counters.hits++;
-      ctx.state.cache = 'hit';
-      if (this.hitListeners.size !== 0) this.emit(this.hitListeners, lookup, now - entry.storedAt);
-      if (
-        this.annotations !== undefined &&
-        ctx.method === 'tools/list' &&
-        !this.annotations.has(lookup.upstream)
-      ) {
-        this.annotations.learn(lookup.upstream, entry.value as JsonObject);
-      }
-      return Promise.resolve({ result: present(entry, now, 'hit', this.options.markHits) });
-    }
     if (now < entry.staleUntil) {
       this.counters.stale++;
       ctx.state.cache = 'stale';
@@ -208,6 +241,22 @@ class Cache implements CacheMiddleware {
       return Promise.resolve({ result: present(entry, now, 'stale', this.options.markHits) });
     }
     return this.miss(lookup);
+  }
+
+  /** Counts and announces a fresh hit; answers the result to serve. */
+  private hit(lookup: Lookup, entry: CacheEntry, now: number): JsonObject {
+    const { ctx } = lookup;
+    this.counters.hits++;
+    ctx.state.cache = 'hit';
+    if (this.hitListeners.size !== 0) this.emit(this.hitListeners, lookup, now - entry.storedAt);
+    if (
+      this.annotations !== undefined &&
+      ctx.method === 'tools/list' &&
+      !this.annotations.has(lookup.upstream)
+    ) {
+      this.annotations.learn(lookup.upstream, entry.value as JsonObject);
+    }
+    return present(entry, now, 'hit', this.options.markHits);
   }
 
   private miss(lookup: Lookup): Promise<Reply> {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { MiddlewareObject, NotificationHook, RequestMiddleware } from '../../core/types.js';
+import type { EarlyAnswer, MiddlewareObject, NotificationHook, RequestMiddleware } from '../../core/types.js';
 import type { CacheStore } from '../../stores/types.js';
 import type { CacheEvent, CacheEvictEvent, CacheInvalidateEvent, CacheStats } from './stats.js';
 
@@ -30,6 +30,12 @@ export interface CacheMiddleware extends MiddlewareObject {
   readonly request: RequestMiddleware;
   /** The notification hook (invalidation and progress relay). */
   readonly notification: NotificationHook;
+  /**
+   * The early answer: on an SDK v1 client whose outermost request middleware this cache
+   * is, a fresh hit in a synchronous store (the memory tier) is served at
+   * `client.request()`, before the SDK builds and sends the request.
+   */
+  readonly early: EarlyAnswer;
   /** The store in use. */
   readonly store: CacheStore;
   /** Counters and store gauges, read synchronously. */

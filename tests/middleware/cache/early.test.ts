@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Client as ClientV2 } from '@modelcontextprotocol/client';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Middleware, MiddlewareObject } from '../../../src/index.js';
+import { cache, withCache } from '../../../src/middleware/cache/index.js';
+import { connectPair } from '../../helpers/servers.js';
+import { fakeClock, textOf } from './helpers.js';
+
+const ECHO = { name: 'echo', arguments: { text: 'hi' } };
+
+/** Counts what the SDK client hands its (wrapped) transport: a request answered early never gets there. */
+function countSends(client: { transport?: { send(message: unknown, options?: unknown): Promise<void> } }) {
+  const transport = client.transport;
+  assert.ok(transport, 'the client is connected');
+  const sent: string[] = [];
+  const send = transport.send.bind(transport);
+  transport.send = (message, options) => {
+    const m = message as { method?: string };
+    if (m.method !== undefined) sent.push(m.method);
+    return send(message, options);
+  };
+  return sent;
+}
+
+/** A client-side layer that records every request it sees. */
+function recorder(seen: string[]): Middleware {
+  return {
+    name: 'recorder',
+    request: (ctx, next) => {
+      seen.push(ctx.method);
+      return next();
+    },
+  };
+}
+
+describe('early answers on an SDK v1 client', () => {
+  it('answers a fresh hit at client.request(), before the SDK sends anything, with a fresh copy each time', async () => {
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [c] });
+    try {
+      const sent = countSends(pair.client);
+      const first = await pair.client.callTool(ECHO);
+      assert.deepEqual(sent, ['tools/call']);
+      const second = await pair.client.callTool(ECHO);
+      const third = await pair.client.callTool(ECHO);
+      assert.deepEqual(sent, ['tools/call'], 'the hits never reached the transport');
+      assert.equal(pair.counts.echo, 1);
+      assert.deepEqual(second, first);
+      assert.notEqual(second, third, 'each caller gets its own object');
+      (second.content as { text: string }[])[0]!.text = 'changed by a caller';
+      assert.equal(textOf(third), 'hi');
+      assert.equal(textOf(await pair.client.callTool(ECHO)), 'hi', 'a caller cannot change what is stored');
+      const stats = c.stats();
+      assert.equal(stats.hits, 3);
+      assert.equal(stats.misses, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('asks only the outermost request layer: a layer outside the cache still sees every request', async () => {
+    const seen: string[] = [];
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [recorder(seen), c] });
+    try {
+      const sent = countSends(pair.client);
+      await pair.client.callTool(ECHO);
+      await pair.client.callTool(ECHO);
+      assert.deepEqual(seen, ['initialize', 'tools/call', 'tools/call']);
+      assert.deepEqual(sent, ['tools/call', 'tools/call'], 'both went the ordinary way');
+      assert.equal(pair.counts.echo, 1, 'the second was still a hit, inside the pipeline');
+      assert.equal(c.stats().hits, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('validates an early answer with the caller’s result schema, as the SDK would', async () => {
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [c] });
+    try {
+      const request = { method: 'tools/call' as const, params: ECHO };
+      await pair.client.request(request, CallToolResultSchema);
+      const sent = countSends(pair.client);
+      const strict = z.object({ content: z.array(z.object({ type: z.literal('image') })) });
+      await assert.rejects(pair.client.request(request, strict), z.ZodError);
+      const shaped = await pair.client.request(
+        request,
+        CallToolResultSchema.transform((r) => ({ first: (r.content[0] as { text: string }).text })),
+      );
+      assert.deepEqual(shaped, { first: 'hi' });
+      assert.deepEqual(sent, [], 'all answered early');
+      assert.equal(pair.counts.echo, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('lets stale entries, bypass and refresh directives, stream resumption and aborted signals take the ordinary way', async () => {
+    const clock = fakeClock();
+    const c = cache({ now: clock.now, tools: { include: ['echo'], ttlMs: 1_000, staleMs: 10_000 } });
+    const pair = await connectPair({ client: [c] });
+    try {
+      await pair.client.callTool(ECHO);
+      const sent = countSends(pair.client);
+
+      await pair.client.callTool({ ...ECHO, _meta: { 'mcp-perf/cache': 'bypass' } });
+      await pair.client.callTool({ ...ECHO, _meta: { 'mcp-perf/cache': 'refresh' } });
+      assert.deepEqual(sent, ['tools/call', 'tools/call']);
+      assert.equal(pair.counts.echo, 3);
+
+      await pair.client.request({ method: 'tools/call', params: ECHO }, CallToolResultSchema, {
+        resumptionToken: 'resume-here',
+      });
+      assert.equal(sent.length, 3, 'a resumed request goes to the transport (where the cache answers it)');
+      assert.equal(pair.counts.echo, 3);
+
+      const aborted = AbortSignal.abort(new Error('gave up'));
+      await assert.rejects(pair.client.callTool(ECHO, undefined, { signal: aborted }), /gave up/);
+
+      clock.advance(2_000);
+      const stale = await pair.client.callTool(ECHO);
+      assert.equal(textOf(stale), 'hi');
+      assert.equal(sent.length, 4, 'a stale entry is served from inside the pipeline');
+      assert.equal(c.stats().stale, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('does not answer once the connection has closed', async () => {
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [c] });
+    await pair.client.callTool(ECHO);
+    await pair.close();
+    await assert.rejects(pair.client.callTool(ECHO), /Not connected/);
+    assert.equal(c.stats().hits, 0);
+  });
+
+  it('lets any middleware answer early, and reports a hook that throws, then takes the ordinary way', async () => {
+    const calls: string[] = [];
+    const errors: Error[] = [];
+    const early: MiddlewareObject = {
+      name: 'canned',
+      request: (ctx, next) => {
+        calls.push(`request ${ctx.method}`);
+        return next();
+      },
+      early: (ctx) => {
+        calls.push(`early ${ctx.method}`);
+        const text = (ctx.params?.arguments as { text?: string } | undefined)?.text;
+        if (text === 'boom') throw new Error('boom');
+        return text === 'canned' ? { content: [{ type: 'text', text: 'from the early hook' }] } : undefined;
+      },
+    };
+    const pair = await connectPair({ client: [early] });
+    try {
+      pair.client.onerror = (error) => errors.push(error);
+      assert.equal(
+        textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'canned' } })),
+        'from the early hook',
+      );
+      assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'boom' } })), 'boom');
+      assert.deepEqual(calls, [
+        'request initialize',
+        'early tools/call',
+        'early tools/call',
+        'request tools/call',
+      ]);
+      assert.equal(pair.counts.echo, 1);
+      assert.match(errors.map((e) => e.message).join('\n'), /an early answer to tools\/call failed: boom/);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('leaves an SDK v2 client’s request() alone (v2 validates through its own protocol codec)', () => {
+    const client = new ClientV2({ name: 'v2', version: '2.0.0' });
+    withCache(client, { tools: { include: ['echo'] } });
+    assert.equal(Object.hasOwn(client, 'request'), false);
+  });
+});
