@@ -75,6 +75,8 @@ type Listener = (key: string, reason: EvictionReason) => void;
 export class MemoryStore implements CacheStore {
   /** Always `memory`. */
   readonly name = 'memory';
+  /** Every method answers synchronously. */
+  readonly synchronous = true;
   /** The bounds and isolation mode in effect (defaults applied). */
   readonly options: Readonly<Required<Omit<MemoryStoreOptions, 'now'>>>;
   readonly #lru: LRUCache<string, CacheEntry>;

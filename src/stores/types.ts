@@ -97,6 +97,13 @@ export interface CacheStore {
   /** A short name used in errors and metrics, e.g. `memory` or `redis`. */
   readonly name: string;
   /**
+   * `true` when `get` always answers synchronously and reading has no effect beyond
+   * recency and dropping expired entries (the memory store). Only such a store is read on
+   * a client's early path (`MiddlewareObject.early`), which may then read a key once more
+   * than the ordinary path would. Absent: treated as `false`.
+   */
+  readonly synchronous?: boolean;
+  /**
    * The entry stored under `key`, or `undefined` when there is none or it is past its
    * `staleUntil`. The returned entry must not be mutated.
    */

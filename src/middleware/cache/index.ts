@@ -68,6 +68,8 @@ const BRAND = Symbol.for('mcp-perf.cache');
 
 const sharesAll = () => true;
 
+const ignore = (): void => {};
+
 /** The `next` of a lookup made for an early answer, which never calls it. */
 const declined: Next = () => Promise.reject(new Error('cache: an early answer does not call next()'));
 
@@ -199,13 +201,14 @@ class Cache implements CacheMiddleware {
   }
 
   /**
-   * The early answer on a client (see `MiddlewareObject.early`): a fresh entry the memory
-   * tier holds, served and counted as a hit. Anything else (no entry, a stale one, a store
-   * that answers asynchronously, a request the cache stays out of) declines with no
-   * effect, and the request then runs through {@link handle} as usual.
+   * The early answer on a client (see `MiddlewareObject.early`): a fresh entry a
+   * synchronous store (the memory store) holds, served and counted as a hit. Anything else
+   * (no entry, a stale one, a store that is not `synchronous`, such as Redis, whose reads
+   * cost a round trip and count in its stats, a request the cache stays out of) declines
+   * with no effect, and the request then runs through {@link handle} as usual.
    */
   private answerEarly(ctx: RequestContext): JsonObject | undefined {
-    if (ctx.control) return undefined;
+    if (ctx.control || this.store.synchronous !== true) return undefined;
     const rule = this.rules.get(ctx.method);
     if (rule === undefined || directiveOf(ctx.params) !== undefined) return undefined;
     let lookup: Lookup | undefined;
@@ -217,7 +220,12 @@ class Cache implements CacheMiddleware {
     } catch {
       return undefined;
     }
-    if (entry === undefined || isThenable(entry) || !isUsable(entry)) return undefined;
+    if (entry === undefined || isThenable(entry) || !isUsable(entry)) {
+      // A store that claims to be synchronous answered with a promise: its failure stays
+      // quiet here, since the ordinary path reads again and reports it.
+      if (isThenable(entry)) entry.then(undefined, ignore);
+      return undefined;
+    }
     if (this.invalidator.pendingCovers(entry)) return undefined;
     const now = this.now();
     return now < entry.freshUntil ? this.hit(lookup, entry, now) : undefined;

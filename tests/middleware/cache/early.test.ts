@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Middleware, MiddlewareObject } from '../../../src/index.js';
 import { cache, withCache } from '../../../src/middleware/cache/index.js';
 import { connectPair } from '../../helpers/servers.js';
-import { fakeClock, textOf } from './helpers.js';
+import { fakeClock, steerableStore, textOf } from './helpers.js';
 
 const ECHO = { name: 'echo', arguments: { text: 'hi' } };
 
@@ -125,6 +125,25 @@ describe('early answers on an SDK v1 client', () => {
       assert.equal(textOf(stale), 'hi');
       assert.equal(sent.length, 4, 'a stale entry is served from inside the pipeline');
       assert.equal(c.stats().stale, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('reads only a synchronous store early: any other store (Redis) is read once, on the ordinary path', async () => {
+    const clock = fakeClock();
+    const steered = steerableStore(clock.now);
+    const c = cache({ now: clock.now, store: steered.store, tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [c] });
+    try {
+      await pair.client.callTool(ECHO);
+      const sent = countSends(pair.client);
+      const gets = steered.control.gets;
+      assert.equal(textOf(await pair.client.callTool(ECHO)), 'hi');
+      assert.deepEqual(sent, ['tools/call'], 'the hit was served inside the pipeline');
+      assert.equal(steered.control.gets, gets + 1, 'one read for one request');
+      assert.equal(pair.counts.echo, 1);
+      assert.equal(c.stats().hits, 1);
     } finally {
       await pair.close();
     }
