@@ -47,8 +47,8 @@ type Patchable = {
  *
  * On an `McpServer`, `Server` or `Client` (SDK v1 or v2) it patches `connect()` so that
  * every transport connected from then on runs through the stack; the target is
- * returned. On an SDK v1 `Client` it also patches `request()`, so that the outermost
- * request middleware may answer before the SDK sends anything (`MiddlewareObject.early`). Several calls on one target add layers to one stack (later calls run
+ * returned. On an SDK v1 `Client` it also patches `request()`, so that the leading
+ * request middlewares may answer before the SDK sends anything (`EarlyAnswer`). Several calls on one target add layers to one stack (later calls run
  * inside earlier ones) and never nest wrappers. Layers apply to connections made after
  * the call: add them before `connect()`.
  *

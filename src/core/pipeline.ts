@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   isMcpPerfError,
   MalformedMessageError,
+  NextCalledTwiceError,
   toJsonRpcError,
 } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
@@ -76,8 +77,8 @@ export class Pipeline implements Connection {
   private readonly layers: Middleware[] = [];
   private run: ComposedStack = compose([]);
   private direct = true;
-  /** The outermost request middleware, on a client, when it can answer early. */
-  private earlyLayer: (MiddlewareObject & { early: EarlyAnswer }) | undefined = undefined;
+  /** On a client, the leading request middlewares that have an `early` hook, outermost first. */
+  private earlyLayers: (MiddlewareObject & { early: EarlyAnswer })[] = [];
   private callerHooks: NotificationHook[] = [];
   private handlerHooks: NotificationHook[] = [];
   private readonly detachers: (() => void)[] = [];
@@ -111,40 +112,48 @@ export class Pipeline implements Connection {
     }
     this.run = compose(this.layers);
     this.direct = this.layers.every((m) => typeof m !== 'function' && m.request === undefined);
-    const outermost = this.layers.find((m) => typeof m === 'function' || m.request !== undefined);
-    this.earlyLayer =
-      this.side === 'client' && typeof outermost === 'object' && typeof outermost.early === 'function'
-        ? (outermost as MiddlewareObject & { early: EarlyAnswer })
-        : undefined;
+    this.earlyLayers = this.side === 'client' ? leadingEarlyLayers(this.layers) : [];
     const hooks = this.layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
     this.callerHooks = hooks;
     this.handlerHooks = hooks.slice().reverse();
   }
 
-  /** True when the outermost request middleware can answer before a request is sent. */
+  /** True when the leading request middlewares can answer before a request is sent. */
   get answersEarly(): boolean {
-    return this.earlyLayer !== undefined && !this.closed;
+    return this.earlyLayers.length !== 0 && !this.closed;
   }
 
   /**
-   * Client side: offers a request the SDK client is about to send to the outermost
-   * request middleware's `early` hook, and answers its result, or `undefined` when the
-   * request must take its ordinary way. The handshake and control methods are never
-   * answered early. A hook that throws is reported and declines.
+   * Client side: offers a request the SDK client is about to send to the `early` hooks of
+   * the leading request middlewares (see {@link EarlyAnswer}), and answers their result, or
+   * `undefined` when the request must take its ordinary way. The handshake and control
+   * methods are never answered early. A hook that throws, or calls `next()` twice, is
+   * reported and the request takes its ordinary way.
    */
   answerEarly(method: string, params: JsonObject | undefined): JsonObject | undefined {
-    const layer = this.earlyLayer;
-    if (layer === undefined || this.closed || CONTROL_METHODS.has(method)) return undefined;
+    if (this.earlyLayers.length === 0 || this.closed || CONTROL_METHODS.has(method)) return undefined;
     const message: JsonRpcRequest =
       params === undefined
         ? { jsonrpc: '2.0', id: EARLY_ID, method }
         : { jsonrpc: '2.0', id: EARLY_ID, method, params };
     try {
-      return layer.early(new Context(this, message, undefined, undefined, now()));
+      return this.earlyFrom(0, new Context(this, message, undefined, undefined, now()));
     } catch (error) {
       this.reportError(new Error(`an early answer to ${method} failed: ${asError(error).message}`));
       return undefined;
     }
+  }
+
+  /** Runs the early hook of layer `i` (and, through its `next`, those inside it). */
+  private earlyFrom(i: number, ctx: Context): JsonObject | undefined {
+    const layer = this.earlyLayers[i];
+    if (layer === undefined) return undefined;
+    let called = false;
+    return layer.early(ctx, () => {
+      if (called) throw new NextCalledTwiceError(layer.name);
+      called = true;
+      return this.earlyFrom(i + 1, ctx);
+    });
   }
 
   // ---- messages from the caller end ----
@@ -601,6 +610,21 @@ export class Pipeline implements Connection {
   describe(): string[] {
     return this.layers.map(middlewareName);
   }
+}
+
+/**
+ * The request middlewares at the front of `layers` that have an `early` hook, up to the
+ * first request middleware without one (notification-only layers are passed over).
+ */
+function leadingEarlyLayers(layers: readonly Middleware[]): (MiddlewareObject & { early: EarlyAnswer })[] {
+  const out: (MiddlewareObject & { early: EarlyAnswer })[] = [];
+  for (const layer of layers) {
+    if (typeof layer === 'function') break;
+    if (layer.request === undefined) continue;
+    if (typeof layer.early !== 'function') break;
+    out.push(layer as MiddlewareObject & { early: EarlyAnswer });
+  }
+  return out;
 }
 
 /**

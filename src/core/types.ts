@@ -299,25 +299,43 @@ export interface MiddlewareObject {
    */
   readonly attach?: (connection: Connection) => undefined | (() => void);
   /**
-   * Answers a request on a client before the SDK client builds, sends and awaits it;
-   * consulted only for the outermost request middleware of a client's stack (see
-   * {@link EarlyAnswer}). Return the result `request` would have resolved with without
-   * calling `next()`, or `undefined` to let the request take its ordinary way, through
-   * `request`. Synchronous, and with no effect when it declines.
+   * The synchronous counterpart of `request`, run on a client before the SDK client
+   * builds, sends and awaits the request (see {@link EarlyAnswer}). Return the result
+   * `request` would have resolved with, or `undefined` when the request must take its
+   * ordinary way (through `request`, as usual); `next()` asks the layers inside. A layer
+   * that returns `undefined` must have had no effect.
    */
   readonly early?: EarlyAnswer;
 }
 
+/** Asks the layers inside for an early answer: their result, or `undefined`. Call it at most once. */
+export type EarlyNext = () => JsonObject | undefined;
+
 /**
- * An answer given in front of the SDK client: `withMiddleware(client, …)` on an SDK v1
- * `Client` offers each request to the outermost request middleware's `early` hook before
- * `client.request()` goes to work (a JSON-RPC id, a timeout, the transport, the response
- * handlers). A result comes back to the caller validated by the caller's result schema,
- * a fresh copy for each call, as the SDK would have delivered it. Only the outermost
- * layer is asked, so every layer outside it still sees every request it would have
- * seen. Nothing goes on the wire, so the context's `id` is the placeholder `mcp-perf:early`.
+ * An answer given in front of the SDK client. `withMiddleware(client, …)` on an SDK v1
+ * `Client` offers each request to the `early` hooks of the leading request middlewares,
+ * outermost first, before `client.request()` goes to work (a JSON-RPC id, a timeout, the
+ * transport, the response handlers). The chain ends at the first request middleware
+ * without an `early` hook: it and the layers inside it are never skipped, so they still
+ * see every request they would have seen. A result comes back to the caller validated by
+ * the caller's result schema, a fresh copy for each call, as the SDK would have delivered
+ * it; `undefined` sends the request its ordinary way through every layer.
+ *
+ * A cache answers a fresh hit and never calls `next()` (a miss must go the ordinary way,
+ * where the cache stores what comes back); metrics calls `next()` and records a result
+ * when there is one. Nothing goes on the wire, so the context's `id` is the placeholder
+ * `mcp-perf:early`.
+ *
+ * @example
+ * ```ts
+ * const canned: Middleware = {
+ *   name: 'canned',
+ *   request: (ctx, next) => next(),
+ *   early: (ctx, next) => (ctx.params?.name === 'version' ? VERSION_RESULT : next()),
+ * };
+ * ```
  */
-export type EarlyAnswer = (ctx: RequestContext) => JsonObject | undefined;
+export type EarlyAnswer = (ctx: RequestContext, next: EarlyNext) => JsonObject | undefined;
 
 /** A middleware: a request function, or an object with request and notification hooks. */
 export type Middleware = RequestMiddleware | MiddlewareObject;

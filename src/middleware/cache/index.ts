@@ -136,6 +136,8 @@ class Cache implements CacheMiddleware {
     this.request = function cache(ctx: RequestContext, next: Next): Promise<Reply> {
       return self.handle(ctx, next);
     };
+    // A miss never asks the layers inside for an early answer: it must go the ordinary
+    // way, where the cache stores what comes back.
     this.early = function cacheEarly(ctx: RequestContext) {
       return self.answerEarly(ctx);
     };
@@ -201,7 +203,7 @@ class Cache implements CacheMiddleware {
   }
 
   /**
-   * The early answer on a client (see `MiddlewareObject.early`): a fresh entry a
+   * The early answer on a client (see `EarlyAnswer`): a fresh entry a
    * synchronous store (the memory store) holds, served and counted as a hit. Anything else
    * (no entry, a stale one, a store that is not `synchronous`, such as Redis, whose reads
    * cost a round trip and count in its stats, a request the cache stays out of) declines

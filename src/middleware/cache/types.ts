@@ -31,9 +31,10 @@ export interface CacheMiddleware extends MiddlewareObject {
   /** The notification hook (invalidation and progress relay). */
   readonly notification: NotificationHook;
   /**
-   * The early answer: on an SDK v1 client whose outermost request middleware this cache
-   * is, a fresh hit in a synchronous store (the memory tier) is served at
-   * `client.request()`, before the SDK builds and sends the request.
+   * The early answer: on an SDK v1 client where this cache leads the stack (alone, or
+   * behind layers that have early hooks too, such as metrics), a fresh hit in a
+   * synchronous store (the memory tier) is served at `client.request()`, before the SDK
+   * builds and sends the request.
    */
   readonly early: EarlyAnswer;
   /** The store in use. */

@@ -608,6 +608,14 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       finish(ctx, side, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
       return reply;
     },
+    early: function metricsEarly(ctx, next) {
+      const start = ownClock ? clock() : ctx.startedAt;
+      const result = next();
+      if (result === undefined) return undefined;
+      const reply: Reply = { result };
+      finish(ctx, registry.side(ctx.side), start, reply, classifyReply(ctx.method, reply, false, verdict));
+      return result;
+    },
     snapshot,
     report: () => renderReport(snapshot()),
   };

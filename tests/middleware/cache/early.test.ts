@@ -5,6 +5,7 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Middleware, MiddlewareObject } from '../../../src/index.js';
 import { cache, withCache } from '../../../src/middleware/cache/index.js';
+import { metrics } from '../../../src/middleware/metrics/index.js';
 import { connectPair } from '../../helpers/servers.js';
 import { fakeClock, steerableStore, textOf } from './helpers.js';
 
@@ -72,6 +73,26 @@ describe('early answers on an SDK v1 client', () => {
       assert.deepEqual(sent, ['tools/call', 'tools/call'], 'both went the ordinary way');
       assert.equal(pair.counts.echo, 1, 'the second was still a hit, inside the pipeline');
       assert.equal(c.stats().hits, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('keeps early hits behind metrics, which records them', async () => {
+    const m = metrics();
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [m, c] });
+    try {
+      const sent = countSends(pair.client);
+      await pair.client.callTool(ECHO);
+      await pair.client.callTool(ECHO);
+      await pair.client.callTool(ECHO);
+      assert.deepEqual(sent, ['tools/call'], 'the hits never reached the transport');
+      const call = m.snapshot().operations.find((op) => op.method === 'tools/call' && op.tool === 'echo');
+      assert.ok(call, 'metrics saw the calls');
+      assert.equal(call.requests, 3);
+      assert.equal(call.outcomes.ok, 3);
+      assert.deepEqual([call.cache.miss, call.cache.hit], [1, 2]);
     } finally {
       await pair.close();
     }
@@ -158,38 +179,62 @@ describe('early answers on an SDK v1 client', () => {
     assert.equal(c.stats().hits, 0);
   });
 
-  it('lets any middleware answer early, and reports a hook that throws, then takes the ordinary way', async () => {
+  it('runs the early hooks outermost first through next(), and reports a hook that throws or calls next() twice', async () => {
     const calls: string[] = [];
     const errors: Error[] = [];
-    const early: MiddlewareObject = {
+    const outer: MiddlewareObject = {
+      name: 'outer',
+      request: (ctx, next) => {
+        calls.push(`outer request ${ctx.method}`);
+        return next();
+      },
+      early: (ctx, next) => {
+        calls.push('outer early');
+        const text = (ctx.params?.arguments as { text?: string } | undefined)?.text;
+        if (text === 'twice') next();
+        const result = next();
+        calls.push(`outer saw ${result === undefined ? 'nothing' : 'a result'}`);
+        return result;
+      },
+    };
+    const canned: MiddlewareObject = {
       name: 'canned',
       request: (ctx, next) => {
-        calls.push(`request ${ctx.method}`);
+        calls.push(`canned request ${ctx.method}`);
         return next();
       },
       early: (ctx) => {
-        calls.push(`early ${ctx.method}`);
+        calls.push('canned early');
         const text = (ctx.params?.arguments as { text?: string } | undefined)?.text;
         if (text === 'boom') throw new Error('boom');
         return text === 'canned' ? { content: [{ type: 'text', text: 'from the early hook' }] } : undefined;
       },
     };
-    const pair = await connectPair({ client: [early] });
+    const pair = await connectPair({ client: [outer, canned] });
     try {
       pair.client.onerror = (error) => errors.push(error);
-      assert.equal(
-        textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'canned' } })),
-        'from the early hook',
-      );
-      assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'boom' } })), 'boom');
+      const call = (text: string) => pair.client.callTool({ name: 'echo', arguments: { text } });
+      calls.length = 0;
+      assert.equal(textOf(await call('canned')), 'from the early hook');
+      assert.deepEqual(calls, ['outer early', 'canned early', 'outer saw a result']);
+      calls.length = 0;
+      assert.equal(textOf(await call('plain')), 'plain');
       assert.deepEqual(calls, [
-        'request initialize',
-        'early tools/call',
-        'early tools/call',
-        'request tools/call',
+        'outer early',
+        'canned early',
+        'outer saw nothing',
+        'outer request tools/call',
+        'canned request tools/call',
       ]);
-      assert.equal(pair.counts.echo, 1);
-      assert.match(errors.map((e) => e.message).join('\n'), /an early answer to tools\/call failed: boom/);
+      assert.equal(textOf(await call('boom')), 'boom');
+      assert.equal(textOf(await call('twice')), 'twice');
+      assert.equal(pair.counts.echo, 3);
+      const reported = errors.map((e) => e.message).join('\n');
+      assert.match(reported, /an early answer to tools\/call failed: boom/);
+      assert.match(
+        reported,
+        /an early answer to tools\/call failed: middleware "outer" called next\(\) more than once/,
+      );
     } finally {
       await pair.close();
     }
