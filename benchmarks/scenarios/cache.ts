@@ -29,7 +29,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { type CacheMiddleware, type CacheOptions, cache, type Middleware, withMiddleware } from 'mcp-perf';
+import {
+  type CacheMiddleware,
+  type CacheOptions,
+  cache,
+  type Middleware,
+  metrics,
+  withMiddleware,
+} from 'mcp-perf';
 import {
   type Connected,
   connectInMemory,
@@ -121,6 +128,17 @@ function repeated(where: Where, shape: Shape = 'page'): Variant<Connected> {
     setup: () => connectWithCache(where),
     run: async (c) => {
       await c.client.callTool(call);
+    },
+    teardown: (c) => c.close(),
+  };
+}
+
+/** The repeated `page` call, a client-side cache behind `metrics()` (which records every hit). */
+function repeatedBehindMetrics(): Variant<Connected> {
+  return {
+    setup: () => connectWith('client', [metrics(), cache({ tools: { include: ['page'] } })]),
+    run: async (c) => {
+      await c.client.callTool(REPEATED.page);
     },
     teardown: (c) => c.close(),
   };
@@ -239,6 +257,14 @@ export const cacheScenarios: ScenarioSet = {
     description: 'in-memory call with a 1 KB result: bare SDK vs a client-side cache hit',
     baseline: repeated('none'),
     candidate: repeated('client'),
+    rounds: 10,
+  },
+  'cache.client-hit-metrics.inmemory': {
+    kind: 'compare',
+    description:
+      'in-memory call with a 1 KB result: bare SDK vs a client-side cache hit behind metrics() (both answer early)',
+    baseline: repeated('none'),
+    candidate: repeatedBehindMetrics(),
     rounds: 10,
   },
   'cache.client-floor.inmemory': {
