@@ -203,11 +203,11 @@ class Cache implements CacheMiddleware {
   }
 
   /**
-   * The early answer on a client (see `EarlyAnswer`): a fresh entry a
-   * synchronous store (the memory store) holds, served and counted as a hit. Anything else
-   * (no entry, a stale one, a store that is not `synchronous`, such as Redis, whose reads
-   * cost a round trip and count in its stats, a request the cache stays out of) declines
-   * with no effect, and the request then runs through {@link handle} as usual.
+   * The early answer on a client (see `EarlyAnswer`): a fresh entry that a synchronous
+   * store (the memory store) holds, served and counted as a hit. Anything else declines
+   * with no effect, and the request then runs through {@link handle} as usual: no entry,
+   * a stale one, a request the cache stays out of, or a store that is not `synchronous`
+   * (Redis, whose reads cost a round trip and count in its stats).
    */
   private answerEarly(ctx: RequestContext): JsonObject | undefined {
     if (ctx.control || this.store.synchronous !== true) return undefined;
