@@ -612,9 +612,23 @@ export class Pipeline implements Connection {
   }
 }
 
+const PASSES_THROUGH = Symbol('mcp-perf.early-passes-through');
+
+/**
+ * Marks an early hook that never answers by itself, only calls `next()` and watches what
+ * comes back (metrics). A chain that ends in such hooks cannot answer, so the pipeline
+ * drops them from its end, and a chain of nothing else is not run at all.
+ * @internal
+ */
+export function passesThrough(hook: EarlyAnswer): EarlyAnswer {
+  (hook as EarlyAnswer & { [PASSES_THROUGH]?: true })[PASSES_THROUGH] = true;
+  return hook;
+}
+
 /**
  * The request middlewares at the front of `layers` that have an `early` hook, up to the
- * first request middleware without one (notification-only layers are passed over).
+ * first request middleware without one (notification-only layers are passed over), less
+ * those at the end that only pass through.
  */
 function leadingEarlyLayers(layers: readonly Middleware[]): (MiddlewareObject & { early: EarlyAnswer })[] {
   const out: (MiddlewareObject & { early: EarlyAnswer })[] = [];
@@ -623,6 +637,9 @@ function leadingEarlyLayers(layers: readonly Middleware[]): (MiddlewareObject & 
     if (layer.request === undefined) continue;
     if (typeof layer.early !== 'function') break;
     out.push(layer as MiddlewareObject & { early: EarlyAnswer });
+  }
+  while (out.length !== 0 && (out[out.length - 1]!.early as { [PASSES_THROUGH]?: true })[PASSES_THROUGH]) {
+    out.pop();
   }
   return out;
 }

@@ -7,6 +7,7 @@
 
 import { type ConnectTarget, withMiddleware } from '../../adapters/targets.js';
 import { Context } from '../../core/context.js';
+import { passesThrough } from '../../core/pipeline.js';
 import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
 import { now } from '../../internal/clock.js';
@@ -608,14 +609,15 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       finish(ctx, side, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
       return reply;
     },
-    early: function metricsEarly(ctx, next) {
+    // Records what a layer inside answers early (a client-side cache hit); answers nothing itself.
+    early: passesThrough(function metricsEarly(ctx, next) {
       const start = ownClock ? clock() : ctx.startedAt;
       const result = next();
       if (result === undefined) return undefined;
       const reply: Reply = { result };
       finish(ctx, registry.side(ctx.side), start, reply, classifyReply(ctx.method, reply, false, verdict));
       return result;
-    },
+    }),
     snapshot,
     report: () => renderReport(snapshot()),
   };

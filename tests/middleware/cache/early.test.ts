@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Middleware, MiddlewareObject } from '../../../src/index.js';
+import type { Middleware, MiddlewareObject, MiddlewareTransport } from '../../../src/index.js';
 import { cache, withCache } from '../../../src/middleware/cache/index.js';
 import { metrics } from '../../../src/middleware/metrics/index.js';
 import { connectPair } from '../../helpers/servers.js';
@@ -95,6 +95,24 @@ describe('early answers on an SDK v1 client', () => {
       assert.deepEqual([call.cache.miss, call.cache.hit], [1, 2]);
     } finally {
       await pair.close();
+    }
+  });
+
+  it('does not run a chain that cannot answer: metrics alone, or metrics behind a layer without a hook', async () => {
+    const chains: [string, Middleware[], boolean][] = [
+      ['metrics alone', [metrics()], false],
+      ['metrics, cache', [metrics(), cache({ tools: { include: ['echo'] } })], true],
+      ['cache, metrics', [cache({ tools: { include: ['echo'] } }), metrics()], true],
+      ['recorder, cache', [recorder([]), cache({ tools: { include: ['echo'] } })], false],
+    ];
+    for (const [name, stack, answers] of chains) {
+      const pair = await connectPair({ client: stack });
+      try {
+        const transport = pair.client.transport as MiddlewareTransport;
+        assert.equal(transport.pipeline.answersEarly, answers, name);
+      } finally {
+        await pair.close();
+      }
     }
   });
 
