@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createClient, ErrorReply } from 'redis';
 import { InvalidOptionError, StoreError } from '../errors/index.js';
+import { noop } from '../internal/noop.js';
 import { BloomFilter, bloomHashes } from './bloom.js';
 import type { CacheEntry, CacheStore, CacheStoreStats } from './types.js';
 
@@ -742,8 +743,6 @@ export class RedisStore implements CacheStore {
 export function redisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
 }
-
-function noop(): void {}
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\^]/g, '\\$&');

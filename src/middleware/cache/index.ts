@@ -30,6 +30,7 @@ import type {
 import { isCancelledError, isConnectionClosedError, isStoreError, StoreError } from '../../errors/index.js';
 import { deepFreeze } from '../../internal/deep-freeze.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
+import { noop } from '../../internal/noop.js';
 import { memoryStore } from '../../stores/memory.js';
 import type { CacheEntry, CacheStore } from '../../stores/types.js';
 import { Doorkeeper } from './admission.js';
@@ -67,8 +68,6 @@ export type { CacheMiddleware, CacheOutcome } from './types.js';
 const BRAND = Symbol.for('mcp-perf.cache');
 
 const sharesAll = () => true;
-
-const ignore = (): void => {};
 
 /** The `next` of a lookup made for an early answer, which never calls it. */
 const declined: Next = () => Promise.reject(new Error('cache: an early answer does not call next()'));
@@ -222,12 +221,13 @@ class Cache implements CacheMiddleware {
     } catch {
       return undefined;
     }
-    if (entry === undefined || isThenable(entry) || !isUsable(entry)) {
+    if (isThenable(entry)) {
       // A store that claims to be synchronous answered with a promise: its failure stays
       // quiet here, since the ordinary path reads again and reports it.
-      if (isThenable(entry)) entry.then(undefined, ignore);
+      entry.then(undefined, noop);
       return undefined;
     }
+    if (entry === undefined || !isUsable(entry)) return undefined;
     if (this.invalidator.pendingCovers(entry)) return undefined;
     const now = this.now();
     return now < entry.freshUntil ? this.hit(lookup, entry, now) : undefined;

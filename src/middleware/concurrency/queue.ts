@@ -3,6 +3,7 @@
 // search, and bounded by the gate's `maxQueue`.
 
 import type { RequestContext } from '../../core/types.js';
+import { noop } from '../../internal/noop.js';
 
 /**
  * A request's priority class. `interactive` requests are served first and may evict
@@ -36,8 +37,6 @@ export class Waiter<G> {
     this.onAbort(this);
   }
 }
-
-function noop(): void {}
 
 /** A FIFO of waiters with O(1) push, shift, pop and removal of any member. */
 export class WaiterList<G> {
