@@ -133,10 +133,10 @@ function repeated(where: Where, shape: Shape = 'page'): Variant<Connected> {
   };
 }
 
-/** The repeated `page` call, a client-side cache behind `metrics()` (which records every hit). */
-function repeatedBehindMetrics(): Variant<Connected> {
+/** The repeated `page` call through a stack made by `stack()` on one side (a fresh stack per set-up). */
+function repeatedThrough(where: 'server' | 'client', stack: () => Middleware[]): Variant<Connected> {
   return {
-    setup: () => connectWith('client', [metrics(), cache({ tools: { include: ['page'] } })]),
+    setup: () => connectWith(where, stack()),
     run: async (c) => {
       await c.client.callTool(REPEATED.page);
     },
@@ -146,13 +146,7 @@ function repeatedBehindMetrics(): Variant<Connected> {
 
 /** The repeated `page` call answered by {@link constantAnswer} on one side. */
 function constant(where: 'server' | 'client'): Variant<Connected> {
-  return {
-    setup: () => connectWith(where, [constantAnswer]),
-    run: async (c) => {
-      await c.client.callTool(REPEATED.page);
-    },
-    teardown: (c) => c.close(),
-  };
+  return repeatedThrough(where, () => [constantAnswer]);
 }
 
 /** New arguments every call: always a miss, through the cache, a pass-through or nothing. */
@@ -264,7 +258,7 @@ export const cacheScenarios: ScenarioSet = {
     description:
       'in-memory call with a 1 KB result: bare SDK vs a client-side cache hit behind metrics() (both answer early)',
     baseline: repeated('none'),
-    candidate: repeatedBehindMetrics(),
+    candidate: repeatedThrough('client', () => [metrics(), cache({ tools: { include: ['page'] } })]),
     rounds: 10,
   },
   'cache.client-floor.inmemory': {
