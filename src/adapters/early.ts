@@ -2,9 +2,9 @@
  * Early answers on an SDK v1 `Client`: `client.request()` first offers the request to
  * the `early` hooks of the pipeline's leading request middlewares (e.g. metrics, then a
  * cache hit; see `EarlyAnswer`), and only when they decline does the SDK build the
- * JSON-RPC request, arm its timeout, send it and wait for the response. On an in-memory pair that machinery, not the transport,
- * is most of a call's cost, so a hit answered here costs a fraction of one answered
- * from inside the transport.
+ * JSON-RPC request, arm its timeout, send it and wait for the response. On an in-memory
+ * pair that machinery, not the transport, is most of a call's cost, so a hit answered
+ * here costs a fraction of one answered from inside the transport.
  *
  * The answer reaches the caller as the SDK would have delivered it: parsed by the
  * caller's result schema, which also makes it a fresh object for every call.
