@@ -126,6 +126,7 @@ async function measure(name: string, s: CompareScenario, rounds: number): Promis
     ...(s.warmupRounds !== undefined ? { warmupRounds: s.warmupRounds } : {}),
     ...(s.timePerRoundMs !== undefined ? { timePerRoundMs: s.timePerRoundMs } : {}),
     ...(s.statistic !== undefined ? { statistic: s.statistic } : {}),
+    ...(s.gc !== undefined ? { gc: s.gc } : {}),
   });
 }
 

@@ -24,7 +24,28 @@ export interface CompareScenario {
   timePerRoundMs?: number;
   /** The per-round statistic compared (see `CompareOptions.statistic`). Default `median`. */
   statistic?: 'median' | 'mean';
+  /** Run a full GC before each block (see `CompareOptions.gc`). Default true. */
+  gc?: boolean;
 }
+
+/**
+ * How a comparison of one in-memory round trip (5–30 µs a call) is run: many short
+ * interleaved blocks rather than a few long ones.
+ *
+ * On a shared machine the time of a call drifts between phases that last a few hundred
+ * milliseconds (another tenant on the core, frequency changes). A pair of 150 ms blocks
+ * often straddles a change, and its ratio then swings by 5–10%; a pair of 4 ms blocks
+ * rarely does, and the median of 300 such ratios moves by well under 1% between runs.
+ * A full GC before every 4 ms block would cost more than the block and leave the heap in
+ * a state no server runs in, so there is none: the alternating order (AB, BA …) shares
+ * the collector's work between the two sides, and the median per call leaves its pauses
+ * out of both.
+ */
+export const FINE_INTERLEAVE = {
+  rounds: 300,
+  timePerRoundMs: 4,
+  gc: false,
+} as const satisfies Pick<CompareScenario, 'rounds' | 'timePerRoundMs' | 'gc'>;
 
 /** A load-generator run (throughput over time, queueing under overload); report only. */
 export interface LoadScenario {

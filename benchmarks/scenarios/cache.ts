@@ -22,8 +22,10 @@
  *   {@link ZIPF_CONCURRENCY} concurrent callers, the same seeded sequence on both sides.
  *   One operation is the whole workload, so the ratio is of total times (throughput),
  *   misses and coalesced waits counted at their full price. Expected distinct argument
- *   sets in 5,000 draws: Σₖ 1 − (1 − pₖ)⁵⁰⁰⁰ with pₖ = (1/k)/H₁₀₀₀ ≈ 752, so a hit rate
- *   of ≈ 85% and at most ≈ 6.6× the throughput if hits were free.
+ *   sets in 5,000 draws: Σₖ 1 − (1 − pₖ)⁵⁰⁰⁰ with pₖ = (1/k)/H₁₀₀₀ ≈ 752 (the seeded
+ *   sequence has 767), so a hit rate of ≈ 85%; replaying that sequence through 32
+ *   callers with free hits and coalesced waits gives at most ≈ 6× the throughput. The
+ *   same workload runs with the cache on the server and on the client.
  */
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -46,7 +48,7 @@ import {
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import type { ScenarioSet } from '../harness/types.js';
+import { type CompareScenario, FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 import { seededRandom, zipfSampler } from '../load/workload.js';
 
 const KB_TEXT = 'x'.repeat(1024);
@@ -221,6 +223,19 @@ function zipfSleep(where: Where): Variant<CacheConnected & { ids: Int32Array }> 
   };
 }
 
+/**
+ * How a Zipf workload is compared: one operation per block (the whole workload), its
+ * mean time. No full GC before a run: it would leave the heap in a state no server runs
+ * in, and it slows the next ~200 ms by ~10%, which the shorter cached run would pay in
+ * proportion.
+ */
+const ZIPF_RUNS = {
+  rounds: 5,
+  timePerRoundMs: 1,
+  statistic: 'mean',
+  gc: false,
+} as const satisfies Partial<CompareScenario>;
+
 /** Cache scenarios, keyed by the names budgets use. */
 export const cacheScenarios: ScenarioSet = {
   'cache.server-hit.inmemory': {
@@ -228,7 +243,7 @@ export const cacheScenarios: ScenarioSet = {
     description: 'in-memory call with a 1 KB result: bare SDK vs a server-side cache hit',
     baseline: repeated('none'),
     candidate: repeated('server'),
-    rounds: 10,
+    ...FINE_INTERLEAVE,
   },
   'cache.server-floor.inmemory': {
     kind: 'compare',
@@ -236,7 +251,7 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result: bare SDK vs a server-side middleware answering a constant (the best a cache can do)',
     baseline: repeated('none'),
     candidate: constant('server'),
-    rounds: 10,
+    ...FINE_INTERLEAVE,
   },
   'cache.server-hit-1kb-args.inmemory': {
     kind: 'compare',
@@ -244,14 +259,14 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory 1 KB echo (1 KB of arguments, hashed into the key): bare SDK vs a server-side cache hit',
     baseline: repeated('none', 'echo'),
     candidate: repeated('server', 'echo'),
-    rounds: 10,
+    ...FINE_INTERLEAVE,
   },
   'cache.client-hit.inmemory': {
     kind: 'compare',
     description: 'in-memory call with a 1 KB result: bare SDK vs a client-side cache hit',
     baseline: repeated('none'),
     candidate: repeated('client'),
-    rounds: 10,
+    ...FINE_INTERLEAVE,
   },
   'cache.client-hit-metrics.inmemory': {
     kind: 'compare',
@@ -259,7 +274,7 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result: bare SDK vs a client-side cache hit behind metrics() (both answer early)',
     baseline: repeated('none'),
     candidate: repeatedThrough('client', () => [metrics(), cache({ tools: { include: ['page'] } })]),
-    rounds: 10,
+    ...FINE_INTERLEAVE,
   },
   'cache.client-floor.inmemory': {
     kind: 'compare',
@@ -267,7 +282,7 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result: bare SDK vs a constant answer from inside the client pipeline (no early answer)',
     baseline: repeated('none'),
     candidate: constant('client'),
-    rounds: 10,
+    ...FINE_INTERLEAVE,
   },
   'cache.client-hit.http': {
     kind: 'compare',
@@ -283,7 +298,7 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result, new arguments every call: bare SDK vs a server-side cache miss',
     baseline: fresh('none'),
     candidate: fresh('cache'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'cache.miss-vs-pass.inmemory': {
     kind: 'compare',
@@ -291,7 +306,7 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result, new arguments every call: one pass-through middleware vs a server-side cache miss',
     baseline: fresh('pass'),
     candidate: fresh('cache'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'cache.miss-admit-repeat.inmemory': {
     kind: 'compare',
@@ -299,24 +314,27 @@ export const cacheScenarios: ScenarioSet = {
       "in-memory call with a 1 KB result, new arguments every call: bare SDK vs a server-side cache miss with admission: 'repeat' (nothing is stored)",
     baseline: fresh('none'),
     candidate: fresh('cache-repeat'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'cache.miss-1kb-args.inmemory': {
     kind: 'compare',
     description: 'in-memory 1 KB echo, new arguments every call: bare SDK vs a server-side cache miss',
     baseline: fresh('none', 'echo'),
     candidate: fresh('cache', 'echo'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'cache.zipf-sleep5ms.inmemory': {
     kind: 'compare',
     description: `in-memory 5 ms tool, ${ZIPF_REQUESTS} Zipf(1.0) requests over 1,000 argument sets by ${ZIPF_CONCURRENCY} callers from a cold cache: bare SDK vs a server-side cache (total time)`,
     baseline: zipfSleep('none'),
     candidate: zipfSleep('server'),
-    rounds: 5,
-    warmupRounds: 1,
-    // One operation per block: the whole workload.
-    timePerRoundMs: 1,
-    statistic: 'mean',
+    ...ZIPF_RUNS,
+  },
+  'cache.zipf-sleep5ms-client.inmemory': {
+    kind: 'compare',
+    description: `in-memory 5 ms tool, ${ZIPF_REQUESTS} Zipf(1.0) requests over 1,000 argument sets by ${ZIPF_CONCURRENCY} callers from a cold cache: bare SDK vs a client-side cache (total time)`,
+    baseline: zipfSleep('none'),
+    candidate: zipfSleep('client'),
+    ...ZIPF_RUNS,
   },
 };

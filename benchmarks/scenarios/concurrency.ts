@@ -25,7 +25,7 @@ import {
   stackFor,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import type { ExperimentResult, ScenarioSet } from '../harness/types.js';
+import { type ExperimentResult, FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 import { type LoadTarget, runLoad } from '../load/index.js';
 
 const ECHO = { name: 'echo', arguments: { text: 'hello' } };
@@ -135,7 +135,7 @@ const OVERLOAD_FIGURES: Record<string, string> = {
   offeredPerSec: `offered rate of both overload runs: ${OVERLOAD} × capacity (requests/s)`,
   limitedOkPerSec: 'limited run: ok/s over the sending period (goodput)',
   limitedP99Ms: 'limited run: p99 latency of admitted requests, from the time each was due (ms)',
-  limitedShedPerSec: 'limited run: requests shed (-31503) per second of the sending period',
+  limitedShedPerSec: 'limited run: requests shed (error -31503) per second of the sending period',
   bareOkPerSec: 'bare run: ok/s, until its backlog drained',
   bareP99Ms: `bare run (${BARE_MS / 1000} s of sending): p99 latency, from the time each request was due (ms)`,
   bareP99OverUnloaded: 'bare run: p99 ÷ unloaded p99',
@@ -242,7 +242,7 @@ export const concurrencyScenarios: ScenarioSet = {
       'in-memory echo: one pass-through middleware vs concurrencyLimit({ limit: 64 }) never queueing',
     baseline: echoVariant(false),
     candidate: echoVariant(true),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'concurrency.overload3x.stdio': {
     kind: 'experiment',

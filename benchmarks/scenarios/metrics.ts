@@ -26,7 +26,7 @@ import {
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
 import { median } from '../harness/stats.js';
-import type { ExperimentResult, ScenarioSet } from '../harness/types.js';
+import { type ExperimentResult, FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 import { inMemoryVariant } from './pipeline.js';
 
 const ECHO = { name: 'echo', arguments: { text: 'hello' } };
@@ -149,14 +149,14 @@ export const metricsScenarios: ScenarioSet = {
     description: 'in-memory echo: one pass-through middleware vs metrics() (tokens off)',
     baseline: passOneVariant(),
     candidate: withMetricsVariant({}),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'metrics.tokens-approximate.inmemory': {
     kind: 'compare',
     description: "in-memory echo: one pass-through middleware vs metrics({ tokens: 'approximate' })",
     baseline: passOneVariant(),
     candidate: withMetricsVariant({ tokens: 'approximate' }),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'metrics.record-cost': {
     kind: 'experiment',
@@ -174,6 +174,6 @@ export const metricsScenarios: ScenarioSet = {
     description: 'in-memory echo: bare SDK vs metrics() (tokens off), pipeline included',
     baseline: inMemoryVariant('none'),
     candidate: withMetricsVariant({}),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
 };

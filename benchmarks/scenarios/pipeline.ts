@@ -16,7 +16,7 @@ import {
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import type { ScenarioSet } from '../harness/types.js';
+import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 
 const ECHO = { name: 'echo', arguments: { text: 'hello' } };
 
@@ -60,28 +60,28 @@ export const pipelineScenarios: ScenarioSet = {
     description: 'A/A: bare in-memory echo against an identical bare server (harness bias and noise)',
     baseline: inMemoryVariant('none'),
     candidate: inMemoryVariant('none'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'pipeline.empty-stack.inmemory': {
     kind: 'compare',
     description: 'in-memory echo: bare SDK vs withMiddleware(server, [])',
     baseline: inMemoryVariant('none'),
     candidate: inMemoryVariant('empty'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'pipeline.pass5.inmemory': {
     kind: 'compare',
-    description: 'in-memory echo: bare SDK vs 5 pass-through middlewares',
+    description: 'in-memory echo: bare SDK vs 5 pass-through middlewares written as async functions, async (ctx, next) => next()',
     baseline: inMemoryVariant('none'),
     candidate: inMemoryVariant('pass5'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'pipeline.pass5-sync.inmemory': {
     kind: 'compare',
-    description: 'in-memory echo: bare SDK vs 5 pass-through middlewares returning next() as it is',
+    description: 'in-memory echo: bare SDK vs 5 pass-through middlewares, (ctx, next) => next()',
     baseline: inMemoryVariant('none'),
     candidate: inMemoryVariant('syncpass5'),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'pipeline.empty-stack.stdio': {
     kind: 'compare',

@@ -22,7 +22,7 @@ import {
 } from 'mcp-perf';
 import { type Connected, connectInMemory, createSlowServer } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import type { ScenarioSet } from '../harness/types.js';
+import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 import { seededRandom, zipfSampler } from '../load/workload.js';
 
 /** Requests per agent workload. */
@@ -108,7 +108,7 @@ export const stackScenarios: ScenarioSet = {
     description: 'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + cache() at their defaults',
     baseline: echo(undefined),
     candidate: echo(defaultStack),
-    rounds: 12,
+    ...FINE_INTERLEAVE,
   },
   'agent.realistic.inmemory': {
     kind: 'compare',
