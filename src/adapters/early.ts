@@ -7,7 +7,14 @@
  * here costs a fraction of one answered from inside the transport.
  *
  * The answer reaches the caller as the SDK would have delivered it: parsed by the
- * caller's result schema, which also makes it a fresh object for every call.
+ * caller's result schema, and a fresh object for every call. An answer that is the same
+ * frozen object as before (a cached entry's value) is parsed once per result schema: its
+ * parsed form is kept, weakly held by the answer, and each later call gets a copy of it.
+ * Parsing a 1 KB tool result with the SDK's zod schema costs ~0.2 µs, a sixth of a hit;
+ * copying it, a fraction of that. Only parsed forms made of plain objects, arrays and
+ * JSON primitives are kept (anything else, a `Date` from a transform say, is parsed every
+ * time), and the schema must give the same output for the same input, as a schema
+ * without side effects does.
  *
  * @module
  */
@@ -62,13 +69,96 @@ export function answerEarlyInFront(client: object, pipelineOf: () => Pipeline | 
     const pipeline = pipelineOf();
     if (pipeline?.answersEarly === true && mayAnswerEarly(resultSchema, options)) {
       const result = pipeline.answerEarly(request.method, request.params);
-      if (result !== undefined) {
-        const parsed = (resultSchema as ResultSchema).safeParse(result);
-        return parsed.success ? Promise.resolve(parsed.data) : Promise.reject(parsed.error);
-      }
+      if (result !== undefined) return delivered(result, resultSchema as ResultSchema);
     }
     return original.call(this, request, resultSchema, options);
   };
+}
+
+/** A result schema's output for an answer given before, and the schema. */
+interface Parsed {
+  schema: ResultSchema;
+  /** A private copy: the caller that got the first parse may change its own. */
+  data: unknown;
+}
+
+/** Parsed forms of frozen answers, held no longer than the answer itself. */
+const parsedAnswers = new WeakMap<JsonObject, Parsed>();
+
+/** `result` as the caller's schema delivers it, parsed or copied from its earlier parse. */
+function delivered(result: JsonObject, schema: ResultSchema): Promise<unknown> {
+  const known = parsedAnswers.get(result);
+  if (known !== undefined && known.schema === schema) return Promise.resolve(copyPlain(known.data));
+  const parsed = schema.safeParse(result);
+  if (!parsed.success) return Promise.reject(parsed.error);
+  if (Object.isFrozen(result) && isPlain(parsed.data, 0)) {
+    parsedAnswers.set(result, { schema, data: copyPlain(parsed.data) });
+  }
+  return Promise.resolve(parsed.data);
+}
+
+/** Nesting deeper than this is parsed every time rather than copied. */
+const MAX_PLAIN_DEPTH = 64;
+
+/**
+ * True when `value` is plain data that {@link copyPlain} reproduces exactly: JSON
+ * primitives, `undefined`, arrays without holes and objects whose prototype is
+ * `Object.prototype`, with enumerable string keys only, none of them `__proto__`, and no
+ * getters.
+ */
+function isPlain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_PLAIN_DEPTH) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isPlain(value[i], depth + 1)) return false;
+    }
+    return Object.keys(value).length === value.length;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  if (Object.getOwnPropertySymbols(descriptors).length !== 0) return false;
+  for (const key of Object.keys(descriptors)) {
+    const d = descriptors[key]!;
+    if (key === '__proto__' || !d.enumerable || d.get !== undefined || d.set !== undefined) return false;
+    if (!isPlain(d.value, depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * A deep copy of plain data (see {@link isPlain}): fresh arrays and objects, shared
+ * primitives. Spread and `slice` copy an object or array in one step from its shape;
+ * the source must not be frozen, or V8 takes a path several times slower.
+ */
+function copyPlain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const out = value.slice();
+    for (let i = 0; i < out.length; i++) {
+      const item: unknown = out[i];
+      if (typeof item === 'object' && item !== null) out[i] = copyPlain(item);
+    }
+    return out;
+  }
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const key in out) {
+    const item = out[key];
+    if (typeof item === 'object' && item !== null) out[key] = copyPlain(item);
+  }
+  return out;
 }
 
 function mayAnswerEarly(resultSchema: unknown, options: RequestOptions | undefined): boolean {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Middleware, MiddlewareObject, MiddlewareTransport } from '../../../src/index.js';
 import { cache, withCache } from '../../../src/middleware/cache/index.js';
 import { metrics } from '../../../src/middleware/metrics/index.js';
+import { memoryStore } from '../../../src/stores/memory.js';
 import { connectPair } from '../../helpers/servers.js';
 import { fakeClock, steerableStore, textOf } from './helpers.js';
 
@@ -34,6 +35,16 @@ function recorder(seen: string[]): Middleware {
       return next();
     },
   };
+}
+
+/** The SDK's tool-result schema, counting its parses in `count.parses`. */
+function countingSchema(count: { parses: number }): typeof CallToolResultSchema {
+  return {
+    safeParse(value: unknown) {
+      count.parses++;
+      return CallToolResultSchema.safeParse(value);
+    },
+  } as unknown as typeof CallToolResultSchema;
 }
 
 describe('early answers on an SDK v1 client', () => {
@@ -134,6 +145,77 @@ describe('early answers on an SDK v1 client', () => {
       assert.equal(pair.counts.echo, 1);
     } finally {
       await pair.close();
+    }
+  });
+
+  it('parses a cached answer once per result schema, and hands every later caller its own copy', async () => {
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [c] });
+    try {
+      const request = { method: 'tools/call' as const, params: ECHO };
+      await pair.client.request(request, CallToolResultSchema);
+      const count = { parses: 0 };
+      const counted = countingSchema(count);
+      const first = await pair.client.request(request, counted);
+      const second = await pair.client.request(request, counted);
+      const third = await pair.client.request(request, counted);
+      assert.equal(count.parses, 1, 'parsed on the first early answer only');
+      assert.deepEqual(second, first);
+      assert.deepEqual(third, first);
+      assert.notEqual(second, first);
+      assert.notEqual(second.content, first.content, 'nested arrays are copied too');
+      assert.notEqual(second.content[0], third.content[0], 'and the objects in them');
+      (first.content[0] as { text: string }).text = 'changed by the first caller';
+      (second.content as unknown[]).push({ type: 'text', text: 'added by the second' });
+      const fourth = await pair.client.request(request, counted);
+      assert.deepEqual(
+        fourth,
+        { content: [{ type: 'text', text: 'hi' }] },
+        'no caller changes what the next one gets',
+      );
+      assert.equal(count.parses, 1);
+      const other = { parses: 0 };
+      await pair.client.request(request, countingSchema(other));
+      assert.equal(other.parses, 1, 'another schema parses for itself');
+      assert.equal(pair.counts.echo, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('parses every time when the parsed form is not plain data, or the stored answer is not frozen', async () => {
+    const request = { method: 'tools/call' as const, params: ECHO };
+    let parses = 0;
+    const dated = CallToolResultSchema.transform((r) => {
+      parses++;
+      return { at: new Date(0), text: (r.content[0] as { text: string }).text };
+    });
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPair({ client: [c] });
+    try {
+      await pair.client.request(request, CallToolResultSchema);
+      const a = await pair.client.request(request, dated);
+      const b = await pair.client.request(request, dated);
+      assert.equal(parses, 2, 'a Date is not plain data: no copy is kept');
+      assert.ok(b.at instanceof Date && a.at !== b.at);
+    } finally {
+      await pair.close();
+    }
+    const unfrozen = { parses: 0 };
+    const counted = countingSchema(unfrozen);
+    const byReference = cache({
+      tools: { include: ['echo'] },
+      store: memoryStore({ isolation: 'reference' }),
+    });
+    const pair2 = await connectPair({ client: [byReference] });
+    try {
+      await pair2.client.request(request, CallToolResultSchema);
+      await pair2.client.request(request, counted);
+      await pair2.client.request(request, counted);
+      assert.equal(unfrozen.parses, 2, 'an entry that can change is parsed on every answer');
+      assert.equal(byReference.stats().hits, 2);
+    } finally {
+      await pair2.close();
     }
   });
 
