@@ -91,7 +91,11 @@ export class KeyBuilder {
     // text parses back one way, so two partitions never share a key. A hashed key has no
     // newline after `<method>:`, a short one always has one: they never collide either.
     const text = this.prefix(method, upstream, principal) + paramsKeyMaterial(params);
-    return text.length <= SHORT_KEY_MAX ? text : `${method}:${digest(text)}`;
+    if (text.length > SHORT_KEY_MAX) return `${method}:${digest(text)}`;
+    // The text is a tree of the small strings it was built from. A Map lookup on such a
+    // string flattens it in V8's runtime, ~80 ns more than reading a character does here.
+    text.charCodeAt(0);
+    return text;
   }
 
   /**
