@@ -71,7 +71,8 @@ export const pipelineScenarios: ScenarioSet = {
   },
   'pipeline.pass5.inmemory': {
     kind: 'compare',
-    description: 'in-memory echo: bare SDK vs 5 pass-through middlewares written as async functions, async (ctx, next) => next()',
+    description:
+      'in-memory echo: bare SDK vs 5 pass-through middlewares written as async functions, async (ctx, next) => next()',
     baseline: inMemoryVariant('none'),
     candidate: inMemoryVariant('pass5'),
     ...FINE_INTERLEAVE,
