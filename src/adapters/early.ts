@@ -154,7 +154,9 @@ function copyPlain(value: unknown): unknown {
     return out;
   }
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const key in out) {
+  const keys = Object.keys(out);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     const item = out[key];
     if (typeof item === 'object' && item !== null) out[key] = copyPlain(item);
   }
