@@ -34,6 +34,7 @@ import {
   ratio,
   textTable,
 } from './report/format.js';
+import { serializeResults } from './report/results.js';
 import { scenarios } from './scenarios/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -108,7 +109,7 @@ async function main(): Promise<number> {
   if (!values['no-save']) {
     const file = values.out ?? join(HERE, 'results', resultsName(results, values.check!));
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(file, serializeResults(results));
     out.push(`results: ${relative(process.cwd(), file)}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);

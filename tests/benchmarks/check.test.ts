@@ -8,10 +8,11 @@ import {
 } from '../../benchmarks/fixtures/servers.js';
 import { type Budget, parseBudgets } from '../../benchmarks/harness/budgets.js';
 import type { Variant } from '../../benchmarks/harness/compare.js';
-import { runBench } from '../../benchmarks/harness/runner.js';
+import { type BenchResults, runBench } from '../../benchmarks/harness/runner.js';
 import { median, percentiles, quantile, spread } from '../../benchmarks/harness/stats.js';
 import type { ScenarioSet } from '../../benchmarks/harness/types.js';
 import { decide, judge } from '../../benchmarks/harness/verdict.js';
+import { serializeResults } from '../../benchmarks/report/results.js';
 import { type Middleware, withMiddleware } from '../../src/index.js';
 
 describe('statistics', () => {
@@ -232,5 +233,42 @@ describe('the gate, measuring', () => {
     });
     assert.equal(results.ok, false);
     assert.match(results.scenarios[0]!.error!, /boom/);
+  });
+});
+
+describe('results files', () => {
+  it('write each round on one line and fractional numbers to six significant digits', () => {
+    const round = (ratio: number) => ({ order: 'AB', baseline: { ops: 3, p50Us: 12.3456789 }, ratio });
+    const results = {
+      schema: 1,
+      scenarios: [
+        { name: 's', compare: { rounds: [round(1.0123456789), round(0.98765432)], settings: { rounds: 2 } } },
+      ],
+      note: 'a string that looks like "\u0000round:0" stays as it is',
+    } as unknown as BenchResults;
+    const text = serializeResults(results);
+    const lines = text.split('\n');
+    assert.ok(
+      lines.some((l) => l.trim() === '{"order":"AB","baseline":{"ops":3,"p50Us":12.3457},"ratio":1.01235},'),
+    );
+    assert.ok(
+      lines.some((l) => l.trim() === '{"order":"AB","baseline":{"ops":3,"p50Us":12.3457},"ratio":0.987654}'),
+    );
+    assert.deepEqual(JSON.parse(text), {
+      schema: 1,
+      scenarios: [
+        {
+          name: 's',
+          compare: {
+            rounds: [
+              { order: 'AB', baseline: { ops: 3, p50Us: 12.3457 }, ratio: 1.01235 },
+              { order: 'AB', baseline: { ops: 3, p50Us: 12.3457 }, ratio: 0.987654 },
+            ],
+            settings: { rounds: 2 },
+          },
+        },
+      ],
+      note: 'a string that looks like "\u0000round:0" stays as it is',
+    });
   });
 });
