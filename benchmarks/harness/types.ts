@@ -43,9 +43,11 @@ export interface CompareScenario {
  */
 export const FINE_INTERLEAVE = {
   rounds: 300,
+  // 200 ms of warm-up: two 4 ms rounds would leave the first measured ones to the JIT.
+  warmupRounds: 25,
   timePerRoundMs: 4,
   gc: false,
-} as const satisfies Pick<CompareScenario, 'rounds' | 'timePerRoundMs' | 'gc'>;
+} as const satisfies Pick<CompareScenario, 'rounds' | 'warmupRounds' | 'timePerRoundMs' | 'gc'>;
 
 /** A load-generator run (throughput over time, queueing under overload); report only. */
 export interface LoadScenario {
