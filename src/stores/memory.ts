@@ -129,8 +129,10 @@ export class MemoryStore implements CacheStore {
       return;
     }
     const stored = this.#clone ? (frozenCopy(entry) as CacheEntry) : entry;
+    // The LRU keeps every entry it is given here: its only refusal is of an entry over
+    // maxEntrySize, checked above (entrySize rounds up to that integer at most).
     this.#lru.set(key, stored);
-    if (this.#lru.peek(key) === stored) this.#tags.add(key, stored.tags);
+    this.#tags.add(key, stored.tags);
   }
 
   /** Removes the entry under `key`; `true` if a live one was there. */
