@@ -1,20 +1,28 @@
 /**
- * Early answers on an SDK v1 `Client`: `client.request()` first offers the request to
- * the `early` hooks of the pipeline's leading request middlewares (e.g. metrics, then a
- * cache hit; see `EarlyAnswer`), and only when they decline does the SDK build the
- * JSON-RPC request, arm its timeout, send it and wait for the response. On an in-memory
- * pair that machinery, not the transport, is most of a call's cost, so a hit answered
- * here costs a fraction of one answered from inside the transport.
+ * Early answers on an SDK `Client`: a request first goes to the `early` hooks of the
+ * pipeline's leading request middlewares (e.g. metrics, then a cache hit; see
+ * `EarlyAnswer`), and only when they decline does the SDK build the JSON-RPC request, arm
+ * its timeout, send it and wait for the response. On an in-memory pair that machinery,
+ * not the transport, is most of a call's cost, so a hit answered here costs a fraction of
+ * one answered from inside the transport.
  *
- * The answer reaches the caller as the SDK would have delivered it: parsed by the
- * caller's result schema, and a fresh object for every call. An answer that is the same
- * frozen object as before (a cached entry's value) is parsed once per result schema: its
- * parsed form is kept, weakly held by the answer, and each later call gets a copy of it.
- * Parsing a 1 KB tool result with the SDK's zod schema costs ~0.2 µs, a sixth of a hit;
- * copying it, a fraction of that. Only parsed forms made of plain objects, arrays and
- * JSON primitives are kept (anything else, a `Date` from a transform say, is parsed every
- * time), and the schema must give the same output for the same input, as a schema
- * without side effects does.
+ * - SDK v1: `client.request(request, resultSchema, options)` is patched; the answer is
+ *   parsed by the caller's zod schema, as the SDK parses a response.
+ * - SDK v2: `client._requestWithSchemaViaCodec(codec, request, resultSchema, options)`,
+ *   the funnel every v2 request goes through, is patched; the answer is decoded by the
+ *   connection's era codec and validated by the caller's Standard Schema, as the SDK
+ *   does with a response. An answer the codec does not decode as complete, or the schema
+ *   rejects, takes the ordinary way instead, so that the SDK reports the server's answer
+ *   in its own terms.
+ *
+ * Either way the caller gets a fresh object for every call. An answer that is the same
+ * frozen object as before (a cached entry's value) is parsed once per result schema (and
+ * codec): its parsed form is kept, weakly held by the answer, and each later call gets a
+ * copy of it. Parsing a 1 KB tool result with the SDK's zod schema costs ~0.2 µs, a sixth
+ * of a v1 hit; copying it, a fraction of that. Only parsed forms made of plain objects,
+ * arrays and JSON primitives are kept (anything else, a `Date` from a transform say, is
+ * parsed every time), and the schema must give the same output for the same input, as a
+ * schema without side effects does.
  *
  * @module
  */
@@ -42,10 +50,33 @@ type Request = (
   options?: RequestOptions,
 ) => Promise<unknown>;
 
+/** A result as an SDK v2 era codec decodes it. */
+type Decoded = { kind: 'complete'; result: unknown } | { kind: string };
+
+/** An SDK v2 era codec, reduced to the decoding of results. */
+interface Codec {
+  decodeResult(method: string, raw: unknown): Decoded;
+}
+
+/** A Standard Schema (`~standard`), as the SDK v2 client takes one for a result. */
+interface StandardSchema {
+  '~standard': {
+    validate(value: unknown): StandardOutcome | Promise<StandardOutcome>;
+  };
+}
+
+type StandardOutcome = { value: unknown; issues?: undefined } | { issues: readonly unknown[] };
+
+type RequestViaCodec = (
+  codec: Codec,
+  request: { method: string; params?: JsonObject },
+  resultSchema: unknown,
+  options?: RequestOptions,
+) => Promise<unknown>;
+
 /**
  * True for an SDK v1 `Client`, whose `request(request, resultSchema, options)` validates
- * with the schema it is given. SDK v2's client validates through its protocol era's codec
- * (it has `_requestWithSchema`) and keeps the ordinary path.
+ * with the schema it is given.
  */
 export function isV1Client(protocol: object): boolean {
   const p = protocol as Record<string, unknown>;
@@ -54,6 +85,15 @@ export function isV1Client(protocol: object): boolean {
     typeof p.getServerCapabilities === 'function' &&
     typeof p._requestWithSchema !== 'function'
   );
+}
+
+/**
+ * True for an SDK v2 `Client`, whose requests all go through
+ * `_requestWithSchemaViaCodec(codec, request, resultSchema, options)`.
+ */
+export function isV2Client(protocol: object): boolean {
+  const p = protocol as Record<string, unknown>;
+  return typeof p._requestWithSchemaViaCodec === 'function' && typeof p.getServerCapabilities === 'function';
 }
 
 /**
@@ -67,7 +107,11 @@ export function answerEarlyInFront(client: object, pipelineOf: () => Pipeline | 
   const original = target.request;
   target.request = function requestOrAnswerEarly(this: unknown, request, resultSchema, options) {
     const pipeline = pipelineOf();
-    if (pipeline?.answersEarly === true && mayAnswerEarly(resultSchema, options)) {
+    if (
+      pipeline?.answersEarly === true &&
+      typeof (resultSchema as Partial<ResultSchema> | null)?.safeParse === 'function' &&
+      mayAnswerEarly(options)
+    ) {
       const result = pipeline.answerEarly(request.method, request.params);
       if (result !== undefined) return delivered(result, resultSchema as ResultSchema);
     }
@@ -75,9 +119,59 @@ export function answerEarlyInFront(client: object, pipelineOf: () => Pipeline | 
   };
 }
 
-/** A result schema's output for an answer given before, and the schema. */
+/**
+ * Patches an SDK v2 client's request funnel so that the pipeline of its current
+ * connection (`pipelineOf()`) may answer first (see the module comment). Requests that
+ * resume a stream, carry an aborted signal or come with a schema that is not a Standard
+ * Schema always take the SDK's way.
+ */
+export function answerEarlyInFrontV2(client: object, pipelineOf: () => Pipeline | undefined): void {
+  const target = client as { _requestWithSchemaViaCodec: RequestViaCodec };
+  const original = target._requestWithSchemaViaCodec;
+  target._requestWithSchemaViaCodec = function requestOrAnswerEarly(
+    this: unknown,
+    codec,
+    request,
+    resultSchema,
+    options,
+  ) {
+    const pipeline = pipelineOf();
+    if (
+      pipeline?.answersEarly === true &&
+      typeof codec?.decodeResult === 'function' &&
+      isStandardSchema(resultSchema) &&
+      mayAnswerEarly(options)
+    ) {
+      const result = pipeline.answerEarly(request.method, request.params);
+      if (result !== undefined) {
+        const known = recalled(result, resultSchema, codec);
+        if (known !== NOT_KNOWN) return Promise.resolve(known);
+        const ordinary = () => original.call(this, codec, request, resultSchema, options);
+        const decoded = codec.decodeResult(request.method, result);
+        if (decoded.kind !== 'complete') return ordinary();
+        return Promise.resolve(
+          resultSchema['~standard'].validate((decoded as { result: unknown }).result),
+        ).then((outcome) => {
+          if (outcome.issues !== undefined && outcome.issues.length !== 0) return ordinary();
+          const value = (outcome as { value: unknown }).value;
+          remember(result, resultSchema, codec, value);
+          return value;
+        });
+      }
+    }
+    return original.call(this, codec, request, resultSchema, options);
+  };
+}
+
+function isStandardSchema(schema: unknown): schema is StandardSchema {
+  const standard = (schema as Partial<StandardSchema> | null)?.['~standard'];
+  return typeof standard?.validate === 'function';
+}
+
+/** A result schema's output for an answer given before, with the schema and codec. */
 interface Parsed {
-  schema: ResultSchema;
+  schema: unknown;
+  codec: unknown;
   /** A private copy: the caller that got the first parse may change its own. */
   data: unknown;
 }
@@ -85,15 +179,30 @@ interface Parsed {
 /** Parsed forms of frozen answers, held no longer than the answer itself. */
 const parsedAnswers = new WeakMap<JsonObject, Parsed>();
 
+const NOT_KNOWN = Symbol('not known');
+
+/** A copy of what `schema` (and `codec`) made of `result` before, or {@link NOT_KNOWN}. */
+function recalled(result: JsonObject, schema: unknown, codec: unknown): unknown {
+  const known = parsedAnswers.get(result);
+  return known !== undefined && known.schema === schema && known.codec === codec
+    ? copyPlain(known.data)
+    : NOT_KNOWN;
+}
+
+/** Keeps a private copy of `data`, what `schema` made of `result`, if both qualify. */
+function remember(result: JsonObject, schema: unknown, codec: unknown, data: unknown): void {
+  if (Object.isFrozen(result) && isPlain(data, 0)) {
+    parsedAnswers.set(result, { schema, codec, data: copyPlain(data) });
+  }
+}
+
 /** `result` as the caller's schema delivers it, parsed or copied from its earlier parse. */
 function delivered(result: JsonObject, schema: ResultSchema): Promise<unknown> {
-  const known = parsedAnswers.get(result);
-  if (known !== undefined && known.schema === schema) return Promise.resolve(copyPlain(known.data));
+  const known = recalled(result, schema, undefined);
+  if (known !== NOT_KNOWN) return Promise.resolve(known);
   const parsed = schema.safeParse(result);
   if (!parsed.success) return Promise.reject(parsed.error);
-  if (Object.isFrozen(result) && isPlain(parsed.data, 0)) {
-    parsedAnswers.set(result, { schema, data: copyPlain(parsed.data) });
-  }
+  remember(result, schema, undefined, parsed.data);
   return Promise.resolve(parsed.data);
 }
 
@@ -163,8 +272,7 @@ function copyPlain(value: unknown): unknown {
   return out;
 }
 
-function mayAnswerEarly(resultSchema: unknown, options: RequestOptions | undefined): boolean {
-  if (typeof (resultSchema as Partial<ResultSchema> | null)?.safeParse !== 'function') return false;
+function mayAnswerEarly(options: RequestOptions | undefined): boolean {
   if (options === undefined) return true;
   return (
     options.signal?.aborted !== true &&

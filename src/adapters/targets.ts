@@ -1,7 +1,7 @@
 import type { Pipeline } from '../core/pipeline.js';
 import type { Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { answerEarlyInFront, isV1Client } from './early.js';
+import { answerEarlyInFront, answerEarlyInFrontV2, isV1Client, isV2Client } from './early.js';
 import {
   type McpTransport,
   type MiddlewareTransport,
@@ -140,5 +140,8 @@ function install(protocol: Patchable, side: 'server' | 'client', stack: readonly
     return original.call(this, wrapped, ...rest);
   };
   protocol[STACK] = state;
-  if (side === 'client' && isV1Client(protocol)) answerEarlyInFront(protocol, () => state.pipeline);
+  if (side === 'client') {
+    if (isV1Client(protocol)) answerEarlyInFront(protocol, () => state.pipeline);
+    else if (isV2Client(protocol)) answerEarlyInFrontV2(protocol, () => state.pipeline);
+  }
 }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Middleware, MiddlewareObject, MiddlewareTransport } from '../../../src/index.js';
-import { cache, withCache } from '../../../src/middleware/cache/index.js';
+import { cache } from '../../../src/middleware/cache/index.js';
 import { metrics } from '../../../src/middleware/metrics/index.js';
 import { memoryStore } from '../../../src/stores/memory.js';
 import { connectPair } from '../../helpers/servers.js';
+import { connectPairV2 } from '../../helpers/servers-v2.js';
 import { fakeClock, steerableStore, textOf } from './helpers.js';
 
 const ECHO = { name: 'echo', arguments: { text: 'hi' } };
@@ -37,6 +37,44 @@ function recorder(seen: string[]): Middleware {
   };
 }
 
+/**
+ * Calls `echo` four times through a connected pair whose client stack is `c`: the first
+ * call is sent, the hits never reach the transport, and every caller gets its own copy.
+ * Closes the pair.
+ */
+async function answersHitsEarly(
+  c: ReturnType<typeof cache>,
+  pair: {
+    client: Parameters<typeof countSends>[0] & {
+      callTool(params: typeof ECHO): Promise<unknown>;
+    };
+    counts: Record<string, number>;
+    close(): Promise<void>;
+  },
+): Promise<void> {
+  try {
+    type Result = { content: { text: string }[] };
+    const call = () => pair.client.callTool(ECHO) as Promise<Result>;
+    const sent = countSends(pair.client);
+    const first = await call();
+    assert.deepEqual(sent, ['tools/call']);
+    const second = await call();
+    const third = await call();
+    assert.deepEqual(sent, ['tools/call'], 'the hits never reached the transport');
+    assert.equal(pair.counts.echo, 1);
+    assert.deepEqual(second, first);
+    assert.notEqual(second, third, 'each caller gets its own object');
+    second.content[0]!.text = 'changed by a caller';
+    assert.equal(textOf(third), 'hi');
+    assert.equal(textOf(await call()), 'hi', 'a caller cannot change what is stored');
+    const stats = c.stats();
+    assert.equal(stats.hits, 3);
+    assert.equal(stats.misses, 1);
+  } finally {
+    await pair.close();
+  }
+}
+
 /** The SDK's tool-result schema, counting its parses in `count.parses`. */
 function countingSchema(count: { parses: number }): typeof CallToolResultSchema {
   return {
@@ -50,26 +88,7 @@ function countingSchema(count: { parses: number }): typeof CallToolResultSchema 
 describe('early answers on an SDK v1 client', () => {
   it('answers a fresh hit at client.request(), before the SDK sends anything, with a fresh copy each time', async () => {
     const c = cache({ tools: { include: ['echo'] } });
-    const pair = await connectPair({ client: [c] });
-    try {
-      const sent = countSends(pair.client);
-      const first = await pair.client.callTool(ECHO);
-      assert.deepEqual(sent, ['tools/call']);
-      const second = await pair.client.callTool(ECHO);
-      const third = await pair.client.callTool(ECHO);
-      assert.deepEqual(sent, ['tools/call'], 'the hits never reached the transport');
-      assert.equal(pair.counts.echo, 1);
-      assert.deepEqual(second, first);
-      assert.notEqual(second, third, 'each caller gets its own object');
-      (second.content as { text: string }[])[0]!.text = 'changed by a caller';
-      assert.equal(textOf(third), 'hi');
-      assert.equal(textOf(await pair.client.callTool(ECHO)), 'hi', 'a caller cannot change what is stored');
-      const stats = c.stats();
-      assert.equal(stats.hits, 3);
-      assert.equal(stats.misses, 1);
-    } finally {
-      await pair.close();
-    }
+    await answersHitsEarly(c, await connectPair({ client: [c] }));
   });
 
   it('asks only the outermost request layer: a layer outside the cache still sees every request', async () => {
@@ -339,10 +358,27 @@ describe('early answers on an SDK v1 client', () => {
       await pair.close();
     }
   });
+});
 
-  it('leaves an SDK v2 client’s request() alone (v2 validates through its own protocol codec)', () => {
-    const client = new ClientV2({ name: 'v2', version: '2.0.0' });
-    withCache(client, { tools: { include: ['echo'] } });
-    assert.equal(Object.hasOwn(client, 'request'), false);
+describe('early answers on an SDK v2 client', () => {
+  it('answers a fresh hit in the request funnel, decoded and validated as the SDK does, a fresh copy each time', async () => {
+    const c = cache({ tools: { include: ['echo'] } });
+    await answersHitsEarly(c, await connectPairV2({ client: [c] }));
+  });
+
+  it('lets the SDK answer when the caller’s schema rejects the stored result', async () => {
+    const c = cache({ tools: { include: ['echo'] } });
+    const pair = await connectPairV2({ client: [c] });
+    try {
+      const request = { method: 'tools/call' as const, params: ECHO };
+      await pair.client.callTool(ECHO);
+      const sent = countSends(pair.client);
+      const strict = z.object({ content: z.array(z.object({ type: z.literal('image') })) });
+      await assert.rejects(pair.client.request(request, strict), /Invalid result for tools\/call/);
+      assert.deepEqual(sent, ['tools/call'], 'the request took the ordinary way');
+      assert.equal(pair.counts.echo, 1, 'and the cache answered it there');
+    } finally {
+      await pair.close();
+    }
   });
 });

@@ -76,8 +76,10 @@ describe('cache in the modern era, SDK v2 on both ends', () => {
     try {
       const a = await pair.client.callTool({ name: 'echo', arguments: { text: 'm' } });
       const b = await pair.client.callTool({ name: 'echo', arguments: { text: 'm' } });
-      assert.deepEqual(b.content, a.content);
+      assert.deepEqual(b, a, 'the hit, answered before the request funnel, decodes as the response did');
+      assert.notEqual(b, a);
       assert.equal(pair.counts.echo, 1);
+      assert.equal(pair.seen.filter((m) => m === 'tools/call').length, 1);
       await pair.client.listTools(undefined, { cacheMode: 'bypass' });
       await pair.client.listTools(undefined, { cacheMode: 'bypass' });
       assert.equal(pair.seen.filter((m) => m === 'tools/list').length, 1);
