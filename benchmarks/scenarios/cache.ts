@@ -28,9 +28,14 @@
  *   same workload runs with the cache on the server and on the client.
  */
 
+import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import {
+  InMemoryTransport as InMemoryTransportV2,
+  McpServer as McpServerV2,
+} from '@modelcontextprotocol/server';
 import {
   type CacheMiddleware,
   type CacheOptions,
@@ -39,12 +44,14 @@ import {
   metrics,
   withMiddleware,
 } from 'mcp-perf';
+import { z } from 'zod';
 import {
   type Connected,
   connectInMemory,
   createFixtureServer,
   createSlowServer,
   type HostedHttp,
+  pageText,
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
@@ -107,6 +114,14 @@ async function connectWith(where: Where, stack: Middleware[]): Promise<Connected
   await server.connect(serverSide);
   const client = withMiddleware(new Client({ name: 'mcp-perf-bench', version: '1.0.0' }), stack);
   await client.connect(clientSide);
+  return closingBoth(client, server);
+}
+
+/** A connected client, and how to close it and then its server. */
+function closingBoth<C extends { close(): Promise<void> }>(
+  client: C,
+  server: { close(): Promise<void> },
+): { client: C; close(): Promise<void> } {
   return {
     client,
     async close() {
@@ -189,6 +204,30 @@ function httpPage(withClientCache: boolean): Variant<Connected & { hosted: Hoste
       await c.close();
       await c.hosted.close();
     },
+  };
+}
+
+/** The repeated `page` call between SDK v2 peers in memory, the cache on the client or not at all. */
+function v2Page(withClientCache: boolean): Variant<{ client: ClientV2; close(): Promise<void> }> {
+  return {
+    setup: async () => {
+      const server = new McpServerV2({ name: 'mcp-perf-fixture-v2', version: '1.0.0' });
+      server.registerTool(
+        'page',
+        { description: 'Returns page id: 1 KB of text.', inputSchema: z.object({ id: z.number().int() }) },
+        async ({ id }) => ({ content: [{ type: 'text', text: pageText(id) }] }),
+      );
+      const [clientSide, serverSide] = InMemoryTransportV2.createLinkedPair();
+      await server.connect(serverSide);
+      const client = new ClientV2({ name: 'mcp-perf-bench', version: '1.0.0' });
+      if (withClientCache) withMiddleware(client, [cache({ tools: { include: ['page'] } })]);
+      await client.connect(clientSide);
+      return closingBoth(client, server);
+    },
+    run: async (c) => {
+      await c.client.callTool(REPEATED.page);
+    },
+    teardown: (c) => c.close(),
   };
 }
 
@@ -282,6 +321,14 @@ export const cacheScenarios: ScenarioSet = {
       'in-memory call with a 1 KB result: bare SDK vs a constant answer from inside the client pipeline (no early answer)',
     baseline: repeated('none'),
     candidate: constant('client'),
+    ...FINE_INTERLEAVE,
+  },
+  'cache.client-hit-v2.inmemory': {
+    kind: 'compare',
+    description:
+      "SDK v2 peers in memory, a call with a 1 KB result: bare SDK vs a client-side cache hit (answered in the client's request funnel)",
+    baseline: v2Page(false),
+    candidate: v2Page(true),
     ...FINE_INTERLEAVE,
   },
   'cache.client-hit.http': {
