@@ -312,14 +312,16 @@ export interface MiddlewareObject {
 export type EarlyNext = () => JsonObject | undefined;
 
 /**
- * An answer given in front of the SDK client. `withMiddleware(client, …)` on an SDK v1
+ * An answer given in front of the SDK client. `withMiddleware(client, …)` on an SDK
  * `Client` offers each request to the `early` hooks of the leading request middlewares,
- * outermost first, before `client.request()` goes to work (a JSON-RPC id, a timeout, the
- * transport, the response handlers). The chain ends at the first request middleware
+ * outermost first, before the client goes to work (a JSON-RPC id, a timeout, the
+ * transport, the response handlers): in `client.request()` on SDK v1, in the request
+ * funnel every request passes through on SDK v2. The chain ends at the first request middleware
  * without an `early` hook: it and the layers inside it are never skipped, so they still
  * see every request they would have seen. A result comes back to the caller validated by
- * the caller's result schema, a fresh copy for each call, as the SDK would have delivered
- * it; `undefined` sends the request its ordinary way through every layer.
+ * the caller's result schema (on SDK v2, decoded by the connection's era codec first), a
+ * fresh copy for each call, as the SDK would have delivered it; `undefined` sends the
+ * request its ordinary way through every layer.
  *
  * A cache answers a fresh hit and never calls `next()` (a miss must go the ordinary way,
  * where the cache stores what comes back); metrics calls `next()` and records a result
