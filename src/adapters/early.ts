@@ -13,7 +13,8 @@
  *   connection's era codec and validated by the caller's Standard Schema, as the SDK
  *   does with a response. An answer the codec does not decode as complete, or the schema
  *   rejects, takes the ordinary way instead, so that the SDK reports the server's answer
- *   in its own terms.
+ *   in its own terms (a cache then counts that request's hit twice: the early one and the
+ *   one on the ordinary way, if the entry is still there).
  *
  * Either way the caller gets a fresh object for every call. An answer that is the same
  * frozen object as before (a cached entry's value) is parsed once per result schema (and
