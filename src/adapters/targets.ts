@@ -47,11 +47,11 @@ type Patchable = {
  *
  * On an `McpServer`, `Server` or `Client` (SDK v1 or v2) it patches `connect()` so that
  * every transport connected from then on runs through the stack; the target is
- * returned. On an SDK v1 `Client` it also patches `request()`, so that the leading
- * request middlewares may answer before the SDK sends anything (`EarlyAnswer`). Several
- * calls on one target add layers to one stack (later calls run inside earlier ones) and
- * never nest wrappers. Layers apply to connections made after
- * the call: add them before `connect()`.
+ * returned. On a `Client` it also patches the way requests leave it (`request()` on
+ * SDK v1, the request funnel on v2), so that the leading request middlewares may answer
+ * before the SDK sends anything (`EarlyAnswer`). Several calls on one target add layers
+ * to one stack (later calls run inside earlier ones) and never nest wrappers. Layers
+ * apply to connections made after the call: add them before `connect()`.
  *
  * On a bare transport it returns the wrapping transport (see {@link wrapTransport});
  * `options.side` is then required.

@@ -316,9 +316,9 @@ export type EarlyNext = () => JsonObject | undefined;
  * `Client` offers each request to the `early` hooks of the leading request middlewares,
  * outermost first, before the client goes to work (a JSON-RPC id, a timeout, the
  * transport, the response handlers): in `client.request()` on SDK v1, in the request
- * funnel every request passes through on SDK v2. The chain ends at the first request middleware
- * without an `early` hook: it and the layers inside it are never skipped, so they still
- * see every request they would have seen. A result comes back to the caller validated by
+ * funnel every request passes through on SDK v2. The chain ends at the first request
+ * middleware without an `early` hook: it and the layers inside it are never skipped, so
+ * they still see every request they would have seen. A result comes back to the caller validated by
  * the caller's result schema (on SDK v2, decoded by the connection's era codec first), a
  * fresh copy for each call, as the SDK would have delivered it; `undefined` sends the
  * request its ordinary way through every layer.

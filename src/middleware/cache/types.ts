@@ -31,10 +31,10 @@ export interface CacheMiddleware extends MiddlewareObject {
   /** The notification hook (invalidation and progress relay). */
   readonly notification: NotificationHook;
   /**
-   * The early answer: on an SDK v1 client where this cache leads the stack (alone, or
+   * The early answer: on an SDK client where this cache leads the stack (alone, or
    * behind layers that have early hooks too, such as metrics), a fresh hit in a
-   * synchronous store (the memory tier) is served at `client.request()`, before the SDK
-   * builds and sends the request.
+   * synchronous store (the memory tier) is served before the SDK builds and sends the
+   * request (at `client.request()` on v1, in the request funnel on v2).
    */
   readonly early: EarlyAnswer;
   /** The store in use. */
