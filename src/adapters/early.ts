@@ -36,7 +36,7 @@ interface ResultSchema {
   safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: unknown };
 }
 
-/** The options of SDK v1 `request()` that decide whether a request may be answered early. */
+/** The request options (SDK v1 and v2 alike) that decide whether a request may be answered early. */
 interface RequestOptions {
   signal?: AbortSignal;
   resumptionToken?: unknown;
@@ -145,23 +145,38 @@ export function answerEarlyInFrontV2(client: object, pipelineOf: () => Pipeline 
     ) {
       const result = pipeline.answerEarly(request.method, request.params);
       if (result !== undefined) {
-        const known = recalled(result, resultSchema, codec);
-        if (known !== NOT_KNOWN) return Promise.resolve(known);
-        const ordinary = () => original.call(this, codec, request, resultSchema, options);
-        const decoded = codec.decodeResult(request.method, result);
-        if (decoded.kind !== 'complete') return ordinary();
-        return Promise.resolve(
-          resultSchema['~standard'].validate((decoded as { result: unknown }).result),
-        ).then((outcome) => {
-          if (outcome.issues !== undefined && outcome.issues.length !== 0) return ordinary();
-          const value = (outcome as { value: unknown }).value;
-          remember(result, resultSchema, codec, value);
-          return value;
-        });
+        return deliveredV2(result, request.method, codec, resultSchema, () =>
+          original.call(this, codec, request, resultSchema, options),
+        );
       }
     }
     return original.call(this, codec, request, resultSchema, options);
   };
+}
+
+/**
+ * `result` as SDK v2 delivers a response to `method`: decoded by `codec` and validated by
+ * `schema`, or copied from that earlier; `ordinary()` when either rejects it.
+ */
+function deliveredV2(
+  result: JsonObject,
+  method: string,
+  codec: Codec,
+  schema: StandardSchema,
+  ordinary: () => Promise<unknown>,
+): Promise<unknown> {
+  const known = recalled(result, schema, codec);
+  if (known !== NOT_KNOWN) return Promise.resolve(known);
+  const decoded = codec.decodeResult(method, result);
+  if (decoded.kind !== 'complete') return ordinary();
+  return Promise.resolve(schema['~standard'].validate((decoded as { result: unknown }).result)).then(
+    (outcome) => {
+      if (outcome.issues !== undefined && outcome.issues.length !== 0) return ordinary();
+      const value = (outcome as { value: unknown }).value;
+      remember(result, schema, codec, value);
+      return value;
+    },
+  );
 }
 
 function isStandardSchema(schema: unknown): schema is StandardSchema {
