@@ -32,4 +32,35 @@ describe('Flights', () => {
     assert.equal(flights.oldestStart(1_000), 1_000);
     assert.equal(flights.get('held'), undefined);
   });
+
+  it('finds the newest joinable flight of a key, however many are in flight', () => {
+    const flights = new Flights();
+    const a1 = flights.start(new Flight('a', connection, 0, undefined), true);
+    const b1 = flights.start(new Flight('b', connection, 0, undefined), true);
+    const c1 = flights.start(new Flight('c', connection, 0, undefined), true);
+    assert.equal(flights.get('a'), a1);
+    assert.equal(flights.get('b'), b1);
+    assert.equal(flights.get('c'), c1);
+    assert.equal(flights.get('d'), undefined);
+    // A forced refresh starts a second flight of a key: the newer one is joined.
+    const a2 = flights.start(new Flight('a', connection, 0, undefined), true);
+    const b2 = flights.start(new Flight('b', connection, 0, undefined), true);
+    assert.equal(flights.get('a'), a2);
+    assert.equal(flights.get('b'), b2);
+    flights.finish(a1);
+    flights.finish(b1);
+    assert.equal(flights.get('a'), a2, 'the older flight finishing leaves the newer one joinable');
+    assert.equal(flights.get('b'), b2);
+    const hidden = flights.start(new Flight('c', connection, 0, undefined), false);
+    assert.equal(flights.get('c'), c1, 'a flight that is not joinable is never found');
+    flights.finish(hidden);
+    for (const f of [a2, b2, c1]) flights.finish(f);
+    for (const key of ['a', 'b', 'c']) {
+      assert.equal(flights.get(key), undefined);
+      assert.equal(flights.has(key), false);
+    }
+    assert.equal(flights.size, 0);
+    const again = flights.start(new Flight('b', connection, 0, undefined), true);
+    assert.equal(flights.get('b'), again, 'usable again once emptied');
+  });
 });
