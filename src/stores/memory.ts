@@ -6,7 +6,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { InvalidOptionError } from '../errors/index.js';
-import { TagIndex } from './tag-index.js';
+import { EVERY_KEY, TagIndex } from './tag-index.js';
 import type { CacheEntry, CacheStore, CacheStoreStats, EvictionReason } from './types.js';
 
 /**
@@ -81,7 +81,7 @@ export class MemoryStore implements CacheStore {
   readonly options: Readonly<Required<Omit<MemoryStoreOptions, 'now'>>>;
   readonly #lru: LRUCache<string, CacheEntry>;
   readonly #carries = (key: string, tag: string): boolean => this.#lru.peek(key)?.tags.includes(tag) === true;
-  readonly #tags = new TagIndex(this.#carries);
+  readonly #tags: TagIndex;
   readonly #listeners = new Set<Listener>();
   readonly #now: () => number;
   readonly #clone: boolean;
@@ -99,6 +99,7 @@ export class MemoryStore implements CacheStore {
     this.options = Object.freeze(resolved.options);
     this.#now = resolved.now;
     this.#clone = resolved.options.isolation === 'clone';
+    this.#tags = new TagIndex(this.#carries, broadTagCount(resolved.options.maxEntries));
     this.#lru = new LRUCache<string, CacheEntry>({
       max: resolved.options.maxEntries,
       maxSize: resolved.options.maxBytes,
@@ -145,7 +146,8 @@ export class MemoryStore implements CacheStore {
   /** Removes every entry tagged `tag`; answers how many live entries went. */
   invalidateTag(tag: string): number {
     let removed = 0;
-    for (const key of this.#tags.candidates(tag)) {
+    const candidates = this.#tags.candidates(tag);
+    for (const key of candidates === EVERY_KEY ? this.#carrying(tag) : candidates) {
       if (!this.#carries(key, tag)) continue;
       const live = this.#isLive(key);
       this.#drop(key, live ? 'invalidate' : 'expire');
@@ -181,6 +183,13 @@ export class MemoryStore implements CacheStore {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /** The keys of every entry that carries `tag` (a walk of the whole store). */
+  #carrying(tag: string): string[] {
+    const keys: string[] = [];
+    for (const [key, entry] of this.#lru.entries()) if (entry.tags.includes(tag)) keys.push(key);
+    return keys;
   }
 
   /** Whether a live (not yet past `staleUntil`) entry is under `key`; does not touch recency. */
@@ -236,6 +245,15 @@ export class MemoryStore implements CacheStore {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   return new MemoryStore(options);
+}
+
+/**
+ * How many entries a tag may have and still be listed in the tag index. Dropping a
+ * broader tag walks the whole store once: at most 64 checks for each entry stored with
+ * it. See `tag-index.ts`.
+ */
+function broadTagCount(maxEntries: number): number {
+  return Math.max(256, Math.ceil(maxEntries / 64));
 }
 
 function entrySize(entry: CacheEntry): number {

@@ -1,19 +1,24 @@
 /**
  * Which keys carry a tag, for a store that drops entries by tag.
  *
- * Each tag keeps an append-only list of keys and a count of the entries that carry it.
- * Storing an entry appends its key; losing one only lowers the count, so neither walks
- * or rehashes a set of every key with that tag. (A `Set` per tag did: with a tag such as
- * `method:tools/call` on every entry of a full store, each miss added to and evicted
- * from two sets of ten thousand keys, which profiling showed as a quarter of a miss.)
- * The list may hold keys whose entry has gone or no longer carries the tag, and
- * duplicates; it is compacted when it grows past {@link COMPACT_FACTOR} times the live
- * count, and a tag whose count reaches zero is forgotten with its list.
+ * Each tag keeps a count of the entries that carry it and, while that count is small, an
+ * append-only list of their keys. Storing an entry appends its key; losing one only
+ * lowers the count, so neither walks or rehashes a set of every key with that tag. (A
+ * `Set` per tag did: with a tag such as `method:tools/call` on every entry of a full
+ * store, each miss added to and evicted from two sets of ten thousand keys, which
+ * profiling showed as a quarter of a miss.) The list may hold keys whose entry has gone
+ * or no longer carries the tag, and duplicates; it is compacted when it grows past
+ * {@link COMPACT_FACTOR} times the live count, and a tag whose count reaches zero is
+ * forgotten with its list.
  *
- * Compaction asks the store about every key in the list, so its cost per stored entry is
- * about `factor / (factor - 1)` lookups: at 2 that was two lookups in a full store for
- * every miss (~0.3 µs here); at 4 it is 1.3, for a list that may hold three dead keys for
- * each live one (references to key strings, ~100 bytes each, until the next compaction).
+ * A tag carried by more entries than the index's `listLimit` stops being listed: it is
+ * *broad*, and {@link TagIndex.candidates} answers {@link EVERY_KEY} for it, so the
+ * store walks all its entries to drop it. Keeping such lists cost more than anything
+ * else a miss did in a full store (~0.8 µs of ~5: an append to a list of ten thousand
+ * keys per tag, and compactions that look up every listed key). A broad tag stays broad
+ * until its count reaches zero, and dropping it removes every entry that carries it, so
+ * it is walked for once; it became broad by being stored with more than `listLimit`
+ * entries, so that walk costs at most `store size / listLimit` checks for each of them.
  *
  * Internal: used by the memory store.
  *
@@ -25,8 +30,12 @@ const COMPACT_FACTOR = 4;
 /** … plus this many entries. */
 const COMPACT_SLACK = 32;
 
+/** What {@link TagIndex.candidates} answers for a broad tag: any key may carry it. */
+export const EVERY_KEY = Symbol('every key');
+
 interface Tagged {
-  keys: string[];
+  /** The keys that may carry the tag; `undefined` once the tag is broad. */
+  keys: string[] | undefined;
   live: number;
 }
 
@@ -34,13 +43,16 @@ interface Tagged {
 export class TagIndex {
   readonly #tags = new Map<string, Tagged>();
   readonly #carries: (key: string, tag: string) => boolean;
+  readonly #listLimit: number;
 
   /**
    * @param carries - whether the entry the store holds under `key` carries `tag` now;
    *   asked only while compacting a list
+   * @param listLimit - a tag carried by more live entries than this is broad (not listed)
    */
-  constructor(carries: (key: string, tag: string) => boolean) {
+  constructor(carries: (key: string, tag: string) => boolean, listLimit: number) {
     this.#carries = carries;
+    this.#listLimit = listLimit;
   }
 
   /** The entry now stored under `key` carries `tags`. */
@@ -52,10 +64,16 @@ export class TagIndex {
         tagged = { keys: [], live: 0 };
         this.#tags.set(tag, tagged);
       }
-      tagged.live++;
-      tagged.keys.push(key);
-      if (tagged.keys.length > COMPACT_FACTOR * tagged.live + COMPACT_SLACK)
-        tagged.keys = compact(tagged.keys, tag, tagged.live, this.#carries);
+      const live = ++tagged.live;
+      const keys = tagged.keys;
+      if (keys === undefined) continue;
+      if (live > this.#listLimit) {
+        tagged.keys = undefined;
+        continue;
+      }
+      keys.push(key);
+      if (keys.length > COMPACT_FACTOR * live + COMPACT_SLACK)
+        tagged.keys = compact(keys, tag, live, this.#carries);
     }
   }
 
@@ -68,12 +86,14 @@ export class TagIndex {
   }
 
   /**
-   * Keys that may carry `tag` (a copy: dropping entries while walking it is safe). Every
-   * key whose entry carries the tag is in it; the caller checks each.
+   * Keys that may carry `tag` (a copy: dropping entries while walking it is safe), or
+   * {@link EVERY_KEY} for a broad tag. Every key whose entry carries the tag is in the
+   * list; the caller checks each.
    */
-  candidates(tag: string): string[] {
+  candidates(tag: string): string[] | typeof EVERY_KEY {
     const tagged = this.#tags.get(tag);
-    return tagged === undefined ? [] : tagged.keys.slice();
+    if (tagged === undefined) return [];
+    return tagged.keys === undefined ? EVERY_KEY : tagged.keys.slice();
   }
 
   /** How many tags have live entries. */

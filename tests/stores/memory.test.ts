@@ -86,6 +86,25 @@ describe('memoryStore', () => {
     assert.equal(store.invalidateTag('shared'), 1, 'the evicted entry left the tag index');
   });
 
+  test('drops a tag carried by too many entries to list by walking the store, and only its entries', () => {
+    const store = memoryStore({ now: () => T0 });
+    const evicted: [string, EvictionReason][] = [];
+    store.onEvict((key, reason) => evicted.push([key, reason]));
+    // Past 256 entries a tag is no longer listed in the index (see tag-index.ts).
+    for (let i = 0; i < 600; i++) store.set(`k${i}`, makeEntry(i, T0, { tags: ['broad', `own:${i % 2}`] }));
+    store.set('other', makeEntry('other', T0, { tags: ['narrow'] }));
+    assert.equal(store.invalidateTag('own:1'), 300, 'a broad tag: every entry carrying it, found by a walk');
+    assert.equal(store.get('k1'), undefined);
+    assert.equal(store.get('k2')?.value, 2);
+    assert.equal(store.invalidateTag('broad'), 300);
+    assert.equal(store.stats().entries, 1);
+    assert.equal(store.get('other')?.value, 'other');
+    assert.equal(evicted.filter(([, reason]) => reason === 'invalidate').length, 600);
+    assert.equal(store.invalidateTag('broad'), 0, 'forgotten once no entry carries it');
+    store.set('again', makeEntry('again', T0, { tags: ['broad'] }));
+    assert.equal(store.invalidateTag('broad'), 1);
+  });
+
   test('evicts to stay within maxEntries', () => {
     const store = memoryStore({ maxEntries: 3, now: () => T0 });
     for (const key of ['a', 'b', 'c', 'd', 'e']) store.set(key, makeEntry(key, T0));
