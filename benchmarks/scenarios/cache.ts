@@ -40,6 +40,7 @@ import {
   type CacheMiddleware,
   type CacheOptions,
   cache,
+  type JsonObject,
   type Middleware,
   metrics,
   withMiddleware,
@@ -105,6 +106,36 @@ const passThrough: Middleware = {
   },
 };
 
+/**
+ * The least a storing cache can do on a miss: a key (the method and the params' JSON), a
+ * lookup in a `Map`, and the result stored, the oldest entry dropped past `max` (first
+ * in, first out). No canonical key, no partition, no TTL, no coalescing, no size bound,
+ * no invalidation, no protection of the stored value.
+ */
+function storingFloor(max: number): Middleware {
+  const entries = new Map<string, JsonObject>();
+  // The keys in the order stored, as a ring: the oldest is overwritten by the next.
+  const order: string[] = new Array<string>(max).fill('');
+  let oldest = 0;
+  return {
+    name: 'storing-floor',
+    request: function storingFloor(ctx, next) {
+      const key = ctx.method + JSON.stringify(ctx.params);
+      const found = entries.get(key);
+      if (found !== undefined) return Promise.resolve({ result: found });
+      return next().then((reply) => {
+        if (reply.result !== undefined && !entries.has(key)) {
+          if (entries.size === max) entries.delete(order[oldest]!);
+          entries.set(key, reply.result);
+          order[oldest] = key;
+          oldest = (oldest + 1) % max;
+        }
+        return reply;
+      });
+    },
+  };
+}
+
 /** An in-memory pair with `stack` on the server, the client or neither. */
 async function connectWith(where: Where, stack: Middleware[]): Promise<Connected> {
   const server = createSlowServer();
@@ -168,7 +199,7 @@ function constant(where: 'server' | 'client'): Variant<Connected> {
 
 /** New arguments every call: always a miss, through the cache, a pass-through or nothing. */
 function fresh(
-  stack: 'none' | 'cache' | 'cache-repeat' | 'pass',
+  stack: 'none' | 'cache' | 'cache-repeat' | 'pass' | 'floor',
   shape: Shape = 'page',
 ): Variant<Connected & { n: number }> {
   return {
@@ -176,7 +207,9 @@ function fresh(
       const connected =
         stack === 'cache' || stack === 'cache-repeat'
           ? await connectWithCache('server', stack === 'cache-repeat' ? { admission: 'repeat' } : {})
-          : await connectWith(stack === 'pass' ? 'server' : 'none', [passThrough]);
+          : stack === 'floor'
+            ? await connectWith('server', [storingFloor(10_000)])
+            : await connectWith(stack === 'pass' ? 'server' : 'none', [passThrough]);
       return { ...connected, n: 0 };
     },
     run: async (c) => {
@@ -361,6 +394,22 @@ export const cacheScenarios: ScenarioSet = {
       "in-memory call with a 1 KB result, new arguments every call: bare SDK vs a server-side cache miss with admission: 'repeat' (nothing is stored)",
     baseline: fresh('none'),
     candidate: fresh('cache-repeat'),
+    ...FINE_INTERLEAVE,
+  },
+  'cache.miss-floor.inmemory': {
+    kind: 'compare',
+    description:
+      'in-memory call with a 1 KB result, new arguments every call: bare SDK vs the least a storing cache does on a miss (a Map of 10,000, first in first out)',
+    baseline: fresh('none'),
+    candidate: fresh('floor'),
+    ...FINE_INTERLEAVE,
+  },
+  'cache.miss-vs-floor.inmemory': {
+    kind: 'compare',
+    description:
+      'in-memory call with a 1 KB result, new arguments every call: the least a storing cache does on a miss vs a server-side cache miss',
+    baseline: fresh('floor'),
+    candidate: fresh('cache'),
     ...FINE_INTERLEAVE,
   },
   'cache.miss-1kb-args.inmemory': {
