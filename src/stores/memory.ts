@@ -147,8 +147,10 @@ export class MemoryStore implements CacheStore {
   invalidateTag(tag: string): number {
     let removed = 0;
     const candidates = this.#tags.candidates(tag);
-    for (const key of candidates === EVERY_KEY ? this.#carrying(tag) : candidates) {
-      if (!this.#carries(key, tag)) continue;
+    const walked = candidates === EVERY_KEY;
+    for (const key of walked ? this.#carrying(tag) : candidates) {
+      // A listed key may have gone or lost the tag; a walked one was just seen carrying it.
+      if (!walked && !this.#carries(key, tag)) continue;
       const live = this.#isLive(key);
       this.#drop(key, live ? 'invalidate' : 'expire');
       if (live) removed++;
