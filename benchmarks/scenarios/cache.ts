@@ -43,6 +43,7 @@ import {
   type CacheOptions,
   cache,
   type JsonObject,
+  MEMORY_STORE_DEFAULTS,
   type Middleware,
   metrics,
   withMiddleware,
@@ -80,8 +81,11 @@ function freshCall(shape: Shape, n: number): { name: string; arguments: Record<s
     : { name: 'echo', arguments: { text: `${n}:${KB_TEXT}` } };
 }
 
-/** Calls a `fresh` variant makes in set-up: the default store's 10,000 entries and 2,000 more. */
-const FILL_CALLS = 12_000;
+/** Entries the default store holds, and so the cache of the miss scenarios and its floor. */
+const STORE_ENTRIES = MEMORY_STORE_DEFAULTS.maxEntries;
+
+/** Calls a `fresh` variant makes in set-up: as many as a full store holds, and a fifth more. */
+const FILL_CALLS = Math.ceil(STORE_ENTRIES * 1.2);
 
 /** Requests per Zipf workload. */
 export const ZIPF_REQUESTS = 5_000;
@@ -202,20 +206,29 @@ function constant(where: 'server' | 'client'): Variant<Connected> {
   return repeatedThrough(where, () => [constantAnswer]);
 }
 
+type MissStack = 'none' | 'cache' | 'cache-repeat' | 'pass' | 'floor';
+
+/** The in-memory pair a `fresh` variant calls through: `stack` on the server. */
+function connectForMisses(stack: MissStack): Promise<Connected> {
+  switch (stack) {
+    case 'none':
+      return connectWith('none', []);
+    case 'cache':
+      return connectWithCache('server');
+    case 'cache-repeat':
+      return connectWithCache('server', { admission: 'repeat' });
+    case 'pass':
+      return connectWith('server', [passThrough]);
+    case 'floor':
+      return connectWith('server', [storingFloor(STORE_ENTRIES)]);
+  }
+}
+
 /** New arguments every call: always a miss, through the cache, a pass-through or nothing. */
-function fresh(
-  stack: 'none' | 'cache' | 'cache-repeat' | 'pass' | 'floor',
-  shape: Shape = 'page',
-): Variant<Connected & { n: number }> {
+function fresh(stack: MissStack, shape: Shape = 'page'): Variant<Connected & { n: number }> {
   return {
     setup: async () => {
-      const connected =
-        stack === 'cache' || stack === 'cache-repeat'
-          ? await connectWithCache('server', stack === 'cache-repeat' ? { admission: 'repeat' } : {})
-          : stack === 'floor'
-            ? await connectWith('server', [storingFloor(10_000)])
-            : await connectWith(stack === 'pass' ? 'server' : 'none', [passThrough]);
-      const c = { ...connected, n: 0 };
+      const c = { ...(await connectForMisses(stack)), n: 0 };
       // Every variant first makes as many calls as a full store holds and a fifth more,
       // so that the rounds measure the steady state the scenario is about (each miss
       // stores one entry and evicts another) on a heap already grown to hold the store.
