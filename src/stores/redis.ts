@@ -337,7 +337,7 @@ export class RedisStore implements CacheStore {
       this.#owned = true;
     }
     this.ready = this.#start();
-    this.ready.catch(() => {});
+    this.ready.catch(noop);
   }
 
   /**
