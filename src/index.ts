@@ -19,6 +19,14 @@ export {
   type WrapTransportOptions,
   wrapTransport,
 } from './adapters/transport.js';
+export {
+  brandMiddleware,
+  defineWith,
+  isMiddlewareOfKind,
+  middlewareKind,
+  type WithHelper,
+  withLayer,
+} from './adapters/with.js';
 export { type ComposedStack, compose, middlewareName } from './core/compose.js';
 export type { SendOptions } from './core/context.js';
 export {

@@ -6,10 +6,12 @@
  * @example
  * ```ts
  * import { register } from 'prom-client';
- * import { withMetrics } from 'mcp-perf';
+ * import { metrics, withMetrics } from 'mcp-perf';
  * import { prometheusExporter } from 'mcp-perf/prometheus';
  *
- * prometheusExporter(withMetrics(server), { registry: register });
+ * const m = metrics();
+ * withMetrics(server, m);
+ * prometheusExporter(m, { registry: register });
  * ```
  *
  * @module

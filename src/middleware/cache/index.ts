@@ -13,9 +13,7 @@
  * @module
  */
 
-import type { ConnectTarget } from '../../adapters/targets.js';
-import { withMiddleware } from '../../adapters/targets.js';
-import type { McpTransport, MiddlewareTransport, WrapTransportOptions } from '../../adapters/transport.js';
+import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
 import type {
   Connection,
   EarlyAnswer,
@@ -650,7 +648,7 @@ function asError(error: unknown, context: string): Error {
  * @throws InvalidOptionError naming the option when an option is invalid
  */
 export function cache(options: CacheOptions = {}): CacheMiddleware {
-  return new Cache(options);
+  return brandMiddleware(new Cache(options), 'cache');
 }
 
 /** True for an instance made by {@link cache} (of any installed copy). */
@@ -661,7 +659,8 @@ export function isCacheMiddleware(value: unknown): value is CacheMiddleware {
 /**
  * Adds a cache to an MCP server, client or transport: `withMiddleware(target, [cache(options)])`.
  * Pass an instance made by {@link cache} instead of options to keep a handle on it (stats,
- * events, invalidation) or to share it between targets.
+ * events, invalidation) or to share it between targets. Returns the target; on a bare
+ * transport (with `{ side }`), the wrapping transport.
  *
  * @example
  * ```ts
@@ -671,19 +670,4 @@ export function isCacheMiddleware(value: unknown): value is CacheMiddleware {
  * c.stats().hits;
  * ```
  */
-export function withCache<T extends ConnectTarget>(target: T, options?: CacheOptions | CacheMiddleware): T;
-/** On a bare transport: returns the wrapping transport (`side` is required). */
-export function withCache(
-  target: McpTransport,
-  options: CacheOptions | CacheMiddleware | undefined,
-  wrap: WrapTransportOptions,
-): MiddlewareTransport;
-export function withCache(
-  target: ConnectTarget | McpTransport,
-  options?: CacheOptions | CacheMiddleware,
-  wrap?: WrapTransportOptions,
-): unknown {
-  const layer = isCacheMiddleware(options) ? options : cache(options);
-  if (wrap !== undefined) return withMiddleware(target as McpTransport, [layer], wrap);
-  return withMiddleware(target as ConnectTarget, [layer]);
-}
+export const withCache: WithHelper<CacheOptions, CacheMiddleware> = defineWith('cache', cache);

@@ -24,8 +24,7 @@
  * @module
  */
 
-import type { ConnectTarget } from '../../adapters/targets.js';
-import { withMiddleware } from '../../adapters/targets.js';
+import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
 import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import {
   CancelledError,
@@ -299,7 +298,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     throw error;
   };
 
-  return {
+  const limiterMiddleware: ConcurrencyLimiter = {
     name: 'concurrencyLimit',
     request: async function concurrencyLimit(ctx, next) {
       if (ctx.control) return next();
@@ -364,25 +363,25 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
       limiter.changeLimit(target, next, 'manual');
     },
   };
+  return brandMiddleware(limiterMiddleware, 'concurrencyLimit');
 }
 
 /**
- * Adds a concurrency limit to an MCP server, client or proxy target: the same as
- * `withMiddleware(target, [concurrencyLimit(options)])`. Returns the target; to read
- * `stats()` or subscribe to events, create the middleware with {@link concurrencyLimit}
- * and pass it to `withMiddleware` yourself.
+ * Adds a concurrency limit to an MCP server, client or transport: the same as
+ * `withMiddleware(target, [concurrencyLimit(options)])`. Pass an instance made by
+ * {@link concurrencyLimit} to keep a handle on it (`stats()`, events, `setLimit`) or to
+ * share one limit between targets. Returns the target; on a bare transport (with
+ * `{ side }`), the wrapping transport.
  *
  * @example
  * ```ts
  * withConcurrencyLimit(server, { limit: 8, maxQueue: 16 });
  * ```
  */
-export function withConcurrencyLimit<T extends ConnectTarget>(
-  target: T,
-  options?: ConcurrencyLimitOptions,
-): T {
-  return withMiddleware(target, [concurrencyLimit(options)]);
-}
+export const withConcurrencyLimit: WithHelper<ConcurrencyLimitOptions, ConcurrencyLimiter> = defineWith(
+  'concurrencyLimit',
+  concurrencyLimit,
+);
 
 function intOption(option: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type ConnectTarget, withMiddleware } from '../../adapters/targets.js';
+import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
 import { Context } from '../../core/context.js';
 import { passesThrough } from '../../core/pipeline.js';
 import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
@@ -17,7 +17,7 @@ import type { TokenCounter } from '../../tokens/types.js';
 import { countRequestTokens, countResultTokens } from '../../tokens/visible.js';
 import { type Classified, classifyReply, classifyThrown } from './classify.js';
 import { type LatencySummary, summarize } from './histogram.js';
-import { bindInternals, internalsOf } from './internals.js';
+import { bindInternals } from './internals.js';
 import { renderReport } from './report.js';
 import {
   CACHE_STATUSES,
@@ -622,7 +622,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     report: () => renderReport(snapshot()),
   };
   bindInternals(middleware, { registry, clock, sources, counter, bytes });
-  return middleware;
+  return brandMiddleware(middleware, 'metrics');
 }
 
 function tokenFigures(op: OperationStats): TokenFigures {
@@ -653,32 +653,21 @@ function measureBytes(op: OperationStats, ctx: RequestContext, reply: Reply): vo
 }
 
 /**
- * Adds {@link metrics} to an MCP server or client (SDK v1 or v2) and returns the
- * middleware, whose `snapshot()` and `report()` read what it recorded. A one-line
- * adapter over `withMiddleware(target, [metrics(options)])`; call it before `connect()`,
- * and before other `with*` calls so it runs outermost.
+ * Adds {@link metrics} to an MCP server, client or transport: the same as
+ * `withMiddleware(target, [metrics(options)])`; call it before `connect()`, and before
+ * other `with*` calls so it runs outermost. Returns the target; on a bare transport
+ * (with `{ side }`), the wrapping transport.
  *
- * Pass a middleware made earlier instead of options to share one set of figures between
- * several servers, e.g. one `McpServer` per Streamable HTTP session.
+ * Pass a middleware made by {@link metrics} instead of options to read what it records
+ * (`snapshot()`, `report()`), or to share one set of figures between several servers,
+ * e.g. one `McpServer` per Streamable HTTP session.
  *
- * @param target - an `McpServer`, `Server` or `Client`
- * @param options - see {@link MetricsOptions}, or an existing {@link MetricsMiddleware}
  * @example
  * ```ts
- * const server = new McpServer({ name: 'files', version: '1.0.0' });
- * const m = withMetrics(server, { tokens: 'approximate' });
+ * const m = metrics({ tokens: 'approximate' });
+ * withMetrics(server, m);
  * await server.connect(transport);
  * m.snapshot().totals.requests;
  * ```
  */
-export function withMetrics(
-  target: ConnectTarget,
-  options?: MetricsOptions | MetricsMiddleware,
-): MetricsMiddleware {
-  const m =
-    internalsOf(options) === undefined
-      ? metrics(options as MetricsOptions | undefined)
-      : (options as MetricsMiddleware);
-  withMiddleware(target, [m]);
-  return m;
-}
+export const withMetrics: WithHelper<MetricsOptions, MetricsMiddleware> = defineWith('metrics', metrics);

@@ -119,7 +119,7 @@ function baseLabels(op: OperationStats): Labels {
  * `mcp_source_shed_total` (counter) and `mcp_source_stat` (gauge; `stat` = the dotted
  * field name).
  *
- * @param metrics - a middleware made by `metrics()` / `withMetrics()`
+ * @param metrics - a middleware made by `metrics()`
  * @param options - the registry, an optional name prefix and buckets
  * @throws InvalidOptionError when `metrics` is not a metrics middleware or an option is invalid.
  * @example
@@ -127,7 +127,8 @@ function baseLabels(op: OperationStats): Labels {
  * import { register } from 'prom-client';
  * import { prometheusExporter } from 'mcp-perf/prometheus';
  *
- * const m = withMetrics(server);
+ * const m = metrics();
+ * withMetrics(server, m);
  * prometheusExporter(m, { registry: register });
  * // GET /metrics → res.end(await register.metrics())
  * ```

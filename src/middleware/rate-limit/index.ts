@@ -12,8 +12,7 @@
  * @module
  */
 
-import type { ConnectTarget } from '../../adapters/targets.js';
-import { withMiddleware } from '../../adapters/targets.js';
+import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
 import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import { InvalidOptionError, RateLimitedError, StoreError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
@@ -215,7 +214,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return refuse(ctx, k, windowMs, `the rate limit store failed; retry in ${windowMs} ms`);
   };
 
-  return {
+  const limiter: RateLimiter = {
     name: 'rateLimit',
     request: async function rateLimit(ctx, next) {
       if (ctx.control) return next();
@@ -241,20 +240,22 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     },
     stats: () => ({ ...stats }),
   };
+  return brandMiddleware(limiter, 'rateLimit');
 }
 
 /**
- * Adds a rate limit to an MCP server, client or proxy target: the same as
- * `withMiddleware(target, [rateLimit(options)])`. Returns the target.
+ * Adds a rate limit to an MCP server, client or transport: the same as
+ * `withMiddleware(target, [rateLimit(options)])`. Pass an instance made by
+ * {@link rateLimit} to keep a handle on its `stats()` or to share one limit between
+ * targets. Returns the target; on a bare transport (with `{ side }`), the wrapping
+ * transport.
  *
  * @example
  * ```ts
  * withRateLimit(server, { limit: 50, key: principalKey, name: 'principal' });
  * ```
  */
-export function withRateLimit<T extends ConnectTarget>(target: T, options?: RateLimitOptions): T {
-  return withMiddleware(target, [rateLimit(options)]);
-}
+export const withRateLimit: WithHelper<RateLimitOptions, RateLimiter> = defineWith('rateLimit', rateLimit);
 
 function positive(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

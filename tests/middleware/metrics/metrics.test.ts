@@ -285,10 +285,10 @@ describe('metrics outcomes over a real connection', () => {
     await pair.close();
   });
 
-  it('withMetrics adds the middleware to a server and returns it', async () => {
+  it('withMetrics adds the middleware to a server and returns the server', async () => {
     const { server } = createCountingServer();
-    const m = withMetrics(server);
-    assert.equal(m.name, 'metrics');
+    const m = metrics();
+    assert.equal(withMetrics(server, m), server);
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
     const client = new Client({ name: 'c', version: '1' });
@@ -301,7 +301,7 @@ describe('metrics outcomes over a real connection', () => {
     await server.close();
 
     const second = createCountingServer().server;
-    assert.equal(withMetrics(second, m), m, 'an existing middleware is shared, not copied');
+    assert.equal(withMetrics(second, m), second);
     const client2 = new Client({ name: 'c', version: '1' });
     const [c, d] = InMemoryTransport.createLinkedPair();
     await second.connect(d);
