@@ -25,7 +25,6 @@ export {
   isMiddlewareOfKind,
   middlewareKind,
   type WithHelper,
-  withLayer,
 } from './adapters/with.js';
 export { type ComposedStack, compose, middlewareName } from './core/compose.js';
 export type { SendOptions } from './core/context.js';
