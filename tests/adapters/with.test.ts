@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import * as api from '../../src/index.js';
-import { isMiddlewareTransport } from '../../src/index.js';
+import { isMiddlewareTransport, middlewareKind } from '../../src/index.js';
+import { everyMiddleware } from '../conformance/stacks.js';
 import { createCountingServer } from '../helpers/servers.js';
 
 /**
@@ -35,6 +36,11 @@ describe('the withX contract', () => {
   it('lists every exported withX helper', () => {
     assert.deepEqual(withHelpers(), Object.keys(HELPERS).sort());
     for (const factory of Object.values(HELPERS)) assert.equal(typeof exported[factory], 'function', factory);
+  });
+
+  it('every middleware with a helper is in the conformance comparison\'s every-middleware stack', () => {
+    const kinds = new Set(everyMiddleware.map(middlewareKind));
+    for (const factory of Object.values(HELPERS)) assert.ok(kinds.has(factory), `${factory} is missing`);
   });
 
   for (const [helperName, factoryName] of Object.entries(HELPERS)) {

@@ -10,6 +10,7 @@ import type { Middleware, Next, Reply, RequestContext } from '../../src/index.js
 import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
+import { rateLimit } from '../../src/middleware/rate-limit/index.js';
 
 /** A request middleware in its plain-function form that only passes requests on. */
 function passThroughFunction(_ctx: RequestContext, next: Next): Promise<Reply> {
@@ -35,6 +36,7 @@ const passThroughObject: Middleware = {
 export const everyMiddleware: Middleware[] = [
   otel(),
   metrics(),
+  rateLimit(),
   concurrencyLimit(),
   cache(),
   passThroughFunction,
