@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   CancelledError,
   ConnectionClosedError,
@@ -61,6 +62,8 @@ interface OwnPending {
 const OWN_ID_PREFIX = 'mcp-perf:';
 /** The id of every request offered for an early answer: it never goes on the wire or into the table. */
 const EARLY_ID = `${OWN_ID_PREFIX}early`;
+/** Why a caller request whose id carries this pipeline's own prefix is refused. */
+const FORGED_ID = 'request id is reserved for the connection’s own requests';
 const RECENTLY_CANCELLED_MAX = 1024;
 
 /**
@@ -85,6 +88,12 @@ export class Pipeline implements Connection {
   private readonly inflight = new InflightTable<Context>();
   private readonly own = new Map<string, OwnPending>();
   private readonly recentlyCancelled = new Set<RequestId>();
+  /**
+   * `mcp-perf:<random>:`, made on the first own request: the prefix of every own request id
+   * (and progress token). A caller never sees it, so no caller id can collide with an own
+   * one, and an answer or progress under it is never passed to the caller.
+   */
+  private ownPrefix: string | undefined = undefined;
   private ownSeq = 0;
   private readonly innermost = (ctx: RequestContext): Promise<Reply> => this.forward(ctx as Context);
 
@@ -187,7 +196,8 @@ export class Pipeline implements Connection {
       if ('id' in message) return this.ends.toCaller(message, options);
       if (
         message.method === 'notifications/progress' &&
-        this.own.size !== 0 &&
+        this.ownPrefix !== undefined &&
+        options?.relatedRequestId === undefined &&
         this.routeOwnProgress(message)
       )
         return;
@@ -195,7 +205,7 @@ export class Pipeline implements Connection {
     }
     if ('id' in message && ('result' in message || 'error' in message)) {
       const id = message.id;
-      if (typeof id === 'string' && this.own.size !== 0 && this.settleOwn(id, message)) return;
+      if (typeof id === 'string' && this.isOwn(id)) return this.settleOwn(id, message);
       const ctx = this.inflight.get(id);
       if (ctx?.upstream) return this.settle(ctx, message, options);
       if (this.recentlyCancelled.size !== 0 && this.recentlyCancelled.delete(id)) return;
@@ -234,7 +244,8 @@ export class Pipeline implements Connection {
     if (this.closed) return Promise.reject(new ConnectionClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new CancelledError('request aborted before it was sent'));
-    const id = `${OWN_ID_PREFIX}${++this.ownSeq}`;
+    if (this.ownPrefix === undefined) this.ownPrefix = `${OWN_ID_PREFIX}${randomUUID()}:`;
+    const id = `${this.ownPrefix}${++this.ownSeq}`;
     const onprogress = options?.onprogress;
     const meta = params?._meta as JsonObject | undefined;
     let sent = params;
@@ -250,8 +261,9 @@ export class Pipeline implements Connection {
       if (signal) {
         const onAbort = () => {
           if (this.own.get(id) !== pending) return;
+          // Its late answer and progress carry the own prefix and are dropped on that
+          // alone: the id need not be remembered.
           this.own.delete(id);
-          this.recentlyCancelled.add(id);
           this.sendToHandler(
             {
               jsonrpc: '2.0',
@@ -314,6 +326,12 @@ export class Pipeline implements Connection {
     const id = message.id;
     if (typeof message.method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) {
       return this.malformed(message);
+    }
+    if (typeof id === 'string' && this.isOwn(id)) {
+      return this.sendToCaller(
+        { jsonrpc: '2.0', id, error: { code: ErrorCodes.InvalidRequest, message: FORGED_ID } },
+        this.replyOptions(id),
+      );
     }
     this.session.learnFromRequest(message.method, message.params);
     if (this.direct) {
@@ -536,12 +554,17 @@ export class Pipeline implements Connection {
     return from === 'caller' ? this.ends.toHandler(out, extra, options) : this.ends.toCaller(out, options);
   }
 
+  /** True for an id (or token) under this pipeline's own prefix. */
+  private isOwn(id: unknown): id is string {
+    return typeof id === 'string' && this.ownPrefix !== undefined && id.startsWith(this.ownPrefix);
+  }
+
+  /** Progress under an own token goes to its own request, or nowhere (it finished); never to the caller. */
   private routeOwnProgress(message: JsonRpcNotification): boolean {
     const token = message.params?.progressToken;
-    if (typeof token !== 'string') return false;
+    if (!this.isOwn(token)) return false;
     const pending = this.own.get(token);
-    if (pending === undefined) return false;
-    if (pending.onprogress) {
+    if (pending?.onprogress) {
       try {
         pending.onprogress(message.params as JsonObject);
       } catch (error) {
@@ -551,13 +574,13 @@ export class Pipeline implements Connection {
     return true;
   }
 
-  private settleOwn(id: string, response: JsonRpcResponse): boolean {
+  /** An answer under an own id: settles its request, or is dropped (cancelled, or never asked). */
+  private settleOwn(id: string, response: JsonRpcResponse): void {
     const pending = this.own.get(id);
-    if (pending === undefined) return this.recentlyCancelled.delete(id);
+    if (pending === undefined) return;
     this.own.delete(id);
     pending.cleanup?.();
     pending.resolve(response);
-    return true;
   }
 
   // ---- the ends ----

@@ -332,6 +332,110 @@ describe('Pipeline', () => {
       h.pipeline.fromHandler(answer(sent.id));
       assert.equal(h.toCaller.length, 0);
     });
+
+    it('carry a random prefix per pipeline, and a caller request under that prefix is refused', async () => {
+      const a = harness([]);
+      const b = harness([]);
+      void a.pipeline.request('ping', undefined);
+      void b.pipeline.request('ping', undefined);
+      const idA = (a.toHandler[0]!.message as { id: string }).id;
+      const idB = (b.toHandler[0]!.message as { id: string }).id;
+      assert.match(idA, /^mcp-perf:[0-9a-f-]{36}:1$/);
+      assert.notEqual(idA, idB);
+      a.pipeline.fromCaller(call(idA));
+      assert.equal(a.toHandler.length, 1, 'the forged request never reached the handler');
+      const refusal = a.toCaller[0]?.message as { id: string; error: { code: number } };
+      assert.deepEqual([refusal.id, refusal.error.code], [idA, -32600]);
+      a.pipeline.fromCaller(call('mcp-perf:1'));
+      assert.equal(a.toHandler.length, 2, 'an id merely shaped like an own one is served');
+    });
+
+    it('server side: progress related to a caller request never goes to an own request, whatever its token', async () => {
+      const h = harness([]);
+      const progress: unknown[] = [];
+      void h.pipeline.request('tools/call', { name: 'x' }, { onprogress: (p) => progress.push(p) });
+      const id = (h.toHandler[0]!.message as { id: string }).id;
+      h.pipeline.fromCaller(call(5, 'echo', { _meta: { progressToken: id } }));
+      const forged = {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: id, progress: 1 },
+      } as const;
+      h.pipeline.fromHandler(forged, undefined, { relatedRequestId: 5 });
+      assert.deepEqual(progress, []);
+      assert.equal(h.toCaller[0]?.message, forged);
+    });
+  });
+
+  describe('state stays bounded', () => {
+    /** The pipeline's private tables, read for their sizes. */
+    interface Tables {
+      inflight: { size: number };
+      own: { size: number };
+      recentlyCancelled: { size: number };
+    }
+    const sizes = (p: Pipeline) => {
+      const t = p as unknown as Tables;
+      return { inflight: t.inflight.size, own: t.own.size, recentlyCancelled: t.recentlyCancelled.size };
+    };
+
+    it('100k aborted own requests leave nothing behind but a bounded memory of cancellations', async () => {
+      const h = harness([]);
+      const aborted: Promise<unknown>[] = [];
+      for (let i = 0; i < 100_000; i++) {
+        const controller = new AbortController();
+        aborted.push(
+          h.pipeline.request('tools/call', { name: 'x' }, { signal: controller.signal }).catch(() => 0),
+        );
+        controller.abort();
+      }
+      await Promise.all(aborted);
+      const s = sizes(h.pipeline);
+      assert.equal(s.own, 0);
+      assert.ok(s.recentlyCancelled <= 1024, `recentlyCancelled holds ${s.recentlyCancelled}`);
+    });
+
+    it('100k caller requests cancelled while with the handler, and their late answers, stay bounded', async () => {
+      const h = harness([
+        async function pass(_ctx, next) {
+          return next();
+        },
+      ]);
+      for (let i = 0; i < 100_000; i++) {
+        h.pipeline.fromCaller(call(i));
+        await undefined;
+        h.pipeline.fromCaller({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: i },
+        });
+        if (i % 2 === 0) h.pipeline.fromHandler(answer(i));
+      }
+      await flush();
+      const s = sizes(h.pipeline);
+      assert.equal(s.inflight, 0);
+      assert.ok(s.recentlyCancelled <= 1024, `recentlyCancelled holds ${s.recentlyCancelled}`);
+      assert.equal(h.toCaller.length, 0, 'no late answer reached the caller');
+    });
+
+    it('100k answers and progress under forged own ids are dropped and leave nothing behind', async () => {
+      const h = harness([]);
+      const own = h.pipeline.request('tools/call', { name: 'x' }, { onprogress: () => {} });
+      const id = (h.toHandler[0]!.message as { id: string }).id;
+      const prefix = id.slice(0, id.lastIndexOf(':') + 1);
+      for (let i = 0; i < 100_000; i++) {
+        h.pipeline.fromHandler(answer(`${prefix}${i + 1_000}`));
+        h.pipeline.fromHandler({
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progressToken: `${prefix}${i + 1_000}`, progress: 1 },
+        });
+      }
+      h.pipeline.fromHandler(answer(id, 'mine'));
+      assert.deepEqual((await own).result, answer(id, 'mine').result);
+      assert.deepEqual(sizes(h.pipeline), { inflight: 0, own: 0, recentlyCancelled: 0 });
+      assert.equal(h.toCaller.length, 0);
+    });
   });
 
   describe('notifications', () => {
