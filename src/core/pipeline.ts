@@ -64,6 +64,8 @@ const OWN_ID_PREFIX = 'mcp-perf:';
 const EARLY_ID = `${OWN_ID_PREFIX}early`;
 /** Why a caller request whose id carries this pipeline's own prefix is refused. */
 const FORGED_ID = 'request id is reserved for the connection’s own requests';
+/** Why a handler request made while serving an own request is refused. */
+const NO_CALLER = 'no caller is waiting for this request: it serves a request the connection made on its own';
 const RECENTLY_CANCELLED_MAX = 1024;
 
 /**
@@ -193,6 +195,9 @@ export class Pipeline implements Connection {
   fromHandler(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void | Promise<void> {
     if (typeof message !== 'object' || message === null) return this.malformed(message);
     if ('method' in message) {
+      if (this.ownPrefix !== undefined && this.isOwn(options?.relatedRequestId)) {
+        return this.fromHandlerForOwn(message, extra, options);
+      }
       if ('id' in message) return this.ends.toCaller(message, options);
       if (
         message.method === 'notifications/progress' &&
@@ -581,6 +586,35 @@ export class Pipeline implements Connection {
     this.own.delete(id);
     pending.cleanup?.();
     pending.resolve(response);
+  }
+
+  /**
+   * A message the handler sends while serving an own request (its send options relate it
+   * to the own id, which no caller stream knows: a Streamable HTTP server transport throws
+   * for it). Progress goes to the own request; a log message belongs to that request alone
+   * and is dropped; a request (sampling, elicitation …) cannot reach a caller and is
+   * answered with an error; any other notification (a list change, a resource update)
+   * still concerns the caller and goes on unrelated, through the notification hooks.
+   */
+  private fromHandlerForOwn(
+    message: JsonRpcNotification | JsonRpcRequest,
+    extra: unknown,
+    options: SendOptions | undefined,
+  ): void | Promise<void> {
+    if ('id' in message) {
+      return this.sendToHandler(
+        { jsonrpc: '2.0', id: message.id, error: { code: ErrorCodes.InvalidRequest, message: NO_CALLER } },
+        undefined,
+        undefined,
+      );
+    }
+    if (message.method === 'notifications/progress') {
+      this.routeOwnProgress(message);
+      return;
+    }
+    if (message.method === 'notifications/message') return;
+    const { relatedRequestId: _own, ...rest } = options as SendOptions;
+    return this.passNotification(message, 'handler', extra, rest);
   }
 
   // ---- the ends ----

@@ -350,6 +350,42 @@ describe('Pipeline', () => {
       assert.equal(a.toHandler.length, 2, 'an id merely shaped like an own one is served');
     });
 
+    it('server side: what the handler sends for an own request never names the own id to the caller end', async () => {
+      const seen: string[] = [];
+      const h = harness([{ name: 'watch', notification: (n) => void seen.push(n.message.method) }]);
+      const progress: unknown[] = [];
+      void h.pipeline.request('tools/call', { name: 'x' }, { onprogress: (p) => progress.push(p.progress) });
+      const id = (h.toHandler[0]!.message as { id: string }).id;
+      const related = { relatedRequestId: id, other: 1 };
+      h.pipeline.fromHandler(
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: id, progress: 3 } },
+        undefined,
+        related,
+      );
+      h.pipeline.fromHandler(
+        { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } },
+        undefined,
+        related,
+      );
+      h.pipeline.fromHandler(
+        { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///a' } },
+        undefined,
+        related,
+      );
+      h.pipeline.fromHandler(
+        { jsonrpc: '2.0', id: 9, method: 'sampling/createMessage', params: {} },
+        undefined,
+        related,
+      );
+      assert.deepEqual(progress, [3]);
+      assert.deepEqual(seen, ['notifications/resources/updated'], 'the update still reaches the hooks');
+      assert.equal(h.toCaller.length, 1);
+      assert.equal((h.toCaller[0]!.message as { method: string }).method, 'notifications/resources/updated');
+      assert.deepEqual(h.toCaller[0]!.options, { other: 1 });
+      const refusal = h.toHandler[1]!.message as { id: number; error: { code: number } };
+      assert.deepEqual([refusal.id, refusal.error.code], [9, -32600]);
+    });
+
     it('server side: progress related to a caller request never goes to an own request, whatever its token', async () => {
       const h = harness([]);
       const progress: unknown[] = [];
