@@ -84,8 +84,8 @@ export class MiddlewareTransport implements McpTransport {
             reportError: (error) => this.onerror?.(error),
           }
         : {
-            toCaller: (message, _options) => {
-              this.onmessage?.(message);
+            toCaller: (message, _options, extra) => {
+              this.onmessage?.(message, extra);
             },
             toHandler: (message, _extra, options) => inner.send(message, options),
             sessionId: () => inner.sessionId,

@@ -56,6 +56,8 @@ export class Context implements RequestContext {
   handlerReply: JsonRpcResponse | undefined = undefined;
   /** Send options the handler gave with its response. */
   handlerOptions: SendOptions | undefined = undefined;
+  /** The transport `extra` that came with the handler's response. */
+  handlerExtra: unknown = undefined;
 
   private isCancelled = false;
   private controller: AbortController | undefined = undefined;

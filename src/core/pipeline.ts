@@ -40,8 +40,11 @@ import type {
  * replies go; the handler end is where requests are answered.
  */
 export interface PipelineEnds {
-  /** Delivers a message to the caller. */
-  toCaller(message: JsonRpcMessage, options: SendOptions | undefined): void | Promise<void>;
+  /**
+   * Delivers a message to the caller; `extra` is what the handler end's transport gave with
+   * it (client side: SDK v2 reads it), undefined for a message the pipeline made.
+   */
+  toCaller(message: JsonRpcMessage, options: SendOptions | undefined, extra?: unknown): void | Promise<void>;
   /** Delivers a message to the handler. */
   toHandler(message: JsonRpcMessage, extra: unknown, options: SendOptions | undefined): void | Promise<void>;
   /** The transport's live session id. */
@@ -198,7 +201,7 @@ export class Pipeline implements Connection {
       if (this.ownPrefix !== undefined && this.isOwn(options?.relatedRequestId)) {
         return this.fromHandlerForOwn(message, extra, options);
       }
-      if ('id' in message) return this.ends.toCaller(message, options);
+      if ('id' in message) return this.ends.toCaller(message, options, extra);
       if (
         message.method === 'notifications/progress' &&
         this.ownPrefix !== undefined &&
@@ -212,9 +215,9 @@ export class Pipeline implements Connection {
       const id = message.id;
       if (typeof id === 'string' && this.isOwn(id)) return this.settleOwn(id, message);
       const ctx = this.inflight.get(id);
-      if (ctx?.upstream) return this.settle(ctx, message, options);
+      if (ctx?.upstream) return this.settle(ctx, message, extra, options);
       if (this.recentlyCancelled.size !== 0 && this.recentlyCancelled.delete(id)) return;
-      return this.ends.toCaller(message, options);
+      return this.ends.toCaller(message, options, extra);
     }
     this.malformed(message);
   }
@@ -422,16 +425,18 @@ export class Pipeline implements Connection {
   private settle(
     ctx: Context,
     response: JsonRpcResponse,
+    extra: unknown,
     options: SendOptions | undefined,
   ): void | Promise<void> {
     ctx.upstream = false;
     if (ctx.direct) {
       this.inflight.remove(ctx);
       this.learnFromReply(ctx.method, response);
-      return this.ends.toCaller(response, options);
+      return this.ends.toCaller(response, options, extra);
     }
     ctx.handlerReply = response;
     ctx.handlerOptions = options;
+    ctx.handlerExtra = extra;
     ctx.resolveUpstream?.(response);
   }
 
@@ -447,7 +452,9 @@ export class Pipeline implements Connection {
       return this.fail(ctx, new Error(`a middleware resolved ${ctx.method} with no result and no error`));
     }
     if (ctx.control) this.learnFromReply(ctx.method, reply);
-    if (reply === ctx.handlerReply) return this.sendToCaller(ctx.handlerReply, ctx.handlerOptions);
+    if (reply === ctx.handlerReply) {
+      return this.sendToCaller(ctx.handlerReply, ctx.handlerOptions, ctx.handlerExtra);
+    }
     this.sendToCaller(this.envelope(ctx, reply), this.replyOptions(ctx.id));
   }
 
@@ -556,7 +563,9 @@ export class Pipeline implements Connection {
       const id = message.params?.requestId as RequestId | undefined;
       if (id === undefined || !this.recentlyCancelled.has(id)) return;
     }
-    return from === 'caller' ? this.ends.toHandler(out, extra, options) : this.ends.toCaller(out, options);
+    return from === 'caller'
+      ? this.ends.toHandler(out, extra, options)
+      : this.ends.toCaller(out, options, extra);
   }
 
   /** True for an id (or token) under this pipeline's own prefix. */
@@ -619,9 +628,9 @@ export class Pipeline implements Connection {
 
   // ---- the ends ----
 
-  private sendToCaller(message: JsonRpcMessage, options: SendOptions | undefined): void {
+  private sendToCaller(message: JsonRpcMessage, options: SendOptions | undefined, extra?: unknown): void {
     try {
-      const sending = this.ends.toCaller(message, options);
+      const sending = this.ends.toCaller(message, options, extra);
       if (sending) sending.then(undefined, this.callerSendFailed);
     } catch (error) {
       this.reportSendFailure('caller', message, error);

@@ -100,6 +100,29 @@ describe('MiddlewareTransport', () => {
     );
   });
 
+  for (const stack of [[], [passThrough]] as Middleware[][]) {
+    it(`client side: passes the extra of every inbound message to the SDK (${stack.length} layers)`, async () => {
+      const inner = new FakeTransport();
+      const wrapped = wrapTransport(inner, stack, { side: 'client' });
+      const seen: [unknown, unknown][] = [];
+      wrapped.onmessage = (m, extra) =>
+        seen.push([(m as { id?: unknown; method?: unknown }).id ?? m.method, extra]);
+      await wrapped.start();
+      await wrapped.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } });
+      await flush();
+      const extras = [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }];
+      inner.receive({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }, extras[0]);
+      inner.receive({ jsonrpc: '2.0', id: 'srv', method: 'ping' }, extras[1]);
+      inner.receive({ jsonrpc: '2.0', id: 1, result: { content: [] } }, extras[2]);
+      inner.receive({ jsonrpc: '2.0', id: 99, result: {} }, extras[3]);
+      await flush();
+      const byWhat = new Map(seen);
+      assert.equal(seen.length, 4);
+      const whats = ['notifications/tools/list_changed', 'srv', 1, 99];
+      for (const [i, what] of whats.entries()) assert.equal(byWhat.get(what), extras[i], String(what));
+    });
+  }
+
   it('hands the inner send promise back to the SDK when a message passes straight through', async () => {
     const inner = new FakeTransport();
     inner.send = () => Promise.reject(new Error('socket hang up'));
