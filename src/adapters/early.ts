@@ -16,6 +16,11 @@
  *   in its own terms (a cache then counts that request's hit twice: the early one and the
  *   one on the ordinary way, if the entry is still there).
  *
+ * The v2 funnel is a private member, so a client is patched only when it has the shape
+ * these were read from (see {@link earlyAnswerSupport}); any other client takes the
+ * ordinary way for every request, and `withMiddleware` reports why once, through the
+ * client's `onerror`, after its first `connect()`.
+ *
  * Either way the caller gets a fresh object for every call. An answer that is the same
  * frozen object as before (a cached entry's value) is parsed once per result schema (and
  * codec): its parsed form is kept, weakly held by the answer, and each later call gets a
@@ -28,6 +33,9 @@
  * @module
  */
 
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Pipeline } from '../core/pipeline.js';
 import type { JsonObject } from '../core/types.js';
 
@@ -75,26 +83,74 @@ type RequestViaCodec = (
   options?: RequestOptions,
 ) => Promise<unknown>;
 
-/**
- * True for an SDK v1 `Client`, whose `request(request, resultSchema, options)` validates
- * with the schema it is given.
- */
-export function isV1Client(protocol: object): boolean {
-  const p = protocol as Record<string, unknown>;
-  return (
-    typeof p.request === 'function' &&
-    typeof p.getServerCapabilities === 'function' &&
-    typeof p._requestWithSchema !== 'function'
-  );
-}
+/** Whether early answers fit a client, and why not when they do not. */
+export type EarlyAnswerSupport =
+  | { supported: true; sdk: 'v1' | 'v2'; version: string | undefined }
+  | { supported: false; sdk: 'v1' | 'v2' | undefined; version: string | undefined; reason: string };
+
+/** The SDK packages early answers were built against, by the major version they fit. */
+const SDK_PACKAGES = {
+  v1: { name: '@modelcontextprotocol/sdk', major: 1 },
+  v2: { name: '@modelcontextprotocol/client', major: 2 },
+} as const;
 
 /**
- * True for an SDK v2 `Client`, whose requests all go through
- * `_requestWithSchemaViaCodec(codec, request, resultSchema, options)`.
+ * Decides whether early answers fit `client`, from its shape and the installed SDK
+ * versions. An SDK v2 client (it has the public `getProtocolEra()`) must have the request
+ * funnel `_requestWithSchemaViaCodec(codec, request, resultSchema, options)`, a private
+ * member, with those four parameters; an SDK v1 client, the public
+ * `request(request, resultSchema, options)`. The installed package of that SDK, where it
+ * can be found, must have the major version those were read from. Anything else is not
+ * patched: its requests take the ordinary way (middleware still runs inside the
+ * transport), and `reason` says what did not fit.
  */
-export function isV2Client(protocol: object): boolean {
-  const p = protocol as Record<string, unknown>;
-  return typeof p._requestWithSchemaViaCodec === 'function' && typeof p.getServerCapabilities === 'function';
+export function earlyAnswerSupport(client: object): EarlyAnswerSupport {
+  const c = client as Record<string, unknown>;
+  const sdk = typeof c.getProtocolEra === 'function' ? 'v2' : 'v1';
+  const { name, major } = SDK_PACKAGES[sdk];
+  const version = installedVersion(name);
+  const at = `${name} ${version ?? '(version unknown)'}`;
+  if (version !== undefined && Number.parseInt(version, 10) !== major) {
+    return { supported: false, sdk, version, reason: `${at}: early answers fit major version ${major} only` };
+  }
+  const [member, arity] = sdk === 'v2' ? ['_requestWithSchemaViaCodec', 4] : ['request', 3];
+  const fn = c[member];
+  if (typeof fn !== 'function' || fn.length !== arity || typeof c.getServerCapabilities !== 'function') {
+    const found = typeof fn === 'function' ? `a function of ${fn.length} parameters` : typeof fn;
+    return {
+      supported: false,
+      sdk,
+      version,
+      reason: `${at}: the client's ${member} is ${found}, not the ${arity}-parameter function early answers patch`,
+    };
+  }
+  return { supported: true, sdk, version };
+}
+
+const versions = new Map<string, string | undefined>();
+
+/** The version of the installed package `name` as this module resolves it, if it can be read. */
+function installedVersion(name: string): string | undefined {
+  if (versions.has(name)) return versions.get(name);
+  let version: string | undefined;
+  try {
+    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+    for (let i = 0; i < 8 && version === undefined; i++, dir = dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+          name?: unknown;
+          version?: unknown;
+        };
+        if (pkg.name === name && typeof pkg.version === 'string') version = pkg.version;
+      } catch {
+        // No package.json at this level: look one up.
+      }
+    }
+  } catch {
+    // Not installed, or not resolvable from here: the shape alone decides.
+  }
+  versions.set(name, version);
+  return version;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Pipeline } from '../core/pipeline.js';
 import type { Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { answerEarlyInFront, answerEarlyInFrontV2, isV1Client, isV2Client } from './early.js';
+import { answerEarlyInFront, answerEarlyInFrontV2, earlyAnswerSupport } from './early.js';
 import {
   type McpTransport,
   type MiddlewareTransport,
@@ -35,6 +35,8 @@ interface InstalledStack {
   readonly layers: Middleware[];
   /** The pipeline of the latest connection. */
   pipeline: Pipeline | undefined;
+  /** Why a client gets no early answers, until reported on its first connection. */
+  unreported: Error | undefined;
 }
 
 type Patchable = {
@@ -132,16 +134,26 @@ function install(protocol: Patchable, side: 'server' | 'client', stack: readonly
     installed.layers.push(...stack);
     return;
   }
-  const state: InstalledStack = { side, layers: [...stack], pipeline: undefined };
+  const state: InstalledStack = { side, layers: [...stack], pipeline: undefined, unreported: undefined };
   const original = protocol.connect;
   protocol.connect = function connectWithMiddleware(this: unknown, transport: unknown, ...rest: unknown[]) {
     const wrapped = wrapTransport(transport as McpTransport, state.layers, { side: state.side });
     state.pipeline = wrapped.pipeline;
-    return original.call(this, wrapped, ...rest);
+    const connecting = original.call(this, wrapped, ...rest);
+    if (state.unreported === undefined) return connecting;
+    // Reported once the SDK has set the transport's onerror, which leads to the client's.
+    return connecting.then(() => {
+      const error = state.unreported;
+      state.unreported = undefined;
+      if (error !== undefined) wrapped.pipeline.reportError(error);
+    });
   };
   protocol[STACK] = state;
   if (side === 'client') {
-    if (isV1Client(protocol)) answerEarlyInFront(protocol, () => state.pipeline);
-    else if (isV2Client(protocol)) answerEarlyInFrontV2(protocol, () => state.pipeline);
+    const support = earlyAnswerSupport(protocol);
+    if (!support.supported) {
+      state.unreported = new Error(`early answers are off: ${support.reason}`);
+    } else if (support.sdk === 'v1') answerEarlyInFront(protocol, () => state.pipeline);
+    else answerEarlyInFrontV2(protocol, () => state.pipeline);
   }
 }
