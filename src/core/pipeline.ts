@@ -6,6 +6,7 @@ import {
   isMcpPerfError,
   MalformedMessageError,
   NextCalledTwiceError,
+  OverloadedError,
   toJsonRpcError,
 } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
@@ -70,6 +71,8 @@ const FORGED_ID = 'request id is reserved for the connection’s own requests';
 /** Why a handler request made while serving an own request is refused. */
 const NO_CALLER = 'no caller is waiting for this request: it serves a request the connection made on its own';
 const RECENTLY_CANCELLED_MAX = 1024;
+/** Own requests one connection may have with its handler at once; more are refused. */
+const OWN_IN_FLIGHT_MAX = 1024;
 
 /**
  * One connection's middleware pipeline: the ordered stack, the correlation table of
@@ -252,6 +255,19 @@ export class Pipeline implements Connection {
     if (this.closed) return Promise.reject(new ConnectionClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new CancelledError('request aborted before it was sent'));
+    if (this.own.size >= OWN_IN_FLIGHT_MAX) {
+      return Promise.reject(
+        new OverloadedError(
+          `own requests in flight on this connection: ${this.own.size}/${OWN_IN_FLIGHT_MAX}`,
+          {
+            retryAfterMs: 0,
+            scope: 'connection:own-requests',
+            limit: OWN_IN_FLIGHT_MAX,
+            running: this.own.size,
+          },
+        ),
+      );
+    }
     if (this.ownPrefix === undefined) this.ownPrefix = `${OWN_ID_PREFIX}${randomUUID()}:`;
     const id = `${this.ownPrefix}${++this.ownSeq}`;
     const onprogress = options?.onprogress;

@@ -192,7 +192,8 @@ export interface Connection {
    * Sends a request to the handler (the SDK server on the server side, the wire on the
    * client side, the upstream on a proxy) under the pipeline's own id space. Its answer
    * and its progress never reach the SDK. Resolves with the reply; rejects with
-   * `ConnectionClosedError` or `CancelledError`.
+   * `ConnectionClosedError` or `CancelledError`, or at once with `OverloadedError` when
+   * 1024 own requests are already waiting for the handler on this connection.
    */
   request(method: string, params: JsonObject | undefined, options?: OwnRequestOptions): Promise<Reply>;
   /** Sends a notification towards the caller or towards the handler. */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   CancelledError,
   isMalformedMessageError,
+  isOverloadedError,
   type JsonRpcMessage,
   type Middleware,
   OverloadedError,
@@ -415,10 +416,10 @@ describe('Pipeline', () => {
       return { inflight: t.inflight.size, own: t.own.size, recentlyCancelled: t.recentlyCancelled.size };
     };
 
-    it('100k aborted own requests leave nothing behind but a bounded memory of cancellations', async () => {
+    it('20k aborted own requests (20× the bound) leave nothing behind but a bounded memory of cancellations', async () => {
       const h = harness([]);
       const aborted: Promise<unknown>[] = [];
-      for (let i = 0; i < 100_000; i++) {
+      for (let i = 0; i < 20_000; i++) {
         const controller = new AbortController();
         aborted.push(
           h.pipeline.request('tools/call', { name: 'x' }, { signal: controller.signal }).catch(() => 0),
@@ -431,13 +432,13 @@ describe('Pipeline', () => {
       assert.ok(s.recentlyCancelled <= 1024, `recentlyCancelled holds ${s.recentlyCancelled}`);
     });
 
-    it('100k caller requests cancelled while with the handler, and their late answers, stay bounded', async () => {
+    it('20k caller requests cancelled while with the handler, and their late answers, stay bounded', async () => {
       const h = harness([
         async function pass(_ctx, next) {
           return next();
         },
       ]);
-      for (let i = 0; i < 100_000; i++) {
+      for (let i = 0; i < 20_000; i++) {
         h.pipeline.fromCaller(call(i));
         await undefined;
         h.pipeline.fromCaller({
@@ -452,6 +453,25 @@ describe('Pipeline', () => {
       assert.equal(s.inflight, 0);
       assert.ok(s.recentlyCancelled <= 1024, `recentlyCancelled holds ${s.recentlyCancelled}`);
       assert.equal(h.toCaller.length, 0, 'no late answer reached the caller');
+    });
+
+    it('100k own requests the handler never answers: at most 1024 wait, the rest are refused at once', async () => {
+      const h = harness([]);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 100_000; i++) {
+        h.pipeline.request('tools/call', { name: 'x' }).then(
+          () => outcomes.push('answered'),
+          (error: unknown) => outcomes.push(isOverloadedError(error) ? 'refused' : 'other'),
+        );
+      }
+      await flush();
+      const waiting = 100_000 - outcomes.length;
+      assert.equal(waiting, 1024);
+      assert.equal(outcomes.filter((o) => o === 'refused').length, 100_000 - 1024);
+      assert.equal(sizes(h.pipeline).own, 1024);
+      assert.equal(h.toHandler.length, 1024, 'a refused request is never sent');
+      h.pipeline.close();
+      assert.equal(sizes(h.pipeline).own, 0);
     });
 
     it('100k answers and progress under forged own ids are dropped and leave nothing behind', async () => {
