@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { JsonRpcMessage } from '../../src/index.js';
+import { createProxy, type JsonRpcMessage, type McpProxy, withMiddleware } from '../../src/index.js';
 import { cache } from '../../src/middleware/cache/index.js';
 import { createCountingServer, linkPair } from '../helpers/servers.js';
 import { fakeClock, manualGate, textOf, until } from '../middleware/cache/helpers.js';
@@ -50,40 +50,50 @@ async function rawClient(transport: InMemoryTransport) {
 const resultText = (m: JsonRpcMessage) => textOf((m as { result?: unknown }).result);
 
 describe('own request ids never meet a caller’s', () => {
-  it('a caller sending ids shaped like the pipeline’s gets its own answers; the refresh stores its own', async () => {
-    const clock = fakeClock();
-    const g = manualGate();
-    const c = cache({ now: clock.now, tools: { include: ['gate'], ttlMs: 1_000, staleMs: 10_000 } });
-    const { server, counts } = createCountingServer({ gate: g.gate });
-    const [rawTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-    const { withMiddleware } = await import('../../src/index.js');
-    withMiddleware(server, [c]);
-    await server.connect(serverTransport);
-    const raw = await rawClient(rawTransport);
-    try {
-      g.open();
-      await raw.call(1, 'gate', { label: 'x' });
-      assert.equal(resultText(await raw.answer(1)), 'opened x');
-      g.close();
-      g.expectArrival();
-      clock.advance(1_500);
-      await raw.call(2, 'gate', { label: 'x' });
-      assert.equal(resultText(await raw.answer(2)), 'opened x', 'served stale');
-      await g.waitForArrival();
-      assert.equal(c.stats().refreshes, 1, 'the refresh is with the handler');
-      const forged = ['mcp-perf:1', 'mcp-perf:2', 'mcp-perf:0', 'mcp-perf:early'];
-      for (const id of forged) await raw.call(id, 'echo', { text: `mine ${id}` });
-      for (const id of forged) assert.equal(resultText(await raw.answer(id)), `mine ${id}`, id);
-      g.open();
-      await until(() => c.stats().stored === 2, 'the refresh to be stored');
-      await raw.call(3, 'gate', { label: 'x' });
-      assert.equal(resultText(await raw.answer(3)), 'opened x', 'the refresh stored the gate answer');
-      for (const id of forged) assert.equal(raw.responses.get(id)?.length, 1, `${id} answered once`);
-      assert.equal(counts.gate, 2);
-    } finally {
-      await server.close();
-    }
-  });
+  for (const through of ['server', 'proxy'] as const) {
+    it(`a caller sending ids shaped like the pipeline’s gets its own answers; the refresh stores its own (${through})`, async () => {
+      const clock = fakeClock();
+      const g = manualGate();
+      const c = cache({ now: clock.now, tools: { include: ['gate'], ttlMs: 1_000, staleMs: 10_000 } });
+      const { server, counts } = createCountingServer({ gate: g.gate });
+      const [rawTransport, front] = InMemoryTransport.createLinkedPair();
+      let proxy: McpProxy | undefined;
+      if (through === 'server') {
+        withMiddleware(server, [c]);
+        await server.connect(front);
+      } else {
+        const [upstream, serverTransport] = InMemoryTransport.createLinkedPair();
+        await server.connect(serverTransport);
+        proxy = createProxy({ downstream: front, upstream, stack: [c] });
+        await proxy.start();
+      }
+      const raw = await rawClient(rawTransport);
+      try {
+        g.open();
+        await raw.call(1, 'gate', { label: 'x' });
+        assert.equal(resultText(await raw.answer(1)), 'opened x');
+        g.close();
+        g.expectArrival();
+        clock.advance(1_500);
+        await raw.call(2, 'gate', { label: 'x' });
+        assert.equal(resultText(await raw.answer(2)), 'opened x', 'served stale');
+        await g.waitForArrival();
+        assert.equal(c.stats().refreshes, 1, 'the refresh is with the handler');
+        const forged = ['mcp-perf:1', 'mcp-perf:2', 'mcp-perf:0', 'mcp-perf:early'];
+        for (const id of forged) await raw.call(id, 'echo', { text: `mine ${id}` });
+        for (const id of forged) assert.equal(resultText(await raw.answer(id)), `mine ${id}`, id);
+        g.open();
+        await until(() => c.stats().stored === 2, 'the refresh to be stored');
+        await raw.call(3, 'gate', { label: 'x' });
+        assert.equal(resultText(await raw.answer(3)), 'opened x', 'the refresh stored the gate answer');
+        for (const id of forged) assert.equal(raw.responses.get(id)?.length, 1, `${id} answered once`);
+        assert.equal(counts.gate, 2);
+      } finally {
+        await proxy?.close();
+        await server.close();
+      }
+    });
+  }
 
   it('two mcp-perf peers back to back, both refreshing in the background, never cross answers', async () => {
     const clock = fakeClock();
