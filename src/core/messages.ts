@@ -80,7 +80,10 @@ export function malformation(message: unknown): string | undefined {
     if (typeof m.method !== 'string') return 'method is not a string';
     if ('id' in m && typeof m.id !== 'string' && typeof m.id !== 'number')
       return 'request id is not a string or number';
-    if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null))
+    if (
+      m.params !== undefined &&
+      (typeof m.params !== 'object' || m.params === null || Array.isArray(m.params))
+    )
       return 'params is not an object';
     return undefined;
   }

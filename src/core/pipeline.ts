@@ -348,7 +348,14 @@ export class Pipeline implements Connection {
   ): void | Promise<void> {
     if (this.closed) return;
     const id = message.id;
-    if (typeof message.method !== 'string' || (typeof id !== 'string' && typeof id !== 'number')) {
+    const params = message.params;
+    if (
+      typeof message.method !== 'string' ||
+      (typeof id !== 'string' && typeof id !== 'number') ||
+      (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params)))
+    ) {
+      // Answered here: the SDK drops a request it cannot parse without a word, and the
+      // caller would wait for ever.
       return this.malformed(message);
     }
     if (typeof id === 'string' && this.isOwn(id)) {

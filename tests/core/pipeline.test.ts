@@ -562,6 +562,27 @@ describe('Pipeline', () => {
   });
 
   describe('malformed input', () => {
+    it('answers a request whose params are not an object, which the SDK would drop without a word', async () => {
+      for (const stack of [[], [async (_ctx: RequestContext, next: () => Promise<unknown>) => next()]]) {
+        const h = harness(stack as Middleware[]);
+        for (const [i, params] of [5, 'x', null, [1]].entries()) {
+          h.pipeline.fromCaller({
+            jsonrpc: '2.0',
+            id: i,
+            method: 'tools/call',
+            params,
+          } as unknown as JsonRpcMessage);
+        }
+        await flush();
+        assert.equal(h.toHandler.length, 0, 'nothing reached the handler');
+        assert.deepEqual(
+          h.toCaller.map((s) => (s.message as { error?: { code: number } }).error?.code),
+          [-32600, -32600, -32600, -32600],
+        );
+        assert.equal(h.errors.length, 4);
+      }
+    });
+
     it('reports and drops what is not JSON-RPC, answers what has an id, and keeps working', async () => {
       const h = harness([async (_ctx, next) => next()]);
       h.pipeline.fromCaller('garbage' as unknown as JsonRpcMessage);
