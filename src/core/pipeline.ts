@@ -201,7 +201,7 @@ export class Pipeline implements Connection {
   fromHandler(message: JsonRpcMessage, extra?: unknown, options?: SendOptions): void | Promise<void> {
     if (typeof message !== 'object' || message === null) return this.malformed(message);
     if ('method' in message) {
-      if (this.ownPrefix !== undefined && this.isOwn(options?.relatedRequestId)) {
+      if (this.isOwn(options?.relatedRequestId)) {
         return this.fromHandlerForOwn(message, extra, options);
       }
       if ('id' in message) return this.ends.toCaller(message, options, extra);

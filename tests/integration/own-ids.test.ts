@@ -10,6 +10,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { createProxy, type JsonRpcMessage, type McpProxy, withMiddleware } from '../../src/index.js';
 import { cache } from '../../src/middleware/cache/index.js';
 import { createCountingServer, linkPair } from '../helpers/servers.js';
+import { connectPairV2 } from '../helpers/servers-v2.js';
 import { fakeClock, manualGate, textOf, until } from '../middleware/cache/helpers.js';
 
 const gateCall = { name: 'gate', arguments: { label: 'x' } };
@@ -95,42 +96,50 @@ describe('own request ids never meet a caller’s', () => {
     });
   }
 
-  it('two mcp-perf peers back to back, both refreshing in the background, never cross answers', async () => {
-    const clock = fakeClock();
-    const g = manualGate();
-    const serverCache = cache({
-      now: clock.now,
-      tools: { include: ['gate'], ttlMs: 1_000, staleMs: 10_000 },
+  for (const sdk of ['v1', 'v2'] as const) {
+    it(`two mcp-perf peers back to back, both refreshing in the background, never cross answers (SDK ${sdk})`, async () => {
+      const clock = fakeClock();
+      const g = manualGate();
+      const serverCache = cache({
+        now: clock.now,
+        tools: { include: ['gate'], ttlMs: 1_000, staleMs: 10_000 },
+      });
+      const clientCache = cache({
+        now: clock.now,
+        tools: { include: ['echo'], ttlMs: 1_000, staleMs: 10_000 },
+      });
+      const stacks = { server: [serverCache], client: [clientCache] };
+      const pair =
+        sdk === 'v1'
+          ? await (({ server, counts }) => linkPair(server, counts, stacks))(
+              createCountingServer({ gate: g.gate }),
+            )
+          : await connectPairV2({ ...stacks, counting: { gate: g.gate } });
+      const counts = pair.counts;
+      try {
+        g.open();
+        assert.equal(textOf(await pair.client.callTool(gateCall)), 'opened x');
+        assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'e' } })), 'e');
+        g.close();
+        g.expectArrival();
+        clock.advance(1_500);
+        // The server refreshes `gate` (held at the gate) under its own id …
+        assert.equal(textOf(await pair.client.callTool(gateCall)), 'opened x');
+        await g.waitForArrival();
+        // … while the client refreshes `echo` under its own id, which reaches the server as a caller's.
+        assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'e' } })), 'e');
+        await until(() => counts.echo === 2, 'the client’s refresh to run on the server');
+        g.open();
+        await until(
+          () => serverCache.stats().stored === 2 && clientCache.stats().stored === 2,
+          'both refreshes to be stored',
+        );
+        assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'e' } })), 'e');
+        assert.equal(textOf(await pair.client.callTool(gateCall)), 'opened x');
+        assert.deepEqual([counts.gate, counts.echo], [2, 2]);
+      } finally {
+        await pair.close();
+      }
     });
-    const clientCache = cache({
-      now: clock.now,
-      tools: { include: ['echo'], ttlMs: 1_000, staleMs: 10_000 },
-    });
-    const { server, counts } = createCountingServer({ gate: g.gate });
-    const pair = await linkPair(server, counts, { server: [serverCache], client: [clientCache] });
-    try {
-      g.open();
-      assert.equal(textOf(await pair.client.callTool(gateCall)), 'opened x');
-      assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'e' } })), 'e');
-      g.close();
-      g.expectArrival();
-      clock.advance(1_500);
-      // The server refreshes `gate` (held at the gate) under its own id …
-      assert.equal(textOf(await pair.client.callTool(gateCall)), 'opened x');
-      await g.waitForArrival();
-      // … while the client refreshes `echo` under its own id, which reaches the server as a caller's.
-      assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'e' } })), 'e');
-      await until(() => counts.echo === 2, 'the client’s refresh to run on the server');
-      g.open();
-      await until(
-        () => serverCache.stats().stored === 2 && clientCache.stats().stored === 2,
-        'both refreshes to be stored',
-      );
-      assert.equal(textOf(await pair.client.callTool({ name: 'echo', arguments: { text: 'e' } })), 'e');
-      assert.equal(textOf(await pair.client.callTool(gateCall)), 'opened x');
-      assert.deepEqual([counts.gate, counts.echo], [2, 2]);
-    } finally {
-      await pair.close();
-    }
-  });
+  }
 });
