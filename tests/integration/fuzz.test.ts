@@ -182,6 +182,8 @@ async function fuzz(seed: number): Promise<{ problems: string[]; tally: Record<s
     list.push(m);
     rawResponses.set(m.id as string | number, list);
   };
+  serverB.server.onerror = (e) => errors.push(`server B: ${e.message}`);
+  client.onerror = (e) => errors.push(`client: ${e.message}`);
   await serverB.connect(serverSideB);
   await raw.start();
   const rawSend = (message: unknown, who?: string) =>
@@ -448,6 +450,7 @@ async function fuzz(seed: number): Promise<{ problems: string[]; tally: Record<s
   await until(() => rawResponses.has('last'), 'the last raw answer').catch(() =>
     problems.push('connection B stopped answering'),
   );
+  if (process.env.FUZZ_DEBUG) console.error([...new Set(errors)].join('\n'));
   for (const e of errors)
     if (!/invalid|malformed|unknown|nobody-asked|not a|neither/i.test(e)) problems.push(e);
   await client.close();
