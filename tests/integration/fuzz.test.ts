@@ -369,7 +369,7 @@ async function fuzz(seed: number): Promise<{ problems: string[]; tally: Record<s
     count('invalidation');
   };
 
-  const deadline = Date.now() + 6_000;
+  const deadline = Date.now() + 4_000;
   for (let step = 0; step < STEPS && Date.now() < deadline; step++) {
     const action = r.int(100);
     if (action < 35) sdkCall();
