@@ -96,9 +96,10 @@ const SDK_PACKAGES = {
 
 /**
  * Decides whether early answers fit `client`, from its shape and the installed SDK
- * versions. An SDK v2 client (it has the public `getProtocolEra()`) must have the request
- * funnel `_requestWithSchemaViaCodec(codec, request, resultSchema, options)`, a private
- * member, with those four parameters; an SDK v1 client, the public
+ * versions. An SDK v2 client (it has the public `getProtocolEra()`, or a member only v2
+ * has) must have the request funnel
+ * `_requestWithSchemaViaCodec(codec, request, resultSchema, options)`, a private member,
+ * with those four parameters; an SDK v1 client, the public
  * `request(request, resultSchema, options)`. The installed package of that SDK, where it
  * can be found, must have the major version those were read from. Anything else is not
  * patched: its requests take the ordinary way (middleware still runs inside the
@@ -106,7 +107,10 @@ const SDK_PACKAGES = {
  */
 export function earlyAnswerSupport(client: object): EarlyAnswerSupport {
   const c = client as Record<string, unknown>;
-  const sdk = typeof c.getProtocolEra === 'function' ? 'v2' : 'v1';
+  const sdk =
+    typeof c.getProtocolEra === 'function' || '_requestWithSchemaViaCodec' in c || '_requestWithSchema' in c
+      ? 'v2'
+      : 'v1';
   const { name, major } = SDK_PACKAGES[sdk];
   const version = installedVersion(name);
   const at = `${name} ${version ?? '(version unknown)'}`;
