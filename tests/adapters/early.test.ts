@@ -45,6 +45,22 @@ const SDKS = [
 ] as const;
 
 describe('early answers and the SDK internals they rely on', () => {
+  it('judges a client by its shape: a member only v2 has makes it a v2 client, never patched as v1', () => {
+    const noop = () => undefined;
+    const v2WithoutEra = {
+      getServerCapabilities: noop,
+      request: (_a: unknown, _b: unknown, _c: unknown) => undefined,
+      _requestWithSchema: noop,
+    };
+    const judged = earlyAnswerSupport(v2WithoutEra);
+    assert.deepEqual([judged.supported, judged.sdk], [false, 'v2']);
+    assert.match((judged as { reason: string }).reason, /_requestWithSchemaViaCodec is undefined/);
+    const v1 = { getServerCapabilities: noop, request: (_a: unknown, _b: unknown, _c: unknown) => undefined };
+    assert.deepEqual([earlyAnswerSupport(v1).supported, earlyAnswerSupport(v1).sdk], [true, 'v1']);
+    const v1TwoParameters = { getServerCapabilities: noop, request: (_a: unknown, _b: unknown) => undefined };
+    assert.equal(earlyAnswerSupport(v1TwoParameters).supported, false);
+  });
+
   for (const s of SDKS) {
     it(`the installed SDK ${s.sdk} client still has what early answers rely on`, () => {
       const support = earlyAnswerSupport(s.client());
