@@ -59,13 +59,9 @@ function fuzzServer(): McpServer {
   server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
     content: [{ type: 'text', text }],
   }));
-  server.registerTool(
-    'whoami',
-    { inputSchema: { k: z.string(), who: z.string().optional() } },
-    async ({ k }, extra) => ({
-      content: [{ type: 'text', text: `${whoOf(extra.authInfo)}:${k}` }],
-    }),
-  );
+  server.registerTool('whoami', { inputSchema: { k: z.string() } }, async ({ k }, extra) => ({
+    content: [{ type: 'text', text: `${whoOf(extra.authInfo)}:${k}` }],
+  }));
   server.registerTool(
     'slow',
     { inputSchema: { text: z.string(), steps: z.number() } },
@@ -93,7 +89,10 @@ function fuzzServer(): McpServer {
   return server;
 }
 
-type Call = { name: string; arguments: Record<string, unknown> };
+type Call = { name: string; arguments: Record<string, unknown>; _meta?: Record<string, unknown> };
+
+/** Where the SDK client's request names its principal: `_meta` is not part of a cache key. */
+const WHO = 'fuzz/who';
 
 /** A request the fuzzer makes, and the text its answer must carry. */
 function randomCall(r: ReturnType<typeof prng>, who: string | undefined): { call: Call; expect: string } {
@@ -102,9 +101,7 @@ function randomCall(r: ReturnType<typeof prng>, who: string | undefined): { call
     case 0:
       return { call: { name: 'echo', arguments: { text: `echo ${k}` } }, expect: `echo ${k}` };
     case 1: {
-      const args: Record<string, unknown> = { k };
-      if (who !== undefined) args.who = who;
-      return { call: { name: 'whoami', arguments: args }, expect: `${who ?? 'anonymous'}:${k}` };
+      return { call: { name: 'whoami', arguments: { k } }, expect: `${who ?? 'anonymous'}:${k}` };
     }
     default: {
       const steps = 1 + r.int(4);
@@ -149,7 +146,7 @@ async function fuzz(seed: number): Promise<{ problems: string[]; tally: Record<s
   });
 
   // Connection A: a wrapped SDK client and a wrapped server; the principal of each
-  // request travels as the transport's authInfo, chosen by the request's `who` argument.
+  // request travels as the transport's authInfo, named in the request's `_meta`.
   const serverA = fuzzServer();
   withMiddleware(serverA, serverStack);
   const client = new Client({ name: 'fuzz-client', version: '1.0.0' });
@@ -157,7 +154,7 @@ async function fuzz(seed: number): Promise<{ problems: string[]; tally: Record<s
   const [clientSide, serverSideA] = InMemoryTransport.createLinkedPair();
   const send = clientSide.send.bind(clientSide);
   clientSide.send = (message, options) => {
-    const who = (message as { params?: { arguments?: { who?: string } } }).params?.arguments?.who;
+    const who = (message as { params?: { _meta?: Record<string, string> } }).params?._meta?.[WHO];
     return send(message, { ...options, authInfo: authOf(who) } as never);
   };
   const errors: string[] = [];
@@ -208,6 +205,7 @@ async function fuzz(seed: number): Promise<{ problems: string[]; tally: Record<s
   const sdkCall = () => {
     const who = r.pick(PRINCIPALS);
     const { call, expect } = randomCall(r, who);
+    if (who !== undefined) call._meta = { [WHO]: who };
     const mode = r.pick([
       'plain',
       'plain',
