@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { createProxy, type JsonRpcMessage, type McpProxy, withMiddleware } from '../../src/index.js';
 import { cache } from '../../src/middleware/cache/index.js';
-import { createCountingServer, linkPair } from '../helpers/servers.js';
+import { connectPair, createCountingServer } from '../helpers/servers.js';
 import { connectPairV2 } from '../helpers/servers-v2.js';
 import { fakeClock, manualGate, textOf, until } from '../middleware/cache/helpers.js';
 
@@ -111,9 +111,7 @@ describe('own request ids never meet a caller’s', () => {
       const stacks = { server: [serverCache], client: [clientCache] };
       const pair =
         sdk === 'v1'
-          ? await (({ server, counts }) => linkPair(server, counts, stacks))(
-              createCountingServer({ gate: g.gate }),
-            )
+          ? await connectPair({ ...stacks, counting: { gate: g.gate } })
           : await connectPairV2({ ...stacks, counting: { gate: g.gate } });
       const counts = pair.counts;
       try {
