@@ -18,8 +18,9 @@ export {
   type RedisBloomOptions,
   type RedisCircuitOptions,
   type RedisClientLike,
+  type RedisConnectionOptions,
   RedisStore,
   type RedisStoreOptions,
   type RedisStoreStats,
   redisStore,
-} from '../stores/redis.js';
+} from '../stores/redis/index.js';
