@@ -198,6 +198,7 @@ describe('redisStore against an unreachable or stalled server', () => {
 
     test('an operation rejects with StoreError after timeoutMs', async (t) => {
       const store = track(redisStore({ client, prefix: nextPrefix(), timeoutMs: 50 }));
+      await store.ready;
       t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.paused = true;
       const pending = Promise.resolve(store.get('k')).then(
@@ -225,6 +226,7 @@ describe('redisStore against an unreachable or stalled server', () => {
           circuit: { failureThreshold: 3, cooldownMs: 1_000 },
         }),
       );
+      await store.ready;
       t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.paused = true;
       for (let i = 0; i < 3; i++) {
@@ -359,6 +361,37 @@ describe('redisStore against Redis', { skip }, () => {
     assert.equal(await heardAgain.promise, 'uri:file:///a.txt');
     assert.deepEqual(heardByA, ['uri:file:///a.txt'], 'a did not hear its own invalidation');
     assert.deepEqual(heardByOther, [], 'a store on another prefix heard nothing');
+  });
+
+  test('an entry written before its writer heard of an invalidation is never served by a replica that has', async () => {
+    const prefix = nextPrefix();
+    const writer = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+    const reader = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 }));
+    await Promise.all([writer.ready, reader.ready]);
+    const now = Date.now();
+    await writer.set('before', makeEntry('old', now, { tags: ['tool:t'] }));
+    assert.equal((await reader.get('before'))?.value, 'old');
+    // An invalidation whose message has not reached the writer yet: the generation moves on in Redis only.
+    await admin!.sendCommand(['INCR', `${prefix}g:tool:t`]);
+    await writer.set('raced', makeEntry('computed before the invalidation', now, { tags: ['tool:t'] }));
+    const fresh = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 }));
+    await fresh.ready;
+    assert.equal(await fresh.get('raced'), undefined);
+    assert.equal(await fresh.get('before'), undefined);
+    assert.equal(fresh.stats().outdated, 2);
+  });
+
+  test('invalidating a tag keeps entries written after it, and counts only live entries that carried it', async () => {
+    const prefix = nextPrefix();
+    const store = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+    await store.ready;
+    const now = Date.now();
+    await store.set('a', makeEntry('a', now, { tags: ['x'] }));
+    assert.equal(await store.invalidateTag('x'), 1);
+    await store.set('b', makeEntry('b', now, { tags: ['x'] }));
+    assert.equal((await store.get('b'))?.value, 'b');
+    assert.equal(await admin!.sendCommand(['SISMEMBER', `${prefix}t:x`, 'b']), 1, 'b stays indexed');
+    assert.equal(await admin!.sendCommand(['SISMEMBER', `${prefix}t:x`, 'a']), 0, 'a was swept');
   });
 
   describe('bloom filter', () => {

@@ -1,5 +1,14 @@
 /**
- * The Lua scripts of the Redis cache store. Each runs as one atomic round trip.
+ * The Lua scripts of the Redis cache store. Each runs as one atomic round trip and none
+ * walks more than a bounded batch of keys, so no script blocks a Redis shared by every
+ * replica for long.
+ *
+ * How invalidation works: each tag has a generation (`<prefix>g:<tag>`, a counter) and
+ * the store an epoch (`<prefix>epoch`). An entry records the epoch and its tags'
+ * generations when written (`g`, a JSON array `[epoch, gen of tag 1, …]`); a reader
+ * serves it only while they are all still current. Dropping a tag is one `INCR` (O(1),
+ * whatever the number of entries); dropping everything is one `INCR` of the epoch.
+ * Deleting the entries left behind is housekeeping, done in batches by {@link SWEEP_SCRIPT}.
  *
  * @module
  */
@@ -8,50 +17,114 @@ import { script } from './guarded.js';
 
 /**
  * Writes an entry and indexes its tags. KEYS[1] the entry. ARGV: 1 entry JSON, 2 tags
- * JSON, 3 PX, 4 tag-key prefix, 5 key, 6 channel, 7 announcement (`''` for none),
- * 8 staleUntil, 9.. tags. Tag sets live at least as long as their longest-lived member.
+ * JSON, 3 PX, 4 tag-set prefix, 5 key, 6 channel, 7 announcement (`''` for none),
+ * 8 staleUntil, 9 generations JSON, 10 generation-key prefix, 11.. tags. Tag sets, and
+ * the generations of tags that have one, live at least as long as their longest-lived member.
  */
 export const SET_SCRIPT = script(`
 local px = tonumber(ARGV[3])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 's', ARGV[8])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 's', ARGV[8], 'g', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], px)
-for i = 9, #ARGV do
+for i = 11, #ARGV do
   local tk = ARGV[4] .. ARGV[i]
   redis.call('SADD', tk, ARGV[5])
   if redis.call('PTTL', tk) < px then redis.call('PEXPIRE', tk, px) end
+  local gk = ARGV[10] .. ARGV[i]
+  local gt = redis.call('PTTL', gk)
+  if gt >= 0 and gt < px then redis.call('PEXPIRE', gk, px) end
 end
 if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 return 1
 `);
 
 /**
- * Deletes the entries carrying a tag. KEYS[1] the tag set. ARGV: 1 entry-key prefix,
- * 2 tag, 3 channel, 4 message, 5 now. A member is deleted only if its entry still carries
- * the tag: a tag set may name keys that were since rewritten with other tags. Expired
- * members are removed but not counted.
+ * Drops a tag: bumps its generation, so no entry written before is served again, and
+ * publishes the new generation. KEYS[1] the generation, KEYS[2] the tag set. ARGV:
+ * 1 channel, 2 message head (the tag and generation are appended as `<gen>:<tag>`),
+ * 3 tag, 4 the generation's least lifetime in ms. The generation lives as long as the
+ * tag set (every entry carrying the tag), and at least ARGV[4], so a reader's memo of it
+ * never outlives it. Answers the new generation.
  */
-export const INVALIDATE_SCRIPT = script(`
-local now = tonumber(ARGV[5])
+export const BUMP_SCRIPT = script(`
+local g = redis.call('INCR', KEYS[1])
+local ttl = math.max(redis.call('PTTL', KEYS[2]), tonumber(ARGV[4]))
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. g .. ':' .. ARGV[3])
+return g
+`);
+
+/**
+ * Drops every entry: bumps the epoch and publishes it. KEYS[1] the epoch. ARGV: 1 channel,
+ * 2 message head (the epoch is appended). Answers the new epoch.
+ */
+export const EPOCH_SCRIPT = script(`
+local e = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. e)
+return e
+`);
+
+/**
+ * Reads the epoch, first bumping it when Redis restarted since the store's keys were
+ * written (its run id differs from the one recorded): a Redis restored from an older
+ * snapshot may have lost invalidations, so nothing written before is trusted. KEYS[1]
+ * the epoch, KEYS[2] the recorded run id. ARGV: 1 channel, 2 message head. Answers the
+ * epoch. A missing record (first start, or a Redis that lost everything) bumps nothing.
+ */
+export const CHECK_RUN_SCRIPT = script(`
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local seen = redis.call('GET', KEYS[2])
+if seen ~= run then
+  redis.call('SET', KEYS[2], run)
+  if seen then
+    local e = redis.call('INCR', KEYS[1])
+    redis.call('PUBLISH', ARGV[1], ARGV[2] .. e)
+    return e
+  end
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+`);
+
+/**
+ * One batch of the clean-up after a tag's generation was bumped to G: deletes the members
+ * of the tag set whose entry was written before (generation below G), forgets members
+ * whose entry is gone or no longer carries the tag, and keeps those written since.
+ * KEYS[1] the tag set. ARGV: 1 entry-key prefix, 2 tag, 3 G, 4 now, 5 cursor, 6 batch.
+ * Answers `{ next cursor, live entries deleted }`; expired ones are deleted but not counted.
+ */
+export const SWEEP_SCRIPT = script(`
+local g = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local page = redis.call('SSCAN', KEYS[1], ARGV[5], 'COUNT', ARGV[6])
 local n = 0
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(page[2]) do
   local k = ARGV[1] .. m
-  local f = redis.pcall('HMGET', k, 't', 's')
+  local f = redis.pcall('HMGET', k, 't', 's', 'g')
+  local carries = false
+  local stale = true
   if type(f) == 'table' and f[1] then
     local ok, tags = pcall(cjson.decode, f[1])
     if ok and type(tags) == 'table' then
-      for _, x in ipairs(tags) do
+      for i, x in ipairs(tags) do
         if x == ARGV[2] then
-          local s = tonumber(f[2])
-          if s ~= nil and s >= now then n = n + 1 end
-          redis.call('DEL', k)
+          carries = true
+          local okg, gens = pcall(cjson.decode, f[3] or '')
+          if okg and type(gens) == 'table' and tonumber(gens[i + 1]) and tonumber(gens[i + 1]) >= g then
+            stale = false
+          end
           break
         end
       end
     end
   end
+  if not carries then
+    redis.call('SREM', KEYS[1], m)
+  elseif stale then
+    local s = tonumber(f[2])
+    if s ~= nil and s >= now then n = n + 1 end
+    redis.call('DEL', k)
+    redis.call('SREM', KEYS[1], m)
+  end
 end
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return n
+return { page[1], n }
 `);

@@ -7,6 +7,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { StoreError } from '../../errors/index.js';
 import { noop } from '../../internal/noop.js';
 import type { CacheEntry, CacheStore, CacheStoreStats } from '../types.js';
@@ -21,7 +22,7 @@ import {
   scanKeys,
 } from './guarded.js';
 import { type RedisClientLike, type RedisStoreOptions, resolveStoreOptions } from './options.js';
-import { INVALIDATE_SCRIPT, SET_SCRIPT } from './scripts.js';
+import { BUMP_SCRIPT, CHECK_RUN_SCRIPT, EPOCH_SCRIPT, SET_SCRIPT, SWEEP_SCRIPT } from './scripts.js';
 
 /** {@link RedisStore.stats} counters, all local to this process. */
 export interface RedisStoreStats extends CacheStoreStats {
@@ -45,11 +46,39 @@ export interface RedisStoreStats extends CacheStoreStats {
   circuit: CircuitState;
   /** Bloom filter counters, when the filter is enabled. */
   bloom?: BloomStats;
+  /**
+   * Tag invalidations that could not reach Redis, kept in this process and applied once it
+   * answers again. Until then entries carrying those tags are neither served nor written here.
+   */
+  pendingInvalidations: number;
+  /**
+   * True when a `clear()` could not reach Redis, or more than 1,000 invalidations piled up:
+   * once Redis answers, the store's epoch is bumped (nothing written before is served
+   * again); until then nothing is served or written here.
+   */
+  pendingClear: boolean;
+  /** Kept invalidations (and clears) applied after Redis came back. */
+  replayed: number;
+  /** Entries found whose tag generations or epoch were out of date (invalidated), served as misses. */
+  outdated: number;
 }
 
 const KIND_KEY = 'k';
 const KIND_TAG = 't';
+const KIND_EPOCH = 'e';
 const ID_LENGTH = 16;
+/** Tag generations remembered from Redis and from invalidation messages. */
+const MEMO_MAX = 10_000;
+/** A remembered generation is read again after this long, ms: a bound on any drift of the memo. */
+const MEMO_TTL_MS = 60_000;
+/** A tag's generation lives at least this long after its last bump, ms: longer than any memo of it. */
+const GENERATION_TTL_MS = 10 * MEMO_TTL_MS;
+/** Invalidations kept while Redis is away; past it, the whole store is dropped once it is back. */
+const PENDING_MAX = 1_000;
+/** Tag-set members examined by one clean-up script, so no script blocks Redis for long. */
+const SWEEP_BATCH = 100;
+/** After a failed replay or start-up check, the next attempt comes this much later, ms. */
+const RETRY_MS = 1_000;
 
 type RemoteListener = (tag: string) => void;
 
@@ -60,9 +89,15 @@ type RemoteListener = (tag: string) => void;
  * circuit is open; none waits longer than `timeoutMs`.
  *
  * Each entry is a hash at `<prefix>e:<key>` (`v` the entry's JSON, `t` its tags, `s` its
- * `staleUntil`) expiring at `staleUntil`; each tag is a set of keys at `<prefix>t:<tag>`.
- * Writes and invalidations run as Lua scripts, so each is one atomic round trip. Scripts
- * touch keys they compute, so use a single Redis (or Valkey) node, not a cluster.
+ * `staleUntil`, `g` the store epoch and its tags' generations when written) expiring at
+ * `staleUntil`; each tag is a set of keys at `<prefix>t:<tag>` and a generation at
+ * `<prefix>g:<tag>`. An entry is served only while its recorded epoch and generations are
+ * current, which this process checks against a memo kept up to date by the invalidation
+ * messages (a tag not in the memo costs one `MGET`). Dropping a tag bumps its generation
+ * (one `INCR`, whatever the number of entries), then deletes the entries left behind in
+ * batches of 100; an invalidation that cannot reach Redis is kept here and applied once
+ * it answers again. Scripts touch keys they compute, so use a single Redis (or Valkey)
+ * node, not a cluster.
  */
 export class RedisStore implements CacheStore {
   /** Always `redis`. */
@@ -86,7 +121,24 @@ export class RedisStore implements CacheStore {
   readonly #maxEntrySize: number;
   readonly #entryPrefix: string;
   readonly #tagPrefix: string;
+  readonly #genPrefix: string;
+  readonly #epochKey: string;
+  readonly #runKey: string;
   readonly #channel: string;
+  /** Tag generations known to be current; trusted only while the channel is up. */
+  readonly #memo = new LRUCache<string, number>({ max: MEMO_MAX, ttl: MEMO_TTL_MS });
+  /** The store epoch known to be current, while the channel is up. */
+  #epoch: number | undefined;
+  /** True while subscribed and checked since: every invalidation since then reached the memo. */
+  #trusted = false;
+  /** Bumped whenever trust is lost or regained, so a reply from before is not memoized. */
+  #session = 0;
+  readonly #pending = new Set<string>();
+  #pendingAll = false;
+  #replaying = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #replayed = 0;
+  #outdated = 0;
   readonly #bloom: BloomSync | undefined;
   readonly #remoteListeners = new Set<RemoteListener>();
   #subscriber: RedisClientLike | undefined;
@@ -108,6 +160,9 @@ export class RedisStore implements CacheStore {
     this.#maxEntrySize = o.maxEntrySize;
     this.#entryPrefix = `${o.prefix}e:`;
     this.#tagPrefix = `${o.prefix}t:`;
+    this.#genPrefix = `${o.prefix}g:`;
+    this.#epochKey = `${o.prefix}epoch`;
+    this.#runKey = `${o.prefix}run`;
     this.#channel = `${o.prefix}invalidate`;
     this.instanceId = randomBytes(ID_LENGTH / 2).toString('hex');
     this.#owned = o.client === undefined;
@@ -117,6 +172,9 @@ export class RedisStore implements CacheStore {
         this.#connectionErrors++;
       });
     this.#guarded = new GuardedClient(this.name, this.#client, o);
+    this.#guarded.onSuccess = () => {
+      if (this.#pendingAll || this.#pending.size !== 0) queueMicrotask(() => this.#replay());
+    };
     this.#bloom =
       o.bloom === undefined ? undefined : new BloomSync(o.bloom, this.#guarded, this.#entryPrefix, o.now);
     this.ready = this.#start();
@@ -136,8 +194,9 @@ export class RedisStore implements CacheStore {
       return undefined;
     }
     const entryKey = this.#entryPrefix + key;
-    return this.#guarded.call<unknown>('get', ['HGET', entryKey, 'v'], 'WRONGTYPE').then(
-      (raw) => {
+    return this.#guarded.call<unknown>('get', ['HMGET', entryKey, 'v', 'g'], 'WRONGTYPE').then(
+      (reply) => {
+        const raw = Array.isArray(reply) ? reply[0] : undefined;
         if (raw === null || raw === undefined) {
           this.#misses++;
           if (consulted) bloom!.falsePositives++;
@@ -149,8 +208,7 @@ export class RedisStore implements CacheStore {
           this.#misses++;
           return undefined;
         }
-        this.#hits++;
-        return entry;
+        return this.#checkCurrent(entry, (reply as unknown[])[1]);
       },
       (error: unknown) => {
         if (replyStartsWith(error, 'WRONGTYPE')) return this.#discardCorrupt(entryKey);
@@ -171,6 +229,7 @@ export class RedisStore implements CacheStore {
       if (entry.size > this.#maxEntrySize) this.#refused++;
       return this.#guarded.call('set', ['DEL', entryKey]).then(noop);
     }
+    if (this.#blocked(entry.tags)) return this.#guarded.call('set', ['DEL', entryKey]).then(noop);
     let json: string;
     let tagsJson: string;
     try {
@@ -183,24 +242,31 @@ export class RedisStore implements CacheStore {
     }
     const announcement =
       this.#bloom === undefined ? '' : `${this.instanceId}${KIND_KEY}${this.#bloom.add(key)}`;
-    return this.#guarded
-      .eval(
-        'set',
-        SET_SCRIPT,
-        [entryKey],
-        [
-          json,
-          tagsJson,
-          String(px),
-          this.#tagPrefix,
-          key,
-          this.#channel,
-          announcement,
-          String(entry.staleUntil),
-          ...entry.tags,
-        ],
-      )
-      .then(noop);
+    const write = (generations: readonly number[]): Promise<void> =>
+      this.#guarded
+        .eval(
+          'set',
+          SET_SCRIPT,
+          [entryKey],
+          [
+            json,
+            tagsJson,
+            String(px),
+            this.#tagPrefix,
+            key,
+            this.#channel,
+            announcement,
+            String(entry.staleUntil),
+            JSON.stringify(generations),
+            this.#genPrefix,
+            ...entry.tags,
+          ],
+        )
+        .then(noop);
+    // The generations this process knows now: an invalidation it has not heard of yet makes
+    // the entry out of date at once, so a fill that raced an invalidation is never served.
+    const known = this.#known(entry.tags);
+    return known === undefined ? this.#fetch('set', entry.tags).then(write) : write(known);
   }
 
   /** Deletes the entry under `key`; `true` if Redis held one. */
@@ -209,23 +275,40 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Deletes every entry carrying `tag`, atomically, and publishes the invalidation so other
-   * replicas' {@link RedisStore.onRemoteInvalidate} listeners hear it. Answers how many live
-   * entries were deleted.
+   * Drops every entry carrying `tag` on every replica: bumps the tag's generation (one
+   * `INCR`; from then on no replica serves an entry written before) and publishes it so
+   * other replicas' {@link RedisStore.onRemoteInvalidate} listeners hear it, then deletes
+   * the entries left behind in batches of 100 members, each a short script. Answers how
+   * many live entries were deleted (fewer if the clean-up is cut short: those left are never
+   * served and expire on their own).
+   *
+   * If Redis cannot be reached the promise rejects, but the invalidation is kept in this
+   * process (entries carrying the tag are neither served nor written here meanwhile) and
+   * applied as soon as Redis answers again.
    */
   invalidateTag(tag: string): Promise<number> {
-    return this.#guarded
-      .eval<number>(
-        'invalidateTag',
-        INVALIDATE_SCRIPT,
-        [this.#tagPrefix + tag],
-        [this.#entryPrefix, tag, this.#channel, `${this.instanceId}${KIND_TAG}${tag}`, String(this.#now())],
-      )
-      .then(Number);
+    return this.#bump(tag, 'invalidateTag').then(
+      (generation) => this.#sweep(tag, generation),
+      (error: unknown) => {
+        this.#keep(tag);
+        throw kept(this.name, 'invalidateTag', error);
+      },
+    );
   }
 
-  /** Deletes every key under the prefix (entries and tag sets), with `SCAN` and `UNLINK`. */
+  /**
+   * Drops every entry on every replica: bumps the store's epoch (one `INCR`; no replica
+   * serves an entry written before), then deletes entries and tag sets under the prefix
+   * with `SCAN` and `UNLINK`. If Redis cannot be reached the promise rejects, and the clear
+   * is kept and applied as soon as Redis answers again (nothing is served here meanwhile).
+   */
   async clear(): Promise<void> {
+    try {
+      await this.#bumpEpoch('clear');
+    } catch (error) {
+      this.#pendingAll = true;
+      throw kept(this.name, 'clear', error);
+    }
     const prefix = this.#entryPrefix.slice(0, -2);
     for await (const keys of scanKeys(this.#guarded, 'clear', `${escapeGlob(prefix)}[et]:*`)) {
       if (keys.length > 0) await this.#guarded.call('clear', ['UNLINK', ...keys]);
@@ -251,6 +334,10 @@ export class RedisStore implements CacheStore {
       refused: this.#refused,
       connectionErrors: this.#connectionErrors,
       circuit: this.#guarded.circuitState(),
+      pendingInvalidations: this.#pending.size,
+      pendingClear: this.#pendingAll,
+      replayed: this.#replayed,
+      outdated: this.#outdated,
     };
     if (this.#bloom !== undefined) stats.bloom = this.#bloom.stats();
     return stats;
@@ -276,6 +363,8 @@ export class RedisStore implements CacheStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#guarded.closed = true;
+    this.#untrust();
+    clearTimeout(this.#retry);
     this.#bloom?.close();
     this.#subscriber?.destroy();
     if (this.#owned) await closeOwned(this.#client, this.#timeoutMs);
@@ -291,12 +380,13 @@ export class RedisStore implements CacheStore {
       this.#connectionErrors++;
     });
     subscriber.on('reconnecting', () => {
-      // Announcements are lost while the channel is down: stop trusting the filter.
+      // Messages are lost while the channel is down: stop trusting what they kept current.
+      this.#untrust();
       this.#bloom?.suspend();
     });
     subscriber.on('ready', () => {
-      // A reconnect may have lost announcements: reload the filter from Redis.
-      if (connectedOnce) this.#bloom?.reload().catch(noop);
+      // node-redis resubscribes before it reports ready, so from here on nothing is missed.
+      if (connectedOnce) this.#connected().catch(noop);
       connectedOnce = true;
     });
     await subscriber.connect();
@@ -305,7 +395,48 @@ export class RedisStore implements CacheStore {
       return;
     }
     await subscriber.subscribe(this.#channel, (message) => this.#onMessage(message));
-    if (this.#bloom !== undefined) await this.#bloom.reload().catch(noop);
+    await this.#connected().catch(noop);
+  }
+
+  /**
+   * The channel is up (again): read the epoch (bumping it if Redis restarted), trust the
+   * memo from here on, apply kept invalidations, reload the bloom filter.
+   */
+  async #connected(): Promise<void> {
+    const session = ++this.#session;
+    try {
+      const epoch = await this.#guarded.eval<number>(
+        'start-up check',
+        CHECK_RUN_SCRIPT,
+        [this.#epochKey, this.#runKey],
+        [this.#channel, `${this.instanceId}${KIND_EPOCH}`],
+      );
+      if (session !== this.#session || this.#closed) return;
+      this.#memo.clear();
+      this.#epoch = Number(epoch) || 0;
+      this.#trusted = true;
+    } catch (error) {
+      if (session === this.#session) this.#retryLater(() => this.#connected());
+      throw error;
+    }
+    await this.#replay();
+    await this.#bloom?.reload();
+  }
+
+  #untrust(): void {
+    this.#trusted = false;
+    this.#session++;
+    this.#epoch = undefined;
+    this.#memo.clear();
+  }
+
+  #retryLater(attempt: () => Promise<void>): void {
+    if (this.#closed || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      attempt().catch(noop);
+    }, RETRY_MS);
+    this.#retry.unref?.();
   }
 
   #onMessage(message: string): void {
@@ -313,17 +444,180 @@ export class RedisStore implements CacheStore {
     const kind = message[ID_LENGTH];
     const payload = message.slice(ID_LENGTH + 1);
     if (kind === KIND_TAG) {
+      const colon = payload.indexOf(':');
+      const generation = Number(payload.slice(0, colon));
+      if (colon <= 0 || !Number.isSafeInteger(generation)) return;
+      const tag = payload.slice(colon + 1);
+      this.#learn(tag, generation);
       for (const listener of this.#remoteListeners) {
         try {
-          listener(payload);
+          listener(tag);
         } catch (error) {
           queueMicrotask(() => {
             throw error;
           });
         }
       }
+    } else if (kind === KIND_EPOCH) {
+      const epoch = Number(payload);
+      if (Number.isSafeInteger(epoch)) this.#learnEpoch(epoch);
     } else if (kind === KIND_KEY) {
       this.#bloom?.heard(payload);
+    }
+  }
+
+  /** Remembers that `tag` is at `generation` (or later), while the memo is trusted. */
+  #learn(tag: string, generation: number): void {
+    if (!this.#trusted) return;
+    const known = this.#memo.get(tag);
+    if (known === undefined || known < generation) this.#memo.set(tag, generation);
+  }
+
+  #learnEpoch(epoch: number): void {
+    const e = Number(epoch);
+    if (this.#trusted && (this.#epoch === undefined || this.#epoch < e)) this.#epoch = e;
+  }
+
+  /** `[epoch, generation of each tag]` from the memo, or `undefined` if any is unknown here. */
+  #known(tags: readonly string[]): number[] | undefined {
+    if (!this.#trusted || this.#epoch === undefined) return undefined;
+    const out = [this.#epoch];
+    for (let i = 0; i < tags.length; i++) {
+      const g = this.#memo.get(tags[i]!);
+      if (g === undefined) return undefined;
+      out.push(g);
+    }
+    return out;
+  }
+
+  /** `[epoch, generation of each tag]` read from Redis (a missing one is 0), and memoized. */
+  #fetch(operation: string, tags: readonly string[]): Promise<number[]> {
+    const session = this.#session;
+    const keys = [this.#epochKey];
+    for (const tag of tags) keys.push(this.#genPrefix + tag);
+    return this.#guarded.call<unknown>(operation, ['MGET', ...keys]).then((reply) => {
+      const values = keys.map((_, i) => (Array.isArray(reply) ? Number(reply[i] ?? 0) || 0 : 0));
+      if (session !== this.#session || !this.#trusted) return values;
+      this.#learnEpoch(values[0]!);
+      for (let i = 0; i < tags.length; i++) this.#learn(tags[i]!, values[i + 1]!);
+      // A message may have brought something newer while the reply was on its way.
+      values[0] = this.#epoch ?? values[0]!;
+      for (let i = 0; i < tags.length; i++) values[i + 1] = this.#memo.get(tags[i]!) ?? values[i + 1]!;
+      return values;
+    });
+  }
+
+  /** Serves `entry` if its recorded epoch and generations are current, else counts it out of date. */
+  #checkCurrent(
+    entry: CacheEntry,
+    recordedRaw: unknown,
+  ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    const tags = entry.tags;
+    const recorded = parseGenerations(recordedRaw, tags.length);
+    if (recorded === undefined || this.#blocked(tags)) return this.#outdatedMiss();
+    const known = this.#known(tags);
+    if (known !== undefined) return sameNumbers(recorded, known) ? this.#hit(entry) : this.#outdatedMiss();
+    return this.#fetch('get', tags).then((current) =>
+      sameNumbers(recorded, current) ? this.#hit(entry) : this.#outdatedMiss(),
+    );
+  }
+
+  #hit(entry: CacheEntry): CacheEntry {
+    this.#hits++;
+    return entry;
+  }
+
+  #outdatedMiss(): undefined {
+    this.#outdated++;
+    this.#misses++;
+    return undefined;
+  }
+
+  /** True when a kept invalidation covers one of `tags`: such entries are neither served nor written. */
+  #blocked(tags: readonly string[]): boolean {
+    if (this.#pendingAll) return true;
+    if (this.#pending.size === 0) return false;
+    for (const tag of tags) if (this.#pending.has(tag)) return true;
+    return false;
+  }
+
+  #bump(tag: string, operation: string): Promise<number> {
+    return this.#guarded
+      .eval<number>(
+        operation,
+        BUMP_SCRIPT,
+        [this.#genPrefix + tag, this.#tagPrefix + tag],
+        [this.#channel, `${this.instanceId}${KIND_TAG}`, tag, String(GENERATION_TTL_MS)],
+      )
+      .then((reply) => {
+        const generation = Number(reply);
+        this.#pending.delete(tag);
+        this.#learn(tag, generation);
+        return generation;
+      });
+  }
+
+  /** Bumps the store's epoch: no replica serves an entry written before. */
+  async #bumpEpoch(operation: string): Promise<void> {
+    const epoch = await this.#guarded.eval<number>(
+      operation,
+      EPOCH_SCRIPT,
+      [this.#epochKey],
+      [this.#channel, `${this.instanceId}${KIND_EPOCH}`],
+    );
+    this.#learnEpoch(Number(epoch));
+  }
+
+  /** Deletes the entries `tag` left behind at `generation`, a batch per script; answers how many were live. */
+  async #sweep(tag: string, generation: number): Promise<number> {
+    let cursor = '0';
+    let removed = 0;
+    try {
+      do {
+        const [next, n] = await this.#guarded.eval<[unknown, unknown]>(
+          'invalidateTag',
+          SWEEP_SCRIPT,
+          [this.#tagPrefix + tag],
+          [this.#entryPrefix, tag, String(generation), String(this.#now()), cursor, String(SWEEP_BATCH)],
+        );
+        cursor = String(next);
+        removed += Number(n);
+      } while (cursor !== '0');
+    } catch {
+      // The generation is bumped: what is left is never served and expires on its own.
+    }
+    return removed;
+  }
+
+  #keep(tag: string): void {
+    if (this.#pending.size < PENDING_MAX) this.#pending.add(tag);
+    else this.#pendingAll = true;
+  }
+
+  /** Applies the invalidations kept while Redis was away; retried later if it still is. */
+  async #replay(): Promise<void> {
+    if (this.#replaying || this.#closed) return;
+    this.#replaying = true;
+    try {
+      while (this.#pendingAll || this.#pending.size !== 0) {
+        const tags = [...this.#pending];
+        if (this.#pendingAll) {
+          await this.#bumpEpoch('replay clear');
+          this.#pendingAll = false;
+          for (const tag of tags) this.#pending.delete(tag);
+          this.#replayed++;
+          continue;
+        }
+        for (const tag of tags) {
+          const generation = await this.#bump(tag, 'replay invalidateTag');
+          this.#replayed++;
+          this.#sweep(tag, generation).catch(noop);
+        }
+      }
+    } catch {
+      this.#retryLater(() => this.#replay());
+    } finally {
+      this.#replaying = false;
     }
   }
 
@@ -380,4 +674,31 @@ function parseEntry(raw: string): CacheEntry | undefined {
     return undefined;
   }
   return parsed as CacheEntry;
+}
+
+/** `[epoch, generation of each of n tags]` as recorded in an entry, or `undefined` if malformed. */
+function parseGenerations(raw: unknown, n: number): number[] | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== n + 1) return undefined;
+  for (const g of parsed) if (typeof g !== 'number') return undefined;
+  return parsed as number[];
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The error of an invalidation that did not reach Redis but is kept and applied later. */
+function kept(store: string, operation: string, error: unknown): StoreError {
+  const cause = (error as { cause?: unknown } | null)?.cause ?? error;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new StoreError(store, operation, new Error(`${reason}; kept, and applied once Redis answers again`));
 }
