@@ -222,7 +222,9 @@ end`;
       `dropped ${members} entries in ${took.toFixed(0)} ms; slowest command ${worstScriptMs.toFixed(1)} ms ` +
         `(${slow.length} over 5 ms); ${pings} concurrent PINGs, slowest ${worstPing.toFixed(1)} ms`,
     );
-    assert.ok(worstScriptMs < 50, `a command blocked Redis for ${worstScriptMs} ms`);
+    // Loose on purpose: each script handles at most 100 members (about a millisecond), but on a
+    // loaded machine the scheduler alone can hold redis-server back for tens of milliseconds.
+    assert.ok(worstScriptMs < 100, `a command blocked Redis for ${worstScriptMs} ms`);
     assert.ok(pings > 10, 'PINGs were answered while the tag was being dropped');
   });
 });

@@ -35,6 +35,8 @@ export interface GuardCounters {
   timeouts: number;
   /** Operations refused at once because the circuit was open. */
   shortCircuited: number;
+  /** Errors reported by the connection created here (none is counted for a client passed in). */
+  connectionErrors: number;
 }
 
 /**
@@ -44,7 +46,9 @@ export interface GuardCounters {
  */
 export class GuardedClient {
   /** Counters, read by the owning store's `stats()`. */
-  readonly counters: GuardCounters = { errors: 0, timeouts: 0, shortCircuited: 0 };
+  readonly counters: GuardCounters = { errors: 0, timeouts: 0, shortCircuited: 0, connectionErrors: 0 };
+  /** True when the client was created here (from `url`), so {@link GuardedClient.close} closes it. */
+  readonly owned: boolean;
   /** Set by the owner once it closes; refusals then say `store closed`. */
   closed = false;
   /** Called after each reply that shows Redis answering (a success or an error reply). */
@@ -61,12 +65,17 @@ export class GuardedClient {
 
   /**
    * @param store - the store's name, used in error messages (`redis` → `redis store: get failed: …`)
-   * @param client - the client commands are sent with
-   * @param options - `timeoutMs`, `failureThreshold` (0 disables the circuit), `cooldownMs`, `now`
+   * @param options - the client passed in, or the `url` of one to create and own; `timeoutMs`,
+   *   `failureThreshold` (0 disables the circuit), `cooldownMs`, `now`
    */
-  constructor(store: string, client: RedisClientLike, options: ResolvedConnection) {
+  constructor(store: string, options: ResolvedConnection) {
     this.#store = store;
-    this.#client = client;
+    this.owned = options.client === undefined;
+    this.#client =
+      options.client ??
+      ownClient(options.url!, () => {
+        this.counters.connectionErrors++;
+      });
     this.#now = options.now;
     this.#timeoutMs = options.timeoutMs;
     this.#threshold = options.failureThreshold;
@@ -76,6 +85,17 @@ export class GuardedClient {
   /** The client commands go through. */
   get client(): RedisClientLike {
     return this.#client;
+  }
+
+  /** Opens the connection if it was created here; a client passed in is used as it is. */
+  connect(): Promise<void> {
+    return this.owned ? this.#client.connect().then(noop) : Promise.resolve();
+  }
+
+  /** Refuses every later command; closes the connection if it was created here. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.owned) await closeOwned(this.#client, this.#timeoutMs);
   }
 
   /** The circuit breaker's state now. */
@@ -222,14 +242,14 @@ export async function* scanKeys(
  * commands fail at once while disconnected instead of piling up; connection errors go to
  * `onError` (node-redis throws `error` events nobody listens to).
  */
-export function ownClient(url: string, onError: () => void): RedisClientLike {
+function ownClient(url: string, onError: () => void): RedisClientLike {
   const client = createClient({ url, disableOfflineQueue: true });
   client.on('error', onError);
   return client as unknown as RedisClientLike;
 }
 
 /** Closes a client the store owns: gracefully, or at once if that takes longer than `timeoutMs`. */
-export async function closeOwned(client: RedisClientLike, timeoutMs: number): Promise<void> {
+async function closeOwned(client: RedisClientLike, timeoutMs: number): Promise<void> {
   if (!client.isReady) {
     client.destroy();
     return;

@@ -2,7 +2,7 @@
  * The Redis stores, reached through `mcp-perf/redis`: `options.ts` (options, defaults,
  * validation), `guarded.ts` (the timeout and circuit breaker every store sends through),
  * `scripts.ts` (Lua), `bloom-sync.ts` (the bloom filter kept in step across replicas),
- * `store.ts` (the cache store).
+ * `store.ts` (the cache store), `rate-limit.ts` (the rate-limit store).
  *
  * @module
  */
@@ -17,4 +17,11 @@ export {
   type RedisConnectionOptions,
   type RedisStoreOptions,
 } from './options.js';
+export {
+  REDIS_RATE_LIMIT_STORE_DEFAULTS,
+  RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+  type RedisRateLimitStoreStats,
+  redisRateLimitStore,
+} from './rate-limit.js';
 export { RedisStore, type RedisStoreStats, redisStore } from './store.js';

@@ -128,3 +128,42 @@ for _, m in ipairs(page[2]) do
 end
 return { page[1], n }
 `);
+
+/**
+ * A token bucket's refill and take, in one step. KEYS[1] the bucket (a hash: `t` tokens,
+ * `u` when they were counted, ms). ARGV: 1 capacity, 2 tokens per ms, 3 cost, 4 now in ms
+ * (`''`: Redis's own `TIME`), 5 extra lifetime in ms. A bucket is deleted by expiry once it
+ * would be full again (plus ARGV[5]): a missing bucket is a full one. Answers
+ * `{ allowed (1 or 0), retry after ms, whole tokens left }`.
+ */
+export const TAKE_SCRIPT = script(`
+local cap = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[4])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local s = redis.call('HMGET', KEYS[1], 't', 'u')
+local tokens = tonumber(s[1])
+local at = tonumber(s[2])
+if tokens == nil or at == nil then
+  tokens = cap
+  at = now
+elseif now > at then
+  tokens = math.min(cap, tokens + (now - at) * rate)
+  at = now
+end
+local need = math.min(tonumber(ARGV[3]), cap)
+local allowed = 0
+local retry = 0
+if tokens >= need then
+  tokens = tokens - need
+  allowed = 1
+else
+  retry = math.ceil((need - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'u', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate) + tonumber(ARGV[5]))
+return { allowed, retry, math.floor(tokens) }
+`);

@@ -12,15 +12,7 @@ import { StoreError } from '../../errors/index.js';
 import { noop } from '../../internal/noop.js';
 import type { CacheEntry, CacheStore, CacheStoreStats } from '../types.js';
 import { type BloomStats, BloomSync } from './bloom-sync.js';
-import {
-  type CircuitState,
-  closeOwned,
-  escapeGlob,
-  GuardedClient,
-  ownClient,
-  replyStartsWith,
-  scanKeys,
-} from './guarded.js';
+import { type CircuitState, escapeGlob, GuardedClient, replyStartsWith, scanKeys } from './guarded.js';
 import { type RedisClientLike, type RedisStoreOptions, resolveStoreOptions } from './options.js';
 import { BUMP_SCRIPT, CHECK_RUN_SCRIPT, EPOCH_SCRIPT, SET_SCRIPT, SWEEP_SCRIPT } from './scripts.js';
 
@@ -115,9 +107,7 @@ export class RedisStore implements CacheStore {
 
   readonly #guarded: GuardedClient;
   readonly #client: RedisClientLike;
-  readonly #owned: boolean;
   readonly #now: () => number;
-  readonly #timeoutMs: number;
   readonly #maxEntrySize: number;
   readonly #entryPrefix: string;
   readonly #tagPrefix: string;
@@ -147,7 +137,6 @@ export class RedisStore implements CacheStore {
   #misses = 0;
   #corrupt = 0;
   #refused = 0;
-  #connectionErrors = 0;
 
   /**
    * @param options - connection, prefix, timeout, circuit and bloom filter; see {@link RedisStoreOptions}
@@ -156,7 +145,6 @@ export class RedisStore implements CacheStore {
   constructor(options: RedisStoreOptions) {
     const o = resolveStoreOptions(options);
     this.#now = o.now;
-    this.#timeoutMs = o.timeoutMs;
     this.#maxEntrySize = o.maxEntrySize;
     this.#entryPrefix = `${o.prefix}e:`;
     this.#tagPrefix = `${o.prefix}t:`;
@@ -165,13 +153,8 @@ export class RedisStore implements CacheStore {
     this.#runKey = `${o.prefix}run`;
     this.#channel = `${o.prefix}invalidate`;
     this.instanceId = randomBytes(ID_LENGTH / 2).toString('hex');
-    this.#owned = o.client === undefined;
-    this.#client =
-      o.client ??
-      ownClient(o.url!, () => {
-        this.#connectionErrors++;
-      });
-    this.#guarded = new GuardedClient(this.name, this.#client, o);
+    this.#guarded = new GuardedClient(this.name, o);
+    this.#client = this.#guarded.client;
     this.#guarded.onSuccess = () => {
       if (this.#pendingAll || this.#pending.size !== 0) queueMicrotask(() => this.#replay());
     };
@@ -320,7 +303,7 @@ export class RedisStore implements CacheStore {
    * Redis for `DBSIZE` or `INFO memory`); `evictions` is `0` as Redis evicts on its own.
    */
   stats(): RedisStoreStats {
-    const { errors, timeouts, shortCircuited } = this.#guarded.counters;
+    const { errors, timeouts, shortCircuited, connectionErrors } = this.#guarded.counters;
     const stats: RedisStoreStats = {
       entries: 0,
       bytes: 0,
@@ -332,7 +315,7 @@ export class RedisStore implements CacheStore {
       shortCircuited,
       corrupt: this.#corrupt,
       refused: this.#refused,
-      connectionErrors: this.#connectionErrors,
+      connectionErrors,
       circuit: this.#guarded.circuitState(),
       pendingInvalidations: this.#pending.size,
       pendingClear: this.#pendingAll,
@@ -362,22 +345,21 @@ export class RedisStore implements CacheStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#guarded.closed = true;
     this.#untrust();
     clearTimeout(this.#retry);
     this.#bloom?.close();
     this.#subscriber?.destroy();
-    if (this.#owned) await closeOwned(this.#client, this.#timeoutMs);
+    await this.#guarded.close();
   }
 
   async #start(): Promise<void> {
-    if (this.#owned) await this.#client.connect();
+    await this.#guarded.connect();
     if (this.#closed) return;
     const subscriber = this.#client.duplicate();
     this.#subscriber = subscriber;
     let connectedOnce = false;
     subscriber.on('error', () => {
-      this.#connectionErrors++;
+      this.#guarded.counters.connectionErrors++;
     });
     subscriber.on('reconnecting', () => {
       // Messages are lost while the channel is down: stop trusting what they kept current.
