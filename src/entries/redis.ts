@@ -1,6 +1,6 @@
 /**
- * `mcp-perf/redis`: the Redis stores shared by replicas — the cache store and the
- * rate-limit store. A separate entry point so the `redis` package (an optional peer
+ * `mcp-perf/redis`: the Redis stores shared by replicas — the cache store, the
+ * tiered store (memory in front of it) and the rate-limit store. A separate entry point so the `redis` package (an optional peer
  * dependency) loads only when this module is imported.
  *
  * @example
@@ -30,4 +30,8 @@ export {
   type RedisStoreStats,
   redisRateLimitStore,
   redisStore,
+  TieredStore,
+  type TieredStoreOptions,
+  type TieredStoreStats,
+  tieredStore,
 } from '../stores/redis/index.js';

@@ -2,7 +2,7 @@
  * The Redis stores, reached through `mcp-perf/redis`: `options.ts` (options, defaults,
  * validation), `guarded.ts` (the timeout and circuit breaker every store sends through),
  * `scripts.ts` (Lua), `bloom-sync.ts` (the bloom filter kept in step across replicas),
- * `store.ts` (the cache store), `rate-limit.ts` (the rate-limit store).
+ * `store.ts` (the cache store), `rate-limit.ts` (the rate-limit store), `tiered.ts` (memory in front of Redis).
  *
  * @module
  */
@@ -25,3 +25,4 @@ export {
   redisRateLimitStore,
 } from './rate-limit.js';
 export { RedisStore, type RedisStoreStats, redisStore } from './store.js';
+export { TieredStore, type TieredStoreOptions, type TieredStoreStats, tieredStore } from './tiered.js';

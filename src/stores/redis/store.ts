@@ -131,6 +131,7 @@ export class RedisStore implements CacheStore {
   #outdated = 0;
   readonly #bloom: BloomSync | undefined;
   readonly #remoteListeners = new Set<RemoteListener>();
+  readonly #resyncListeners = new Set<() => void>();
   #subscriber: RedisClientLike | undefined;
   #closed = false;
   #hits = 0;
@@ -339,6 +340,29 @@ export class RedisStore implements CacheStore {
   }
 
   /**
+   * True while this store is subscribed to the invalidation channel (and has checked Redis
+   * since it last connected): every invalidation made anywhere reaches
+   * {@link RedisStore.onRemoteInvalidate} listeners. While false, copies of entries held
+   * outside Redis cannot be kept current.
+   */
+  get listening(): boolean {
+    return this.#trusted;
+  }
+
+  /**
+   * Calls `listener()` whenever copies of entries held outside Redis (a local tier) must be
+   * dropped: the invalidation channel went down (invalidations may be missed from now on
+   * until it is back and {@link RedisStore.listening} is true again), or another replica
+   * cleared the store. Answers an unregister function.
+   */
+  onResync(listener: () => void): () => void {
+    this.#resyncListeners.add(listener);
+    return () => {
+      this.#resyncListeners.delete(listener);
+    };
+  }
+
+  /**
    * Closes the pub/sub connection and, if the store created it, the main client (at once
    * if a graceful close takes longer than `timeoutMs`). A client passed in stays open.
    */
@@ -410,6 +434,19 @@ export class RedisStore implements CacheStore {
     this.#session++;
     this.#epoch = undefined;
     this.#memo.clear();
+    this.#resync();
+  }
+
+  #resync(): void {
+    for (const listener of this.#resyncListeners) {
+      try {
+        listener();
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   #retryLater(attempt: () => Promise<void>): void {
@@ -443,6 +480,7 @@ export class RedisStore implements CacheStore {
     } else if (kind === KIND_EPOCH) {
       const epoch = Number(payload);
       if (Number.isSafeInteger(epoch)) this.#learnEpoch(epoch);
+      this.#resync();
     } else if (kind === KIND_KEY) {
       this.#bloom?.heard(payload);
     }
