@@ -9,6 +9,7 @@ import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
 import { pipelineScenarios } from './pipeline.js';
+import { redisScenarios } from './redis.js';
 import { stackScenarios } from './stack.js';
 
 function merge(...sets: ScenarioSet[]): ScenarioSet {
@@ -30,4 +31,5 @@ export const scenarios: ScenarioSet = merge(
   concurrencyScenarios,
   metricsScenarios,
   stackScenarios,
+  redisScenarios,
 );

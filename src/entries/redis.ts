@@ -1,11 +1,13 @@
 /**
- * `mcp-perf/redis`: the Redis cache store. A separate entry point so the `redis` package
- * (an optional peer dependency) loads only when this module is imported.
+ * `mcp-perf/redis`: the Redis stores shared by replicas — the cache store, the
+ * tiered store (memory in front of it) and the rate-limit store. A separate entry point so the `redis` package (an optional peer
+ * dependency) loads only when this module is imported.
  *
  * @example
  * ```ts
- * import { redisStore } from 'mcp-perf/redis';
+ * import { redisRateLimitStore, redisStore } from 'mcp-perf/redis';
  * const store = redisStore({ url: 'redis://127.0.0.1:6379', prefix: 'my-app:', bloom: true });
+ * const buckets = redisRateLimitStore({ url: 'redis://127.0.0.1:6379', prefix: 'my-app:' });
  * ```
  *
  * @module
@@ -14,12 +16,22 @@
 export {
   type BloomStats,
   type CircuitState,
+  REDIS_RATE_LIMIT_STORE_DEFAULTS,
   REDIS_STORE_DEFAULTS,
   type RedisBloomOptions,
   type RedisCircuitOptions,
   type RedisClientLike,
+  type RedisConnectionOptions,
+  RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+  type RedisRateLimitStoreStats,
   RedisStore,
   type RedisStoreOptions,
   type RedisStoreStats,
+  redisRateLimitStore,
   redisStore,
-} from '../stores/redis.js';
+  TieredStore,
+  type TieredStoreOptions,
+  type TieredStoreStats,
+  tieredStore,
+} from '../stores/redis/index.js';

@@ -5,6 +5,8 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { after, before } from 'node:test';
+import { createClient } from 'redis';
 
 export interface FakeRedis {
   readonly url: string;
@@ -98,4 +100,24 @@ function parseCommand(buffer: Buffer): { args: string[]; consumed: number } | un
     offset += length + 2;
   }
   return { args, consumed: offset };
+}
+
+/**
+ * For one `describe` block: a fake Redis started before its tests with a connected client,
+ * both closed after them. Read `fake` and `client` inside tests.
+ */
+export function fakeRedisForSuite(): { fake: FakeRedis; client: ReturnType<typeof createClient> } {
+  const handles = {} as { fake: FakeRedis; client: ReturnType<typeof createClient> };
+  before(async () => {
+    handles.fake = await startFakeRedis();
+    handles.client = createClient({ url: handles.fake.url, socket: { connectTimeout: 2_000 } });
+    handles.client.on('error', () => {});
+    await handles.client.connect();
+  });
+  after(async () => {
+    handles.fake.resume();
+    handles.client.destroy();
+    await handles.fake.close();
+  });
+  return handles;
 }

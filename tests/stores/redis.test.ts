@@ -1,72 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { createClient } from 'redis';
-import { REDIS_STORE_DEFAULTS, type RedisStore, redisStore } from '../../src/entries/redis.js';
+import { describe, test } from 'node:test';
+import { REDIS_STORE_DEFAULTS, redisStore } from '../../src/entries/redis.js';
 import { isInvalidOptionError, isStoreError, StoreError } from '../../src/errors/index.js';
 import { cacheStoreContract, makeEntry } from './contract.js';
-import { type FakeRedis, startFakeRedis } from './fake-redis.js';
+import { fakeRedisForSuite } from './fake-redis.js';
+import { closeAfter, REDIS_URL, sharedRedis } from './redis-env.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const RUN = `mcp-perf-test:${process.pid}-${Date.now().toString(36)}:`;
-let prefixes = 0;
-const nextPrefix = (): string => `${RUN}${++prefixes}:`;
+const { admin, skip, nextPrefix } = await sharedRedis('Redis store');
 
-const newClient = (url: string) => createClient({ url, socket: { connectTimeout: 2_000 } });
-type Client = ReturnType<typeof newClient>;
-
-async function connectOrReason(): Promise<{ client: Client } | { reason: string }> {
-  const client = createClient({
-    url: REDIS_URL,
-    socket: { connectTimeout: 2_000, reconnectStrategy: false },
-  });
-  let lastError: unknown;
-  client.on('error', (error) => {
-    lastError = error;
-  });
-  try {
-    await client.connect();
-    return { client };
-  } catch (error) {
-    client.destroy();
-    return { reason: `Redis unreachable at ${REDIS_URL}: ${String((error as Error)?.message ?? lastError)}` };
-  }
-}
-
-const probe = await connectOrReason();
-const admin: Client | undefined = 'client' in probe ? probe.client : undefined;
-const skip = 'reason' in probe ? probe.reason : undefined;
-if (skip !== undefined) {
-  if (process.env.CI) {
-    test('Redis is reachable (required when CI is set)', () => {
-      assert.fail(skip);
-    });
-  } else {
-    console.log(`skipping the Redis store tests that need a server: ${skip}`);
-  }
-}
-
-after(async () => {
-  if (admin === undefined) return;
-  let cursor = '0';
-  do {
-    const [next, keys] = (await admin.sendCommand(['SCAN', cursor, 'MATCH', `${RUN}*`, 'COUNT', '1000'])) as [
-      string,
-      string[],
-    ];
-    if (keys.length > 0) await admin.sendCommand(['UNLINK', ...keys]);
-    cursor = String(next);
-  } while (cursor !== '0');
-  await admin.close();
-});
-
-const stores: RedisStore[] = [];
-function track(store: RedisStore): RedisStore {
-  stores.push(store);
-  return store;
-}
-after(async () => {
-  await Promise.all(stores.map((store) => store.close()));
-});
+const track = closeAfter;
 
 cacheStoreContract(
   'redis (your client)',
@@ -182,22 +124,12 @@ describe('redisStore against an unreachable or stalled server', () => {
   });
 
   describe('with a server that stops answering', () => {
-    let fake: FakeRedis;
-    let client: Client;
-    before(async () => {
-      fake = await startFakeRedis();
-      client = newClient(fake.url);
-      client.on('error', () => {});
-      await client.connect();
-    });
-    after(async () => {
-      fake.resume();
-      client.destroy();
-      await fake.close();
-    });
+    const suite = fakeRedisForSuite();
 
     test('an operation rejects with StoreError after timeoutMs', async (t) => {
+      const { fake, client } = suite;
       const store = track(redisStore({ client, prefix: nextPrefix(), timeoutMs: 50 }));
+      await store.ready;
       t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.paused = true;
       const pending = Promise.resolve(store.get('k')).then(
@@ -215,6 +147,7 @@ describe('redisStore against an unreachable or stalled server', () => {
     });
 
     test('the circuit opens after repeated failures, short-circuits, then closes after a good probe', async (t) => {
+      const { fake, client } = suite;
       let now = T0;
       const store = track(
         redisStore({
@@ -225,6 +158,7 @@ describe('redisStore against an unreachable or stalled server', () => {
           circuit: { failureThreshold: 3, cooldownMs: 1_000 },
         }),
       );
+      await store.ready;
       t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.paused = true;
       for (let i = 0; i < 3; i++) {
@@ -262,6 +196,7 @@ describe('redisStore against an unreachable or stalled server', () => {
     });
 
     test('the bloom filter is set aside while pub/sub is down and reloaded after it reconnects', async () => {
+      const { fake, client } = suite;
       let now = T0;
       const store = track(
         redisStore({ client, prefix: nextPrefix(), timeoutMs: 2_000, bloom: true, now: () => now }),
@@ -359,6 +294,37 @@ describe('redisStore against Redis', { skip }, () => {
     assert.equal(await heardAgain.promise, 'uri:file:///a.txt');
     assert.deepEqual(heardByA, ['uri:file:///a.txt'], 'a did not hear its own invalidation');
     assert.deepEqual(heardByOther, [], 'a store on another prefix heard nothing');
+  });
+
+  test('an entry written before its writer heard of an invalidation is never served by a replica that has', async () => {
+    const prefix = nextPrefix();
+    const writer = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+    const reader = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 }));
+    await Promise.all([writer.ready, reader.ready]);
+    const now = Date.now();
+    await writer.set('before', makeEntry('old', now, { tags: ['tool:t'] }));
+    assert.equal((await reader.get('before'))?.value, 'old');
+    // An invalidation whose message has not reached the writer yet: the generation moves on in Redis only.
+    await admin!.sendCommand(['INCR', `${prefix}g:tool:t`]);
+    await writer.set('raced', makeEntry('computed before the invalidation', now, { tags: ['tool:t'] }));
+    const fresh = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 }));
+    await fresh.ready;
+    assert.equal(await fresh.get('raced'), undefined);
+    assert.equal(await fresh.get('before'), undefined);
+    assert.equal(fresh.stats().outdated, 2);
+  });
+
+  test('invalidating a tag keeps entries written after it, and counts only live entries that carried it', async () => {
+    const prefix = nextPrefix();
+    const store = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000 }));
+    await store.ready;
+    const now = Date.now();
+    await store.set('a', makeEntry('a', now, { tags: ['x'] }));
+    assert.equal(await store.invalidateTag('x'), 1);
+    await store.set('b', makeEntry('b', now, { tags: ['x'] }));
+    assert.equal((await store.get('b'))?.value, 'b');
+    assert.equal(await admin!.sendCommand(['SISMEMBER', `${prefix}t:x`, 'b']), 1, 'b stays indexed');
+    assert.equal(await admin!.sendCommand(['SISMEMBER', `${prefix}t:x`, 'a']), 0, 'a was swept');
   });
 
   describe('bloom filter', () => {

@@ -1,0 +1,28 @@
+/**
+ * The Redis stores, reached through `mcp-perf/redis`: `options.ts` (options, defaults,
+ * validation), `guarded.ts` (the timeout and circuit breaker every store sends through),
+ * `scripts.ts` (Lua), `bloom-sync.ts` (the bloom filter kept in step across replicas),
+ * `store.ts` (the cache store), `rate-limit.ts` (the rate-limit store), `tiered.ts` (memory in front of Redis).
+ *
+ * @module
+ */
+
+export type { BloomStats } from './bloom-sync.js';
+export type { CircuitState } from './guarded.js';
+export {
+  REDIS_STORE_DEFAULTS,
+  type RedisBloomOptions,
+  type RedisCircuitOptions,
+  type RedisClientLike,
+  type RedisConnectionOptions,
+  type RedisStoreOptions,
+} from './options.js';
+export {
+  REDIS_RATE_LIMIT_STORE_DEFAULTS,
+  RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+  type RedisRateLimitStoreStats,
+  redisRateLimitStore,
+} from './rate-limit.js';
+export { RedisStore, type RedisStoreStats, redisStore } from './store.js';
+export { TieredStore, type TieredStoreOptions, type TieredStoreStats, tieredStore } from './tiered.js';

@@ -1,0 +1,275 @@
+/**
+ * Options of the Redis stores, their defaults and their validation. Everything is checked
+ * when a store is created, so the per-operation path never validates.
+ *
+ * @module
+ */
+
+import { InvalidOptionError } from '../../errors/index.js';
+
+/**
+ * Defaults of {@link RedisStoreOptions}, in one place: `prefix` `'mcp-perf:'`, `timeoutMs`
+ * 50, `maxEntrySize` 1 MiB, circuit `failureThreshold` 5 and `cooldownMs` 5,000, bloom
+ * filter (when enabled) `expectedItems` 100,000 at `falsePositiveRate` 0.01.
+ */
+export const REDIS_STORE_DEFAULTS = Object.freeze({
+  /** Prefix of keys and of the channel. */
+  prefix: 'mcp-perf:',
+  /** Longest wait for one reply, milliseconds. */
+  timeoutMs: 50,
+  /** Largest entry stored, bytes. */
+  maxEntrySize: 1024 * 1024,
+  /** Circuit breaker. */
+  circuit: Object.freeze({
+    /** Consecutive failures that open the circuit. */
+    failureThreshold: 5,
+    /** How long it stays open, milliseconds. */
+    cooldownMs: 5_000,
+  }),
+  /** Bloom filter sizing, when the filter is enabled. */
+  bloom: Object.freeze({
+    /** Keys the filter is sized for. */
+    expectedItems: 100_000,
+    /** False-positive rate at that many keys. */
+    falsePositiveRate: 0.01,
+  }),
+} as const);
+
+/** {@link RedisStoreOptions.circuit}: when to stop calling a failing Redis, and for how long. */
+export interface RedisCircuitOptions {
+  /** Consecutive failures (timeouts, lost connections) that open the circuit. Default 5. */
+  failureThreshold?: number;
+  /** How long the circuit stays open before one probe is let through, in milliseconds. Default 5,000. */
+  cooldownMs?: number;
+}
+
+/** {@link RedisStoreOptions.bloom}: the bloom filter's size. */
+export interface RedisBloomOptions {
+  /**
+   * Keys the filter is sized for; once it holds more, it is rebuilt from the keys in Redis.
+   * Default 100,000 (about 117 KiB at 1%).
+   */
+  expectedItems?: number;
+  /** The false-positive rate wanted at `expectedItems` keys, between 0 and 1. Default 0.01. */
+  falsePositiveRate?: number;
+}
+
+/**
+ * The part of a node-redis (v5 or v6) client the stores use. A client from
+ * `createClient()` of the `redis` package fits; so does any object offering the same
+ * members.
+ */
+export interface RedisClientLike {
+  /** True while the connection is up and usable. */
+  readonly isReady: boolean;
+  /** Sends one raw command, e.g. `['HGET', key, 'v']`. */
+  sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
+  /** A new, unconnected client with the same options (used for the pub/sub connection). */
+  duplicate(): RedisClientLike;
+  /** Opens the connection. */
+  connect(): Promise<unknown>;
+  /** Subscribes to `channel`; the listener receives each message. */
+  subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
+  /** Registers an event listener (`error`, `ready`, `reconnecting`). */
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Closes the connection after pending replies arrive. */
+  close(): Promise<unknown>;
+  /** Closes the connection at once. */
+  destroy(): void;
+}
+
+/**
+ * How a Redis store reaches Redis and how long it waits: the options the cache store and
+ * the rate-limit store share. Give exactly one of `client` or `url`.
+ */
+export interface RedisConnectionOptions {
+  /**
+   * A client you own, preferably connected. The store never closes it (only connections it
+   * duplicates from it). Attach your own `error` listener to it: node-redis throws `error`
+   * events nobody listens to.
+   */
+  client?: RedisClientLike;
+  /**
+   * A `redis://` or `rediss://` URL: the store creates, connects and owns the client (with
+   * the offline queue disabled, so commands fail at once while disconnected) and closes it
+   * in `close()`.
+   */
+  url?: string;
+  /**
+   * Prefix of every key (and, for the cache store, of the pub/sub channel). Stores sharing a
+   * prefix share their data. Default `'mcp-perf:'`.
+   */
+  prefix?: string;
+  /**
+   * Longest wait for one Redis reply, in milliseconds; past it the operation rejects with a
+   * `StoreError` and the late reply is ignored. Default 50.
+   */
+  timeoutMs?: number;
+  /**
+   * Circuit breaker: after `failureThreshold` consecutive failures (timeouts, lost
+   * connections) every operation rejects at once for `cooldownMs`; then one operation is let
+   * through as a probe, and its success closes the circuit. `false` disables it. Defaults
+   * 5 failures, 5,000 ms.
+   */
+  circuit?: false | RedisCircuitOptions;
+  /** Clock in epoch milliseconds for the circuit (and, in the cache store, TTLs). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Options of `redisStore`. Give exactly one of `client` or `url`. */
+export interface RedisStoreOptions extends RedisConnectionOptions {
+  /**
+   * Prefix of every key and of the pub/sub channel: entries live at `<prefix>e:<key>`,
+   * tag sets at `<prefix>t:<tag>`, tag generations at `<prefix>g:<tag>`, messages go to
+   * `<prefix>invalidate`. Stores sharing a prefix share entries. Default `'mcp-perf:'`.
+   */
+  prefix?: string;
+  /**
+   * Longest wait for one Redis reply, in milliseconds; past it the operation rejects with a
+   * `StoreError` (the cache treats that as a miss) and the late reply is ignored. Default 50.
+   */
+  timeoutMs?: number;
+  /** Entries larger than this many bytes are refused (not stored, counted). Default 1 MiB. */
+  maxEntrySize?: number;
+  /**
+   * A bloom filter of the keys present in Redis, so a lookup for a key that no replica has
+   * written answers "miss" without a round trip. `true` uses the defaults (100,000 keys at a
+   * 1% false-positive rate, about 117 KiB); off by default.
+   *
+   * How it stays correct across replicas: every `set` adds the key locally and publishes
+   * its two hashes on the channel, so peers add it too. A new store starts with the filter
+   * *warming*: it subscribes first, then loads the keys already in Redis with `SCAN`, and
+   * only consults the filter once the scan has finished; until then every lookup goes to
+   * Redis. A scan was chosen over waiting out the longest TTL because the store cannot know
+   * that TTL, and a scan makes a fresh replica useful within one pass over the keyspace.
+   * The filter is set aside while the pub/sub connection is down (messages may be lost) and
+   * the same warm-up runs again once it reconnects, and with a fresh filter once it holds
+   * more keys than `expectedItems`, so keys that expired stop occupying it. A key the filter
+   * misses by a lost message costs one cache miss, never a wrong answer.
+   */
+  bloom?: boolean | RedisBloomOptions;
+  /** Clock in epoch milliseconds for TTLs, expiry checks and the circuit. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** {@link RedisConnectionOptions}, validated, with defaults applied. */
+export interface ResolvedConnection {
+  readonly url: string | undefined;
+  readonly client: RedisClientLike | undefined;
+  readonly prefix: string;
+  readonly timeoutMs: number;
+  /** 0 when the circuit is disabled. */
+  readonly failureThreshold: number;
+  readonly cooldownMs: number;
+  readonly now: () => number;
+}
+
+/** {@link RedisStoreOptions}, validated, with defaults applied. */
+export interface ResolvedStoreOptions extends ResolvedConnection {
+  readonly maxEntrySize: number;
+  readonly bloom: { readonly expectedItems: number; readonly falsePositiveRate: number } | undefined;
+}
+
+/**
+ * Validates the connection options of a Redis store created by `where`.
+ *
+ * @throws InvalidOptionError naming the first option that is missing or out of range
+ */
+export function resolveConnection(where: string, options: RedisConnectionOptions): ResolvedConnection {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError(
+      where,
+      'client',
+      'a node-redis client, or options.url a redis:// URL',
+      undefined,
+    );
+  }
+  const { client, url } = options;
+  if ((client === undefined) === (url === undefined)) {
+    throw new InvalidOptionError(
+      where,
+      client === undefined ? 'url' : 'client',
+      'given, but not together with the other of client / url',
+      client === undefined ? url : 'both client and url',
+    );
+  }
+  if (client !== undefined && (typeof client !== 'object' || typeof client.sendCommand !== 'function')) {
+    throw new InvalidOptionError(where, 'client', 'a node-redis client (with sendCommand)', client);
+  }
+  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+    throw new InvalidOptionError(where, 'url', 'a redis:// or rediss:// URL', url);
+  }
+  const prefix = options.prefix ?? REDIS_STORE_DEFAULTS.prefix;
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new InvalidOptionError(where, 'prefix', 'a non-empty string', prefix);
+  }
+  const timeoutMs = options.timeoutMs ?? REDIS_STORE_DEFAULTS.timeoutMs;
+  positiveInteger(where, 'timeoutMs', timeoutMs);
+  let failureThreshold = 0;
+  let cooldownMs = 0;
+  if (options.circuit !== false) {
+    const circuit = options.circuit ?? {};
+    if (typeof circuit !== 'object' || circuit === null) {
+      throw new InvalidOptionError(where, 'circuit', 'false or an object', circuit);
+    }
+    failureThreshold = circuit.failureThreshold ?? REDIS_STORE_DEFAULTS.circuit.failureThreshold;
+    cooldownMs = circuit.cooldownMs ?? REDIS_STORE_DEFAULTS.circuit.cooldownMs;
+    positiveInteger(where, 'circuit.failureThreshold', failureThreshold);
+    positiveInteger(where, 'circuit.cooldownMs', cooldownMs);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new InvalidOptionError(where, 'now', 'a function returning epoch milliseconds', options.now);
+  }
+  return {
+    url,
+    client,
+    prefix,
+    timeoutMs,
+    failureThreshold,
+    cooldownMs,
+    now: options.now ?? Date.now,
+  };
+}
+
+/**
+ * Validates the options of `redisStore`.
+ *
+ * @throws InvalidOptionError naming the first option that is missing or out of range
+ */
+export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOptions {
+  const where = 'redisStore';
+  const connection = resolveConnection(where, options);
+  const maxEntrySize = options.maxEntrySize ?? REDIS_STORE_DEFAULTS.maxEntrySize;
+  positiveInteger(where, 'maxEntrySize', maxEntrySize);
+  let bloom: ResolvedStoreOptions['bloom'];
+  if (options.bloom !== undefined && options.bloom !== false) {
+    const given = options.bloom === true ? {} : options.bloom;
+    if (typeof given !== 'object' || given === null) {
+      throw new InvalidOptionError(
+        where,
+        'bloom',
+        'a boolean or { expectedItems, falsePositiveRate }',
+        given,
+      );
+    }
+    const expectedItems = given.expectedItems ?? REDIS_STORE_DEFAULTS.bloom.expectedItems;
+    const falsePositiveRate = given.falsePositiveRate ?? REDIS_STORE_DEFAULTS.bloom.falsePositiveRate;
+    positiveInteger(where, 'bloom.expectedItems', expectedItems);
+    if (typeof falsePositiveRate !== 'number' || !(falsePositiveRate > 0 && falsePositiveRate < 1)) {
+      throw new InvalidOptionError(
+        where,
+        'bloom.falsePositiveRate',
+        'a number between 0 and 1',
+        falsePositiveRate,
+      );
+    }
+    bloom = { expectedItems, falsePositiveRate };
+  }
+  return { ...connection, maxEntrySize, bloom };
+}
+
+function positiveInteger(where: string, option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(where, option, 'a positive integer', value);
+  }
+}
