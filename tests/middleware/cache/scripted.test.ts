@@ -66,7 +66,7 @@ const read = (uri: string, modern = true) => ({ uri, ...(modern ? { _meta: MODER
 describe('cache with modern (2026-07-28) results', () => {
   it('honours ttlMs as a cap on the policy TTL and lowers it on hits to what is left', async () => {
     const clock = fakeClock();
-    const s = scripted([cache({ now: clock.now, ttlMs: 60_000 })]);
+    const s = scripted([cache({ clock: clock.now, ttlMs: 60_000 })]);
     s.answerWith(() => ({ contents: [], resultType: 'complete', ttlMs: 5_000, cacheScope: 'public' }));
     await s.call('resources/read', read('file:///a'));
     clock.advance(2_000);
