@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Pipeline, type PipelineEnds } from '../../src/entries/core.js';
 import {
   CancelledError,
   isMalformedMessageError,
   type JsonRpcMessage,
   type Middleware,
   OverloadedError,
-  Pipeline,
-  type PipelineEnds,
   type RequestContext,
   type SendOptions,
 } from '../../src/index.js';

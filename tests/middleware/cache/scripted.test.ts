@@ -5,14 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type JsonObject,
-  type JsonRpcMessage,
-  type JsonRpcRequest,
-  type Middleware,
-  Pipeline,
-  type Side,
-} from '../../../src/index.js';
+import { Pipeline } from '../../../src/entries/core.js';
+import type { JsonObject, JsonRpcMessage, JsonRpcRequest, Middleware, Side } from '../../../src/index.js';
 import { cache } from '../../../src/middleware/cache/index.js';
 import { fakeClock, user } from './helpers.js';
 
