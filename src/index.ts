@@ -2,8 +2,18 @@
  * mcp-perf: composable performance middleware for Model Context Protocol servers,
  * clients and proxies built on the official TypeScript SDK.
  *
+ * This entry holds what an application or a middleware author needs: installing a stack
+ * (`withMiddleware`, `wrapTransport`, `createProxy`), the `withX` contract
+ * (`defineWith`, `brandMiddleware`), every middleware and its defaults, the memory stores,
+ * the approximate token counter, the errors, and the types of the request context.
+ * The pipeline itself (`Pipeline`, `compose`, `passesThrough` …) is in `mcp-perf/core`;
+ * optional integrations are in `mcp-perf/redis`, `mcp-perf/tokens`,
+ * `mcp-perf/prometheus` and `mcp-perf/otel`.
+ *
  * @packageDocumentation
  */
+
+// Installing a stack: on an SDK server or client, a bare transport, or a proxy.
 
 export { createProxy, type McpProxy, type ProxyOptions } from './adapters/proxy.js';
 export {
@@ -19,6 +29,7 @@ export {
   type WrapTransportOptions,
   wrapTransport,
 } from './adapters/transport.js';
+// The withX contract, for middleware authors who give their middleware a helper.
 export {
   brandMiddleware,
   defineWith,
@@ -26,25 +37,22 @@ export {
   middlewareKind,
   type WithHelper,
 } from './adapters/with.js';
-export { type ComposedStack, compose, middlewareName } from './core/compose.js';
+// The request context, replies and messages a middleware sees, and protocol constants.
 export type { SendOptions } from './core/context.js';
 export {
   CACHE_HINT_METHODS,
   CONTROL_METHODS,
   eraOf,
-  isNotification,
-  isRequest,
-  isResponse,
   LIST_METHODS,
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
   MODERN_PROTOCOL_VERSION,
 } from './core/messages.js';
-export { completeModernResult, Pipeline, type PipelineEnds } from './core/pipeline.js';
-export type { Session } from './core/session.js';
 export type * from './core/types.js';
+// Errors: one base class with a stable code, guards that work across installed copies.
 export * from './errors/index.js';
+// The middlewares: a factory, its options and defaults, its withX helper.
 export {
   CACHE_DEFAULTS,
   CACHE_META_KEY,
@@ -115,6 +123,7 @@ export {
   type TokenBucket,
   withRateLimit,
 } from './middleware/rate-limit/index.js';
+// Cache stores: the interface and the memory store (Redis: mcp-perf/redis).
 export {
   MEMORY_STORE_DEFAULTS,
   MemoryStore,
@@ -129,6 +138,7 @@ export type {
   EvictionReason,
   MaybePromise,
 } from './stores/types.js';
+// Token counting (the exact counter: mcp-perf/tokens).
 export {
   type ApproximateTokenCounter,
   approximateTokenCounter,

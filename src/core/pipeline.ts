@@ -706,8 +706,7 @@ const PASSES_THROUGH = Symbol('mcp-perf.early-passes-through');
 /**
  * Marks an early hook that never answers by itself, only calls `next()` and watches what
  * comes back (metrics). A chain that ends in such hooks cannot answer, so the pipeline
- * drops them from its end, and a chain of nothing else is not run at all.
- * @internal
+ * drops them from its end, and a chain of nothing else is not run at all. Returns `hook`.
  */
 export function passesThrough(hook: EarlyAnswer): EarlyAnswer {
   (hook as EarlyAnswer & { [PASSES_THROUGH]?: true })[PASSES_THROUGH] = true;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { compose } from '../../src/entries/core.js';
 import {
-  compose,
   isMcpPerfError,
   type Middleware,
   NextCalledTwiceError,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Pipeline, type PipelineEnds } from '../../src/entries/core.js';
 import {
   CancelledError,
   isMalformedMessageError,
@@ -7,8 +8,6 @@ import {
   type JsonRpcMessage,
   type Middleware,
   OverloadedError,
-  Pipeline,
-  type PipelineEnds,
   type RequestContext,
   type SendOptions,
 } from '../../src/index.js';

@@ -5,10 +5,10 @@ import { MEMORY_STORE_DEFAULTS, MemoryStore, memoryStore } from '../../src/store
 import type { EvictionReason } from '../../src/stores/types.js';
 import { cacheStoreContract, makeEntry } from './contract.js';
 
-cacheStoreContract('memory', ({ now }) => memoryStore({ now }), { countsLocally: true });
+cacheStoreContract('memory', ({ now }) => memoryStore({ clock: now }), { countsLocally: true });
 cacheStoreContract(
   'memory (reference isolation)',
-  ({ now }) => memoryStore({ now, isolation: 'reference' }),
+  ({ now }) => memoryStore({ clock: now, isolation: 'reference' }),
   {
     countsLocally: true,
     values: 'reference',
@@ -46,6 +46,8 @@ describe('memoryStore', () => {
       [{ maxBytes: 100, maxEntrySize: 200 }, 'maxEntrySize'],
       [{ isolation: 'copy' }, 'isolation'],
       [{ now: 5 }, 'now'],
+      [{ clock: 5 }, 'clock'],
+      [{ clock: () => 1, now: () => 2 }, 'now'],
     ];
     for (const [options, option] of cases) {
       assert.throws(
@@ -60,7 +62,7 @@ describe('memoryStore', () => {
   });
 
   test('answers synchronously', () => {
-    const store = memoryStore({ now: () => T0 });
+    const store = memoryStore({ clock: () => T0 });
     assert.equal(store.set('k', makeEntry(1, T0, { tags: ['t'] })), undefined);
     const got = store.get('k');
     assert.ok(got !== undefined && !(got instanceof Promise));
@@ -70,7 +72,7 @@ describe('memoryStore', () => {
 
   test('evicts least recently used entries to stay within maxBytes', () => {
     const t = T0;
-    const store = memoryStore({ maxBytes: 1000, maxEntrySize: 400, now: () => t });
+    const store = memoryStore({ maxBytes: 1000, maxEntrySize: 400, clock: () => t });
     const evicted: [string, EvictionReason][] = [];
     store.onEvict((key, reason) => evicted.push([key, reason]));
     const value = 'x'.repeat(298); // JSON is 300 bytes
@@ -87,7 +89,7 @@ describe('memoryStore', () => {
   });
 
   test('drops a tag carried by too many entries to list by walking the store, and only its entries', () => {
-    const store = memoryStore({ now: () => T0 });
+    const store = memoryStore({ clock: () => T0 });
     const evicted: [string, EvictionReason][] = [];
     store.onEvict((key, reason) => evicted.push([key, reason]));
     // Past 256 entries a tag is no longer listed in the index (see tag-index.ts).
@@ -106,7 +108,7 @@ describe('memoryStore', () => {
   });
 
   test('evicts to stay within maxEntries', () => {
-    const store = memoryStore({ maxEntries: 3, now: () => T0 });
+    const store = memoryStore({ maxEntries: 3, clock: () => T0 });
     for (const key of ['a', 'b', 'c', 'd', 'e']) store.set(key, makeEntry(key, T0));
     assert.equal(store.stats().entries, 3);
     assert.equal(store.stats().evictions, 2);
@@ -115,7 +117,7 @@ describe('memoryStore', () => {
   });
 
   test('refuses entries larger than maxEntrySize, counts them and drops the older entry', () => {
-    const store = memoryStore({ maxEntrySize: 100, now: () => T0 });
+    const store = memoryStore({ maxEntrySize: 100, clock: () => T0 });
     store.set('k', makeEntry('small', T0, { tags: ['t'] }));
     store.set('k', makeEntry('x'.repeat(200), T0));
     assert.equal(store.get('k'), undefined);
@@ -126,7 +128,7 @@ describe('memoryStore', () => {
 
   test('tells listeners why each entry left, and not about replacements', () => {
     let t = T0;
-    const store = memoryStore({ maxEntries: 2, now: () => t });
+    const store = memoryStore({ maxEntries: 2, clock: () => t });
     const log: string[] = [];
     const off = store.onEvict((key, reason) => log.push(`${key}:${reason}`));
     store.set('a', makeEntry(1, t, { freshMs: 10, tags: ['x'] }));
@@ -150,7 +152,7 @@ describe('memoryStore', () => {
 
   test('counts an expired entry found by invalidation as expired, not invalidated', () => {
     let t = T0;
-    const store = memoryStore({ now: () => t });
+    const store = memoryStore({ clock: () => t });
     const log: string[] = [];
     store.onEvict((key, reason) => log.push(`${key}:${reason}`));
     store.set('a', makeEntry(1, t, { freshMs: 10, tags: ['x'] }));
@@ -160,7 +162,7 @@ describe('memoryStore', () => {
   });
 
   test('a throwing listener does not disturb the store; its error surfaces asynchronously', async () => {
-    const store = memoryStore({ now: () => T0 });
+    const store = memoryStore({ clock: () => T0 });
     const seen: string[] = [];
     store.onEvict(() => {
       throw new Error('listener failed');
@@ -182,7 +184,7 @@ describe('memoryStore', () => {
   });
 
   test("'clone' isolation freezes the stored copy; 'reference' keeps the caller's object", () => {
-    const cloned = memoryStore({ now: () => T0 });
+    const cloned = memoryStore({ clock: () => T0 });
     const value = { a: { b: 1 } };
     cloned.set('k', makeEntry(value, T0));
     const got = cloned.get('k')!;
@@ -204,9 +206,18 @@ describe('memoryStore', () => {
     assert.ok(datedCopy.at instanceof Date && datedCopy.at !== dated.at && Object.isFrozen(datedCopy.at));
     assert.equal(datedCopy.at.getTime(), T0);
 
-    const byReference = memoryStore({ now: () => T0, isolation: 'reference' });
+    const byReference = memoryStore({ clock: () => T0, isolation: 'reference' });
     const entry = makeEntry(value, T0);
     byReference.set('k', entry);
     assert.equal(byReference.get('k'), entry);
+  });
+
+  test('still takes the deprecated now as its clock', () => {
+    let t = T0;
+    const store = memoryStore({ now: () => t });
+    store.set('k', makeEntry({ v: 1 }, T0));
+    assert.ok(store.get('k'));
+    t += 10 * 60_000;
+    assert.equal(store.get('k'), undefined);
   });
 });

@@ -26,6 +26,7 @@ import type {
   RequestMiddleware,
 } from '../../core/types.js';
 import { isCancelledError, isConnectionClosedError, isStoreError, StoreError } from '../../errors/index.js';
+import { asError } from '../../internal/as-error.js';
 import { deepFreeze } from '../../internal/deep-freeze.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
 import { noop } from '../../internal/noop.js';
@@ -603,7 +604,7 @@ function defaultStore(options: ResolvedOptions): CacheStore {
   return memoryStore({
     maxEntrySize: Math.min(options.maxEntryBytes, 64 * 1024 * 1024),
     isolation: 'reference',
-    now: options.now,
+    clock: options.now,
   });
 }
 
@@ -620,11 +621,6 @@ function shareable(result: JsonObject): JsonObject {
   const copy = JSON.parse(JSON.stringify(result)) as JsonObject;
   deepFreeze(copy);
   return copy;
-}
-
-function asError(error: unknown, context: string): Error {
-  if (error instanceof Error) return error;
-  return new Error(`${context}: ${String(error)}`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../../core/types.js';
 import { InvalidOptionError } from '../../errors/index.js';
+import { clockOption, functionOption, nonNegativeNumber, positiveInteger } from '../../internal/validate.js';
 import type { CacheStore } from '../../stores/types.js';
 import { compileGlobs } from './glob.js';
 
@@ -43,7 +44,7 @@ export interface CachePolicy {
 export interface CacheOptions {
   /**
    * Where entries live. Default: a fresh bounded memory store that keeps entries by
-   * reference (`memoryStore({ maxEntrySize: maxEntryBytes, isolation: 'reference', now })`,
+   * reference (`memoryStore({ maxEntrySize: maxEntryBytes, isolation: 'reference', clock })`,
    * i.e. 10,000 entries and 64 MiB at most); the cache freezes every result it puts there,
    * in place, so neither the handler that returned it nor a caller that received it can
    * change the entry (an attempt throws in strict code). A store you pass keeps its own
@@ -122,7 +123,12 @@ export interface CacheOptions {
    * ```
    */
   key?: (ctx: RequestContext, defaultKey: string) => string | undefined;
-  /** Clock in epoch milliseconds. Default `Date.now`. Tests inject a fake clock. */
+  /** The clock, in epoch milliseconds. Default `Date.now`. Tests inject a fake clock. */
+  clock?: () => number;
+  /**
+   * @deprecated The former name of {@link CacheOptions.clock}, accepted until the next
+   * minor release. Give one of the two.
+   */
   now?: () => number;
 }
 
@@ -263,6 +269,7 @@ const OPTION_KEYS = new Set([
   'admissionWindow',
   'principal',
   'key',
+  'clock',
   'now',
 ]);
 
@@ -276,10 +283,12 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
   }
   const ttlMs = nonNegative('ttlMs', options.ttlMs ?? CACHE_DEFAULTS.ttlMs);
   const staleMs = nonNegative('staleMs', options.staleMs ?? CACHE_DEFAULTS.staleMs);
-  const maxEntryBytes = options.maxEntryBytes ?? CACHE_DEFAULTS.maxEntryBytes;
-  if (!Number.isSafeInteger(maxEntryBytes) || maxEntryBytes <= 0) {
-    throw new InvalidOptionError(WHERE, 'maxEntryBytes', 'a positive integer', maxEntryBytes);
-  }
+  const maxEntryBytes = positiveInteger(
+    WHERE,
+    'maxEntryBytes',
+    options.maxEntryBytes,
+    CACHE_DEFAULTS.maxEntryBytes,
+  );
   const readOnlyTools = bool('readOnlyTools', options.readOnlyTools ?? CACHE_DEFAULTS.readOnlyTools);
   const coalesce = bool('coalesce', options.coalesce ?? CACHE_DEFAULTS.coalesce);
   const markHits = bool('markHits', options.markHits ?? CACHE_DEFAULTS.markHits);
@@ -287,18 +296,16 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
   if (admission !== 'always' && admission !== 'repeat') {
     throw new InvalidOptionError(WHERE, 'admission', '"always" or "repeat"', admission);
   }
-  const admissionWindow = options.admissionWindow ?? CACHE_DEFAULTS.admissionWindow;
-  if (!Number.isSafeInteger(admissionWindow) || admissionWindow < 1 || admissionWindow > 10_000_000) {
-    throw new InvalidOptionError(
-      WHERE,
-      'admissionWindow',
-      'an integer from 1 to 10,000,000',
-      admissionWindow,
-    );
-  }
-  const principal = fn('principal', options.principal);
-  const key = fn('key', options.key);
-  const now = fn('now', options.now) ?? Date.now;
+  const admissionWindow = positiveInteger(
+    WHERE,
+    'admissionWindow',
+    options.admissionWindow,
+    CACHE_DEFAULTS.admissionWindow,
+    10_000_000,
+  );
+  const principal = functionOption(WHERE, 'principal', options.principal);
+  const key = functionOption(WHERE, 'key', options.key);
+  const now = clockOption(WHERE, options) ?? Date.now;
   if (options.store !== undefined) checkStore(options.store);
   const base = { ttlMs, staleMs };
   const lists = policy('lists', 'list', options.lists, CACHE_DEFAULTS.lists, base);
@@ -370,21 +377,11 @@ function globs(option: string, value: unknown): readonly string[] {
 }
 
 function nonNegative(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(WHERE, option, 'a finite number of milliseconds >= 0', value);
-  }
-  return value;
+  return nonNegativeNumber(WHERE, option, value, undefined, 'a finite number of milliseconds >= 0');
 }
 
 function bool(option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new InvalidOptionError(WHERE, option, 'a boolean', value);
-  return value;
-}
-
-function fn<T>(option: string, value: T | undefined): T | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new InvalidOptionError(WHERE, option, 'a function', value);
-  }
   return value;
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { LIST_METHODS } from '../../core/messages.js';
 import type { JsonObject, RequestContext } from '../../core/types.js';
 import type { CacheEntry } from '../../stores/types.js';
 import type { ReadOnlyAnnotations } from './annotations.js';
@@ -39,8 +40,6 @@ export interface Rule {
   /** The invalidation tags of an entry about `target` (the same array for the same target). */
   tags(method: string, target: string): readonly string[];
 }
-
-const LIST_METHODS = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'];
 
 const listTarget = (method: string) => method;
 const nameTarget = (_method: string, params: JsonObject | undefined) => {

@@ -33,6 +33,7 @@ import {
   type OverloadedError,
 } from '../../errors/index.js';
 import { now } from '../../internal/clock.js';
+import { functionOption, integerOption, positiveInteger } from '../../internal/validate.js';
 import { ADAPTIVE_DEFAULTS, type AdaptiveLimitOptions, GradientLimit } from './adaptive.js';
 import {
   type ConcurrencyListeners,
@@ -352,10 +353,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
       const target = scopes.find((s) => s.name === scope);
       if (target === undefined)
         throw new InvalidOptionError('setLimit', 'scope', 'the name of a scope', scope);
-      if (!Number.isInteger(limit) || limit < 1) {
-        throw new InvalidOptionError('setLimit', 'limit', 'a positive integer', limit);
-      }
-      let next = limit;
+      let next = positiveInteger('setLimit', 'limit', limit);
       if (target.adaptive) {
         target.adaptive.limit = limit;
         next = target.adaptive.limit;
@@ -384,16 +382,7 @@ export const withConcurrencyLimit: WithHelper<ConcurrencyLimitOptions, Concurren
 );
 
 function intOption(option: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidOptionError(
-      WHERE,
-      option,
-      min === 0 ? 'a non-negative integer' : 'a positive integer',
-      value,
-    );
-  }
-  return value;
+  return integerOption(WHERE, option, value, fallback, min);
 }
 
 function waitOption(option: string, value: unknown, fallback: number): number {
@@ -405,10 +394,7 @@ function waitOption(option: string, value: unknown, fallback: number): number {
 }
 
 function fnOption<F>(option: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new InvalidOptionError(WHERE, option, 'a function', value);
-  }
-  return value;
+  return functionOption(WHERE, option, value);
 }
 
 function adaptiveOption(

@@ -11,6 +11,7 @@ import { passesThrough } from '../../core/pipeline.js';
 import type { MiddlewareObject, Reply, RequestContext, RequestId, Side } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
 import { now } from '../../internal/clock.js';
+import { functionOption, integerOption, positiveInteger } from '../../internal/validate.js';
 import { approximateTokenCounter } from '../../tokens/approximate.js';
 import { exactTokenCounter } from '../../tokens/exact.js';
 import type { TokenCounter } from '../../tokens/types.js';
@@ -286,24 +287,6 @@ export interface MetricsMiddleware extends MiddlewareObject {
 
 const WHERE = 'metrics';
 
-function positiveInteger(
-  option: string,
-  value: unknown,
-  fallback: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidOptionError(
-      WHERE,
-      option,
-      max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`,
-      value,
-    );
-  }
-  return value;
-}
-
 function nonNegative(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
@@ -413,10 +396,17 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     throw new InvalidOptionError(WHERE, '(options)', 'an object', options);
   }
   const d = METRICS_DEFAULTS;
-  const maxTools = positiveInteger('maxTools', options.maxTools, d.maxTools);
-  const maxMethods = positiveInteger('maxMethods', options.maxMethods, d.maxMethods);
-  const digits = positiveInteger('significantDigits', options.significantDigits, d.significantDigits, 5);
+  const maxTools = positiveInteger(WHERE, 'maxTools', options.maxTools, d.maxTools);
+  const maxMethods = positiveInteger(WHERE, 'maxMethods', options.maxMethods, d.maxMethods);
+  const digits = positiveInteger(
+    WHERE,
+    'significantDigits',
+    options.significantDigits,
+    d.significantDigits,
+    5,
+  );
   const windowDigits = positiveInteger(
+    WHERE,
     'windowSignificantDigits',
     options.windowSignificantDigits,
     d.windowSignificantDigits,
@@ -425,8 +415,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   const maxLatencyMs = nonNegative('maxLatencyMs', options.maxLatencyMs, d.maxLatencyMs);
   if (maxLatencyMs < 1) throw new InvalidOptionError(WHERE, 'maxLatencyMs', 'at least 1', maxLatencyMs);
   const windowMs = nonNegative('windowMs', options.windowMs, d.windowMs);
-  const slots = positiveInteger('windowSlots', options.windowSlots, d.windowSlots, 60);
-  if (slots < 2) throw new InvalidOptionError(WHERE, 'windowSlots', 'an integer from 2 to 60', slots);
+  const slots = integerOption(WHERE, 'windowSlots', options.windowSlots, d.windowSlots, 2, 60);
   if (!Number.isFinite(windowMs) || windowMs / slots < 1) {
     throw new InvalidOptionError(
       WHERE,
@@ -444,15 +433,9 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   }
   const bytes = options.bytes ?? d.bytes;
   const slowThresholdMs = nonNegative('slowThresholdMs', options.slowThresholdMs, d.slowThresholdMs);
-  const onSlow = options.onSlowRequest;
-  if (onSlow !== undefined && typeof onSlow !== 'function') {
-    throw new InvalidOptionError(WHERE, 'onSlowRequest', 'a function', onSlow);
-  }
+  const onSlow = functionOption(WHERE, 'onSlowRequest', options.onSlowRequest);
   const sources = resolveSources(options.sources);
-  const injected = options.clock;
-  if (injected !== undefined && typeof injected !== 'function') {
-    throw new InvalidOptionError(WHERE, 'clock', 'a function returning milliseconds', injected);
-  }
+  const injected = functionOption(WHERE, 'clock', options.clock);
   const clock = injected ?? now;
   const ownClock = injected !== undefined;
 

@@ -28,6 +28,7 @@ import {
 import type { JsonObject, MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError, isMcpPerfError } from '../../errors/index.js';
 import { now } from '../../internal/clock.js';
+import { positiveInteger } from '../../internal/validate.js';
 import { type Classified, classifyReply, classifyThrown } from './classify.js';
 import { CANCELLED, TIMEOUT } from './outcomes.js';
 
@@ -185,10 +186,7 @@ export function otel(options: OtelOptions = {}): MiddlewareObject {
       options.propagator,
     );
   }
-  const maxNames = options.maxNames ?? d.maxNames;
-  if (typeof maxNames !== 'number' || !Number.isInteger(maxNames) || maxNames < 1) {
-    throw new InvalidOptionError('otel', 'maxNames', 'a positive integer', maxNames);
-  }
+  const maxNames = positiveInteger('otel', 'maxNames', options.maxNames, d.maxNames);
   const tracer = options.tracer ?? trace.getTracer(d.instrumentationName);
   let instruments: Instruments | undefined;
   const names = new Set<string>();

@@ -16,6 +16,7 @@ import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/wit
 import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import { InvalidOptionError, RateLimitedError, StoreError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
+import { functionOption, positiveInteger, positiveNumber } from '../../internal/validate.js';
 import type { ShedAs } from '../concurrency/index.js';
 import { toolResultOf } from '../concurrency/shed.js';
 import {
@@ -138,16 +139,16 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError(WHERE, '', 'an object', options);
   }
-  const limit = positive('limit', options.limit, RATE_LIMIT_DEFAULTS.limit);
-  const windowMs = positive('windowMs', options.windowMs, RATE_LIMIT_DEFAULTS.windowMs);
-  const burst = positive('burst', options.burst, limit);
+  const limit = positiveNumber(WHERE, 'limit', options.limit, RATE_LIMIT_DEFAULTS.limit);
+  const windowMs = positiveNumber(WHERE, 'windowMs', options.windowMs, RATE_LIMIT_DEFAULTS.windowMs);
+  const burst = positiveNumber(WHERE, 'burst', options.burst, limit);
   const name = options.name ?? RATE_LIMIT_DEFAULTS.name;
   if (typeof name !== 'string' || name === '')
     throw new InvalidOptionError(WHERE, 'name', 'a non-empty string', name);
-  const key = fn('key', options.key);
-  const cost = fn('cost', options.cost);
-  const clock = fn('clock', options.clock) ?? Date.now;
-  const onLimited = fn('onLimited', options.onLimited);
+  const key = functionOption(WHERE, 'key', options.key);
+  const cost = functionOption(WHERE, 'cost', options.cost);
+  const clock = functionOption(WHERE, 'clock', options.clock) ?? Date.now;
+  const onLimited = functionOption(WHERE, 'onLimited', options.onLimited);
   const shedAs = options.shedAs ?? RATE_LIMIT_DEFAULTS.shedAs;
   if (shedAs !== 'error' && shedAs !== 'tool-result') {
     throw new InvalidOptionError(WHERE, 'shedAs', '"error" or "tool-result"', shedAs);
@@ -158,10 +159,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   }
   let store = options.store;
   if (store === undefined) {
-    const maxKeys = options.maxKeys ?? RATE_LIMIT_DEFAULTS.maxKeys;
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) {
-      throw new InvalidOptionError(WHERE, 'maxKeys', 'a positive integer', maxKeys);
-    }
+    const maxKeys = positiveInteger(WHERE, 'maxKeys', options.maxKeys, RATE_LIMIT_DEFAULTS.maxKeys);
     store = new MemoryRateLimitStore({ maxKeys });
   } else if (typeof store !== 'object' || store === null || typeof store.take !== 'function') {
     throw new InvalidOptionError(WHERE, 'store', 'an object with a take() method', store);
@@ -256,18 +254,3 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
  * ```
  */
 export const withRateLimit: WithHelper<RateLimitOptions, RateLimiter> = defineWith('rateLimit', rateLimit);
-
-function positive(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(WHERE, option, 'a positive number', value);
-  }
-  return value;
-}
-
-function fn<F>(option: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new InvalidOptionError(WHERE, option, 'a function', value);
-  }
-  return value;
-}

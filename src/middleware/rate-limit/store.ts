@@ -1,4 +1,5 @@
-import { InvalidOptionError } from '../../errors/index.js';
+import { LRUCache } from 'lru-cache';
+import { positiveInteger } from '../../internal/validate.js';
 
 /** A token bucket's shape: how many tokens it holds and how fast it refills. */
 export interface TokenBucket {
@@ -51,7 +52,7 @@ interface BucketState {
 }
 
 /**
- * The default {@link RateLimitStore}: buckets in a `Map`, bounded by `maxKeys` with
+ * The default {@link RateLimitStore}: buckets in an `lru-cache`, bounded by `maxKeys` with
  * least-recently-used eviction, answered synchronously (no promise, no `await`).
  *
  * @example
@@ -61,40 +62,36 @@ interface BucketState {
  * ```
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly buckets = new Map<string, BucketState>();
-  private readonly maxKeys: number;
+  readonly #buckets: LRUCache<string, BucketState>;
 
   constructor(options: MemoryRateLimitStoreOptions = {}) {
-    const maxKeys = options.maxKeys ?? MEMORY_RATE_LIMIT_STORE_DEFAULTS.maxKeys;
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) {
-      throw new InvalidOptionError('MemoryRateLimitStore', 'maxKeys', 'a positive integer', maxKeys);
-    }
-    this.maxKeys = maxKeys;
+    const max = positiveInteger(
+      'MemoryRateLimitStore',
+      'maxKeys',
+      options.maxKeys,
+      MEMORY_RATE_LIMIT_STORE_DEFAULTS.maxKeys,
+    );
+    this.#buckets = new LRUCache<string, BucketState>({ max });
   }
 
   /** Keys tracked now. */
   get size(): number {
-    return this.buckets.size;
+    return this.#buckets.size;
   }
 
   take(key: string, cost: number, now: number, bucket: TokenBucket): TakeResult {
-    let state = this.buckets.get(key);
+    // get() marks the key most recently used; set() of a new key evicts the least recently used.
+    let state = this.#buckets.get(key);
     if (state === undefined) {
       state = { tokens: bucket.capacity, updatedAt: now };
-      if (this.buckets.size >= this.maxKeys) {
-        const oldest = this.buckets.keys().next().value;
-        if (oldest !== undefined) this.buckets.delete(oldest);
-      }
+      this.#buckets.set(key, state);
     } else {
-      // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-      this.buckets.delete(key);
       const elapsed = now - state.updatedAt;
       if (elapsed > 0) {
         state.tokens = Math.min(bucket.capacity, state.tokens + elapsed * bucket.refillPerMs);
         state.updatedAt = now;
       }
     }
-    this.buckets.set(key, state);
     const need = Math.min(cost, bucket.capacity);
     if (state.tokens >= need) {
       state.tokens -= need;

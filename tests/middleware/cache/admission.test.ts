@@ -33,7 +33,7 @@ describe("admission: 'repeat'", () => {
   it('always stores the background refresh of an entry it holds', async () => {
     const clock = fakeClock();
     const c = cache({
-      now: clock.now,
+      clock: clock.now,
       tools: { include: ['echo'], ttlMs: 1_000, staleMs: 10_000 },
       admission: 'repeat',
       admissionWindow: 1,

@@ -123,7 +123,7 @@ describe('cache on the client side over Streamable HTTP', () => {
 
   it('refreshes a stale entry in the background under its own request id', async () => {
     const clock = fakeClock();
-    const c = cache({ now: clock.now, tools: { include: ['echo'], ttlMs: 1_000, staleMs: 5_000 } });
+    const c = cache({ clock: clock.now, tools: { include: ['echo'], ttlMs: 1_000, staleMs: 5_000 } });
     const pair = await httpPair(c);
     try {
       await pair.client.callTool({ name: 'echo', arguments: { text: 'a' } });

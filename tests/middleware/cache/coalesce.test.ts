@@ -175,7 +175,7 @@ describe('cache generation guard', () => {
     const clock = fakeClock();
     const steer = steerableStore(clock.now);
     const g = manualGate();
-    const c = cache({ store: steer.store, now: clock.now, tools: { include: ['gate'] } });
+    const c = cache({ store: steer.store, clock: clock.now, tools: { include: ['gate'] } });
     const pair = await gatedPair({ server: [c], gate: g.gate });
     return { clock, steer, g, c, pair };
   }
@@ -237,7 +237,7 @@ describe('cache stale-while-revalidate', () => {
     const clock = fakeClock();
     const g = manualGate();
     const c = cache({
-      now: clock.now,
+      clock: clock.now,
       tools: { include: ['gate'], ttlMs: 1_000, staleMs: 10_000 },
       markHits: true,
     });
@@ -269,7 +269,7 @@ describe('cache stale-while-revalidate', () => {
   it('a request past the stale window waits for the refresh in flight instead of calling again', async () => {
     const clock = fakeClock();
     const g = manualGate();
-    const c = cache({ now: clock.now, tools: { include: ['gate'], ttlMs: 1_000, staleMs: 1_000 } });
+    const c = cache({ clock: clock.now, tools: { include: ['gate'], ttlMs: 1_000, staleMs: 1_000 } });
     const pair = await gatedPair({ server: [c], gate: g.gate });
     try {
       g.open();
@@ -294,7 +294,7 @@ describe('cache stale-while-revalidate', () => {
     const clock = fakeClock();
     const g = manualGate();
     g.open();
-    const c = cache({ now: clock.now, tools: { include: ['gate'], ttlMs: 1_000, staleMs: 1_000 } });
+    const c = cache({ clock: clock.now, tools: { include: ['gate'], ttlMs: 1_000, staleMs: 1_000 } });
     const pair = await gatedPair({ server: [c], gate: g.gate });
     try {
       await pair.client.callTool(gateCall());

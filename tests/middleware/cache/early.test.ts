@@ -240,7 +240,7 @@ describe('early answers on an SDK v1 client', () => {
 
   it('lets stale entries, bypass and refresh directives, stream resumption and aborted signals take the ordinary way', async () => {
     const clock = fakeClock();
-    const c = cache({ now: clock.now, tools: { include: ['echo'], ttlMs: 1_000, staleMs: 10_000 } });
+    const c = cache({ clock: clock.now, tools: { include: ['echo'], ttlMs: 1_000, staleMs: 10_000 } });
     const pair = await connectPair({ client: [c] });
     try {
       await pair.client.callTool(ECHO);
@@ -273,7 +273,7 @@ describe('early answers on an SDK v1 client', () => {
   it('reads only a synchronous store early: any other store (Redis) is read once, on the ordinary path', async () => {
     const clock = fakeClock();
     const steered = steerableStore(clock.now);
-    const c = cache({ now: clock.now, store: steered.store, tools: { include: ['echo'] } });
+    const c = cache({ clock: clock.now, store: steered.store, tools: { include: ['echo'] } });
     const pair = await connectPair({ client: [c] });
     try {
       await pair.client.callTool(ECHO);

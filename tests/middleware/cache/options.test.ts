@@ -61,6 +61,8 @@ describe('cache options', () => {
     ['key', { key: 'k' }, /options\.key must be a function/],
     ['principal', { principal: {} }, /options\.principal/],
     ['now', { now: 5 }, /options\.now/],
+    ['clock', { clock: 5 }, /options\.clock must be a function/],
+    ['clock and now', { clock: () => 1, now: () => 2 }, /options\.now must be left out when clock is given/],
     ['store', { store: { get() {} } }, /options\.store must be a CacheStore/],
     ['tools.include', { tools: { include: 'echo' } }, /options\.tools\.include must be an array/],
     ['lists.exclude', { lists: { exclude: [''] } }, /options\.lists\.exclude/],

@@ -5,14 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type JsonObject,
-  type JsonRpcMessage,
-  type JsonRpcRequest,
-  type Middleware,
-  Pipeline,
-  type Side,
-} from '../../../src/index.js';
+import { Pipeline } from '../../../src/entries/core.js';
+import type { JsonObject, JsonRpcMessage, JsonRpcRequest, Middleware, Side } from '../../../src/index.js';
 import { cache } from '../../../src/middleware/cache/index.js';
 import { fakeClock, user } from './helpers.js';
 
@@ -66,7 +60,7 @@ const read = (uri: string, modern = true) => ({ uri, ...(modern ? { _meta: MODER
 describe('cache with modern (2026-07-28) results', () => {
   it('honours ttlMs as a cap on the policy TTL and lowers it on hits to what is left', async () => {
     const clock = fakeClock();
-    const s = scripted([cache({ now: clock.now, ttlMs: 60_000 })]);
+    const s = scripted([cache({ clock: clock.now, ttlMs: 60_000 })]);
     s.answerWith(() => ({ contents: [], resultType: 'complete', ttlMs: 5_000, cacheScope: 'public' }));
     await s.call('resources/read', read('file:///a'));
     clock.advance(2_000);

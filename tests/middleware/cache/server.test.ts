@@ -134,7 +134,7 @@ describe('cache on the server side', () => {
 
   it('expires entries after ttlMs (per-kind TTL overrides the default)', async () => {
     const clock = fakeClock();
-    const c = cache({ now: clock.now, ttlMs: 1_000, tools: { include: ['echo'], ttlMs: 5_000 } });
+    const c = cache({ clock: clock.now, ttlMs: 1_000, tools: { include: ['echo'], ttlMs: 5_000 } });
     const pair = await serverPair(c);
     try {
       await pair.client.listTools();
@@ -264,7 +264,7 @@ describe('cache on the server side', () => {
     it('applies invalidations announced by the store from other replicas', async () => {
       const clock = fakeClock();
       const steer = steerableStore(clock.now);
-      const c = cache({ store: steer.store, now: clock.now, tools: { include: ['echo'] } });
+      const c = cache({ store: steer.store, clock: clock.now, tools: { include: ['echo'] } });
       const seen: unknown[] = [];
       c.onInvalidate((e) => seen.push(e));
       const pair = await serverPair(c);
@@ -557,7 +557,7 @@ describe('cache on the server side', () => {
         const clock = fakeClock();
         const steer = steerableStore(clock.now);
         steer.control.async = mode === 'async';
-        const c = cache({ store: steer.store, now: clock.now, tools: { include: ['echo'] } });
+        const c = cache({ store: steer.store, clock: clock.now, tools: { include: ['echo'] } });
         const errors: string[] = [];
         c.onError((e) => errors.push(e.message));
         const pair = await serverPair(c);
@@ -587,7 +587,7 @@ describe('cache on the server side', () => {
     it('a corrupt entry never reaches a caller: it is dropped and counted as a miss', async () => {
       const clock = fakeClock();
       const steer = steerableStore(clock.now);
-      const c = cache({ store: steer.store, now: clock.now, tools: { include: ['echo'] } });
+      const c = cache({ store: steer.store, clock: clock.now, tools: { include: ['echo'] } });
       const errors: string[] = [];
       c.onError((e) => errors.push(e.message));
       const pair = await serverPair(c);

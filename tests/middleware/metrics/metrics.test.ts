@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Pipeline, type PipelineEnds } from '../../../src/entries/core.js';
 import {
   ErrorCodes,
   isInvalidOptionError,
   type JsonRpcMessage,
   type Middleware,
   OverloadedError,
-  Pipeline,
-  type PipelineEnds,
 } from '../../../src/index.js';
 import { concurrencyLimit } from '../../../src/middleware/concurrency/index.js';
 import {
