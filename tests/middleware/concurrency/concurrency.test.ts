@@ -35,6 +35,7 @@ describe('concurrencyLimit: options', () => {
         priority: 'interactive',
         shedAs: 'error',
         maxRetryAfterMs: 30_000,
+        cancelGraceMs: 5000,
         scopeName: 'global',
         adaptive: {
           min: 1,
@@ -103,6 +104,8 @@ describe('concurrencyLimit: admission', () => {
       admitted: 1,
       shed: 0,
       cancelled: 0,
+      lingering: 0,
+      graceExpired: 0,
       keys: 1,
       serviceMs: 0,
     });
@@ -274,6 +277,8 @@ describe('concurrencyLimit: admission', () => {
       admitted: 1,
       shed: 0,
       cancelled: 1,
+      lingering: 0,
+      graceExpired: 0,
       keys: 1,
       serviceMs: 0,
     });
