@@ -34,7 +34,7 @@ import { memoryStore } from '../../stores/memory.js';
 import type { CacheEntry, CacheStore } from '../../stores/types.js';
 import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
-import { Flight, Flights, type Lookup, relay } from './coalesce.js';
+import { Flight, Flights, type Lookup, REFRESHES_MAX, relay } from './coalesce.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
 import { defaultPrincipal, KeyBuilder, upstreamIdentity } from './keys.js';
 import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -248,7 +248,9 @@ class Cache implements CacheMiddleware {
       this.counters.stale++;
       ctx.state.cache = 'stale';
       if (this.staleListeners.size !== 0) this.emit(this.staleListeners, lookup, now - entry.storedAt);
-      if (!this.flights.has(lookup.key)) this.refreshInBackground(lookup);
+      if (!this.flights.has(lookup.key) && this.flights.refreshing < REFRESHES_MAX) {
+        this.refreshInBackground(lookup);
+      }
       return Promise.resolve({ result: present(entry, now, 'stale', this.options.markHits) });
     }
     return this.miss(lookup);
@@ -273,7 +275,7 @@ class Cache implements CacheMiddleware {
   private miss(lookup: Lookup): Promise<Reply> {
     if (this.options.coalesce) {
       const flight = this.flights.get(lookup.key);
-      if (flight !== undefined) return this.join(lookup, flight);
+      if (flight !== undefined && this.flights.joinable(flight)) return this.join(lookup, flight);
     }
     return this.lead(lookup);
   }

@@ -142,7 +142,7 @@ export interface ConcurrencyScopeStats {
   lingering: number;
   /** Slots freed so far because a cancelled request's handler stayed silent for `cancelGraceMs`. */
   graceExpired: number;
-  /** Keys with requests running or waiting now (1 for an unkeyed scope). */
+  /** Keys with requests running or waiting now (1 for an unkeyed scope); at most `KEYS_MAX` + 1 (10,001): further keys share one gate. */
   keys: number;
   /** Moving average of the time requests held their slot, in ms (0 before the first). */
   serviceMs: number;
@@ -163,6 +163,17 @@ export interface ScopeConfig {
   readonly maxQueueWaitMs: number;
   readonly adaptive: GradientLimit | undefined;
 }
+
+/**
+ * Keys one scope tracks at once (each with requests running or waiting). A key function
+ * fed from the request (a tool name, a header) would otherwise let a caller make a gate
+ * per request; past this, requests of further keys share one gate under
+ * {@link OVERFLOW_KEY}, with the scope's limit and queue.
+ */
+export const KEYS_MAX = 10_000;
+
+/** The key of the gate that requests of keys past {@link KEYS_MAX} share. */
+export const OVERFLOW_KEY = '(overflow)';
 
 /** Assumed service time before the first request of a scope finished, for `retryAfterMs`. */
 const ASSUMED_SERVICE_MS = 100;
@@ -220,6 +231,7 @@ export class Scope {
   gateFor(key: string): Gate {
     let gate = this.gates.get(key);
     if (gate === undefined) {
+      if (this.gates.size >= KEYS_MAX && key !== OVERFLOW_KEY) return this.gateFor(OVERFLOW_KEY);
       gate = new Gate(this, key);
       this.gates.set(key, gate);
     }
