@@ -72,6 +72,7 @@ export {
   type ConcurrencyStats,
   concurrencyLimit,
   type DequeueEvent,
+  type GraceExpiredEvent,
   type LimitChangeEvent,
   methodKey,
   type Priority,

@@ -134,6 +134,7 @@ export class Context implements RequestContext {
     if (this.progressToken !== undefined && !this.isCancelled) this.connection.sendProgress(this, params);
   }
 
+  /** See {@link RequestContext.whenHandlerDone}. */
   whenHandlerDone(listener: () => void): boolean {
     if (!this.lingering) return false;
     if (this.doneListeners === undefined) this.doneListeners = [];

@@ -126,7 +126,7 @@ export interface CacheOptions {
   principal?: (ctx: RequestContext) => unknown;
   /**
    * Replaces or extends the cache key. Receives the default key (`<method>:` then the
-   * server identity, a digest of the principal and the params without `_meta`; hashed with
+   * upstream identity, a digest of the principal and the params without `_meta`; hashed with
    * SHA-256 when longer than 200 characters, so a short key shows the arguments) and
    * returns the key to use, or `undefined` to leave this request uncached.
    *
