@@ -183,6 +183,38 @@ describe('concurrencyLimit and a handler that answers after the cancel', () => {
     pipeline.close();
   });
 
+  it('the pipeline remembers a bounded number of cancelled requests; the grace frees the rest', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const limiter = concurrencyLimit({ limit: 5_000, cancelGraceMs: 1_000 });
+    const pipeline = new Pipeline(
+      'server',
+      { toCaller: () => {}, toHandler: () => {}, sessionId: () => undefined, reportError: () => {} },
+      [limiter],
+    );
+    const n = 1_500;
+    for (let id = 1; id <= n; id++) {
+      pipeline.fromCaller({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'x' } });
+    }
+    await flush();
+    for (let id = 1; id <= n; id++) {
+      pipeline.fromCaller({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id } });
+    }
+    await flush();
+    const global = () => limiter.stats().scopes.global!;
+    assert.equal(global().lingering, n);
+    const remembered = (pipeline as unknown as { lingering: Map<unknown, unknown> }).lingering.size;
+    assert.ok(remembered <= 1_024, `${remembered} remembered`);
+    // Late answers free what the pipeline still remembers; the grace frees the rest.
+    for (let id = 1; id <= n; id++) pipeline.fromHandler({ jsonrpc: '2.0', id, result: {} });
+    await flush();
+    assert.equal(global().lingering, n - remembered);
+    t.mock.timers.tick(1_000);
+    assert.equal(global().lingering, 0);
+    assert.equal(global().running, 0);
+    assert.equal(global().graceExpired, n - remembered);
+    pipeline.close();
+  });
+
   it('validates cancelGraceMs', () => {
     for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5']) {
       assert.throws(
