@@ -80,6 +80,7 @@ export {
   type ConcurrencyStats,
   concurrencyLimit,
   type DequeueEvent,
+  type GraceExpiredEvent,
   type LimitChangeEvent,
   methodKey,
   type Priority,

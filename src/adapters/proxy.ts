@@ -3,6 +3,7 @@ import { Pipeline } from '../core/pipeline.js';
 import type { JsonRpcMessage, Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
+import { bindTransport } from '../internal/endpoint.js';
 import type { McpTransport } from './transport.js';
 
 /** Options of {@link createProxy}. */
@@ -68,6 +69,8 @@ export function createProxy(options: ProxyOptions): McpProxy {
     },
     options.stack ?? [],
   );
+  // Middleware tells upstreams apart by the endpoint the upstream transport reaches.
+  bindTransport(pipeline, upstream);
   let closing = false;
   const closeBoth = () => {
     if (closing) return;

@@ -3,6 +3,7 @@ import { Pipeline, type PipelineEnds } from '../core/pipeline.js';
 import type { JsonRpcMessage, Middleware, Side } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
+import { bindTransport } from '../internal/endpoint.js';
 
 /**
  * The transport interface shared by SDK v1 (`@modelcontextprotocol/sdk`) and v2
@@ -92,6 +93,8 @@ export class MiddlewareTransport implements McpTransport {
             reportError: (error) => this.onerror?.(error),
           };
     this.pipeline = new Pipeline(side, ends, stack);
+    // Middleware tells upstreams apart by the endpoint this transport reaches (URL, command).
+    bindTransport(this.pipeline, inner);
     const self = this as unknown as Record<string, unknown>;
     const source = inner as unknown as Record<string, unknown>;
     for (const name of OPTIONAL_METHODS) {

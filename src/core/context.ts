@@ -59,6 +59,13 @@ export class Context implements RequestContext {
   /** The transport `extra` that came with the handler's response. */
   handlerExtra: unknown = undefined;
 
+  /**
+   * True from a cancel that found the request with the handler until the handler's
+   * answer arrives (see {@link Context.whenHandlerDone}).
+   * @internal
+   */
+  lingering = false;
+  private doneListeners: (() => void)[] | undefined = undefined;
   private isCancelled = false;
   private controller: AbortController | undefined = undefined;
   private bag: Record<string, unknown> | undefined = undefined;
@@ -127,6 +134,36 @@ export class Context implements RequestContext {
 
   progress(params: { progress: number; total?: number; message?: string }): void {
     if (this.progressToken !== undefined && !this.isCancelled) this.connection.sendProgress(this, params);
+  }
+
+  /** See {@link RequestContext.whenHandlerDone}. */
+  whenHandlerDone(listener: () => void): boolean {
+    if (!this.lingering) return false;
+    if (this.doneListeners === undefined) this.doneListeners = [];
+    this.doneListeners.push(listener);
+    return true;
+  }
+
+  /**
+   * The handler answered a request after it was cancelled: tells the listeners once.
+   * Answers the first error a listener threw.
+   * @internal
+   */
+  handlerDone(): unknown {
+    this.lingering = false;
+    const listeners = this.doneListeners;
+    this.doneListeners = undefined;
+    let failure: unknown;
+    if (listeners !== undefined) {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    }
+    return failure;
   }
 
   /** Marks the request cancelled and fires its signal. */

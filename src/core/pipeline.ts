@@ -102,6 +102,8 @@ export class Pipeline implements Connection {
    * one, and an answer or progress under it is never passed to the caller.
    */
   private ownPrefix: string | undefined = undefined;
+  /** Requests cancelled while with the handler, until its answer arrives (bounded, oldest dropped). */
+  private readonly lingering = new Map<RequestId, Context>();
   private ownSeq = 0;
   private readonly innermost = (ctx: RequestContext): Promise<Reply> => this.forward(ctx as Context);
 
@@ -219,6 +221,7 @@ export class Pipeline implements Connection {
       if (typeof id === 'string' && this.isOwn(id)) return this.settleOwn(id, message);
       const ctx = this.inflight.get(id);
       if (ctx?.upstream) return this.settle(ctx, message, extra, options);
+      if (this.lingering.size !== 0) this.handlerAnsweredLate(id);
       if (this.recentlyCancelled.size !== 0 && this.recentlyCancelled.delete(id)) return;
       return this.ends.toCaller(message, options, extra);
     }
@@ -235,6 +238,8 @@ export class Pipeline implements Connection {
       ctx.rejectUpstream?.(closedError);
     }
     this.inflight.clear();
+    // Handlers of cancelled requests may still run; whoever waits on them bounds the wait.
+    this.lingering.clear();
     for (const pending of this.own.values()) {
       pending.cleanup?.();
       pending.reject(closedError);
@@ -531,6 +536,7 @@ export class Pipeline implements Connection {
     if (ctx.upstream) {
       ctx.upstream = false;
       this.rememberCancelled(ctx.id);
+      this.rememberLingering(ctx);
       ctx.rejectUpstream?.(new CancelledError(reason));
     }
   }
@@ -541,6 +547,24 @@ export class Pipeline implements Connection {
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  private rememberLingering(ctx: Context): void {
+    ctx.lingering = true;
+    this.lingering.set(ctx.id, ctx);
+    if (this.lingering.size > RECENTLY_CANCELLED_MAX) {
+      const oldest = this.lingering.keys().next().value;
+      if (oldest !== undefined) this.lingering.delete(oldest);
+    }
+  }
+
+  /** The handler answered a request cancelled while it had it: whoever waited on that is told. */
+  private handlerAnsweredLate(id: RequestId): void {
+    const ctx = this.lingering.get(id);
+    if (ctx === undefined) return;
+    this.lingering.delete(id);
+    const failure = ctx.handlerDone();
+    if (failure !== undefined) this.reportError(asError(failure));
   }
 
   private rememberCancelled(id: RequestId): void {

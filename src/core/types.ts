@@ -255,6 +255,17 @@ export interface RequestContext {
    * caller asked for none).
    */
   progress(params: { progress: number; total?: number; message?: string }): void;
+  /**
+   * For a request that was cancelled while the handler had it: calls `listener` once,
+   * when the handler's answer arrives after all (the pipeline does not pass it on), and
+   * answers `true`. Answers `false`, and never calls `listener`, when the handler does not
+   * hold the request: it never reached the handler, or its answer has arrived. A handler
+   * may never answer (the SDK's servers send nothing for a request cancelled by
+   * `notifications/cancelled`), so bound the wait. The concurrency limit uses this to keep
+   * a cancelled request's slot while its handler may still run. Absent on contexts that
+   * are not the pipeline's (hand-made ones in tests).
+   */
+  whenHandlerDone?(listener: () => void): boolean;
 }
 
 /** Calls the rest of the stack; resolves with its reply. Call it at most once. */

@@ -18,6 +18,21 @@ import type {
 import { CancelledError } from '../../errors/index.js';
 import type { Rule } from './policy.js';
 
+/**
+ * Requests that wait on one flight. A fill that never ends (a handler that never answers)
+ * would otherwise gather every identical request that follows; past this, a request
+ * makes its own call (the newest flight is the one joined after that), which a
+ * concurrency limit inside the cache bounds.
+ */
+export const WAITERS_MAX = 1024;
+
+/**
+ * Background refreshes in flight at once. Stale entries of many keys on a server that
+ * has stopped answering would otherwise each start one that never ends; past this, a
+ * stale entry is served without starting another.
+ */
+export const REFRESHES_MAX = 64;
+
 /** Distinct start sequence numbers kept before counts of zero are swept. */
 const STARTS_SWEEP = 16;
 
@@ -115,6 +130,16 @@ export class Flights {
     if (running === undefined && this.starts.size >= STARTS_SWEEP) this.sweepStarts();
     this.starts.set(seq, (running ?? 0) + 1);
     return flight;
+  }
+
+  /** How many background refreshes are in flight. */
+  get refreshing(): number {
+    return this.refreshes.size;
+  }
+
+  /** Whether `flight` can take another waiter (see {@link WAITERS_MAX}). */
+  joinable(flight: Flight): boolean {
+    return flight.waiters === undefined || flight.waiters.size < WAITERS_MAX;
   }
 
   /** How many flights are in flight. */

@@ -30,13 +30,14 @@ import { asError } from '../../internal/as-error.js';
 import { deepFreeze } from '../../internal/deep-freeze.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
 import { noop } from '../../internal/noop.js';
+import { principalDigest } from '../../internal/principal.js';
 import { memoryStore } from '../../stores/memory.js';
 import type { CacheEntry, CacheStore } from '../../stores/types.js';
 import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
-import { Flight, Flights, type Lookup, relay } from './coalesce.js';
+import { Flight, Flights, type Lookup, REFRESHES_MAX, relay } from './coalesce.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
-import { defaultPrincipal, KeyBuilder, serverIdentity } from './keys.js';
+import { defaultPrincipal, KeyBuilder, upstreamIdentity } from './keys.js';
 import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import {
   accepts,
@@ -191,9 +192,11 @@ class Cache implements CacheMiddleware {
     const params = ctx.params;
     const target = rule.target(ctx.method, params);
     if (target === undefined) return undefined;
-    const upstream = serverIdentity(ctx.session);
+    const upstream = upstreamIdentity(ctx.connection);
     if (!accepts(rule.policy, target, upstream, this.annotations)) return undefined;
-    const principal = (this.options.principal ?? defaultPrincipal)(ctx) ?? '';
+    const principalOption = this.options.principal;
+    const principal =
+      principalOption === undefined ? defaultPrincipal(ctx) : principalDigest(principalOption(ctx));
     let key: string | undefined = this.keys.key(ctx.method, upstream, principal, params);
     if (this.options.key !== undefined) key = this.options.key(ctx, key);
     if (typeof key !== 'string') return undefined;
@@ -246,7 +249,9 @@ class Cache implements CacheMiddleware {
       this.counters.stale++;
       ctx.state.cache = 'stale';
       if (this.staleListeners.size !== 0) this.emit(this.staleListeners, lookup, now - entry.storedAt);
-      if (!this.flights.has(lookup.key)) this.refreshInBackground(lookup);
+      if (!this.flights.has(lookup.key) && this.flights.refreshing < REFRESHES_MAX) {
+        this.refreshInBackground(lookup);
+      }
       return Promise.resolve({ result: present(entry, now, 'stale', this.options.markHits) });
     }
     return this.miss(lookup);
@@ -271,7 +276,7 @@ class Cache implements CacheMiddleware {
   private miss(lookup: Lookup): Promise<Reply> {
     if (this.options.coalesce) {
       const flight = this.flights.get(lookup.key);
-      if (flight !== undefined) return this.join(lookup, flight);
+      if (flight !== undefined && this.flights.joinable(flight)) return this.join(lookup, flight);
     }
     return this.lead(lookup);
   }
@@ -424,10 +429,10 @@ class Cache implements CacheMiddleware {
 
   /**
    * Whether a `cacheScope: 'private'` result may be kept for this request's partition:
-   * when it has a principal, or on the client side (one client, one principal).
+   * when it has a principal (on the client side, by default, the connection's own).
    */
   private sharesPrivate(lookup: Lookup): boolean {
-    return lookup.principal !== '' || lookup.ctx.side === 'client';
+    return lookup.principal !== '';
   }
 
   private bypass(ctx: RequestContext, next: Next): Promise<Reply> {
@@ -441,7 +446,7 @@ class Cache implements CacheMiddleware {
     const annotations = this.annotations;
     if (annotations === undefined || ctx.method !== 'tools/list') return next();
     return next().then((reply) => {
-      if (reply.result !== undefined) annotations.learn(serverIdentity(ctx.session), reply.result);
+      if (reply.result !== undefined) annotations.learn(upstreamIdentity(ctx.connection), reply.result);
       return reply;
     });
   }
@@ -470,7 +475,7 @@ class Cache implements CacheMiddleware {
     const tags = INVALIDATED_BY.get(method);
     if (tags !== undefined) {
       if (method === 'notifications/tools/list_changed') {
-        this.annotations?.forget(serverIdentity(nctx.connection.session));
+        this.annotations?.forget(upstreamIdentity(nctx.connection));
       }
       this.invalidator.tags(tags, 'notification', nctx.connection);
     } else if (method === 'notifications/resources/updated') {

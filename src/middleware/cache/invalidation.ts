@@ -21,6 +21,23 @@ import type { CacheCounters, CacheInvalidateEvent, Listeners } from './stats.js'
 /** Distinct tags remembered for glob invalidation; past this, a glob clears everything. */
 export const REGISTRY_MAX = 100_000;
 
+/**
+ * Invalidations remembered for fills in flight. A fill that never ends (a handler that
+ * never answers: the server side has no fill timeout) would otherwise keep every later
+ * invalidation. Past this, the older half is folded into one record that covers
+ * everything, as of the newest of them: a fill that started before it is not written (it
+ * still answers its callers), which is safe, only less economical.
+ */
+export const GUARD_MAX = 256;
+
+/**
+ * Invalidations an asynchronous store has not confirmed. A store that never answers
+ * (hung connection) would otherwise keep every later one. Past this, the older half is
+ * folded into one record that covers everything stored before the newest of them: such
+ * entries are not served (misses) until those invalidations settle.
+ */
+export const PENDING_MAX = 256;
+
 /** Tags dropped by each list-changed notification. */
 export const INVALIDATED_BY: ReadonlyMap<string, readonly string[]> = new Map([
   ['notifications/tools/list_changed', ['method:tools/list', 'method:tools/call']],
@@ -45,6 +62,14 @@ interface GuardRecord extends Coverage {
 /** An invalidation an asynchronous store has not confirmed yet. */
 interface PendingRecord extends Coverage {
   readonly at: number;
+  /** Set when the record was folded (see {@link PENDING_MAX}): the record that stands for it now. */
+  foldedInto: FoldedRecord | undefined;
+}
+
+/** Several pending invalidations folded into one that covers everything. */
+interface FoldedRecord extends PendingRecord {
+  /** Folded invalidations not settled yet; the record goes when this reaches 0. */
+  outstanding: number;
 }
 
 /** What the invalidator needs from the cache. */
@@ -165,6 +190,11 @@ export class Invalidator {
     }
   }
 
+  /** Guard records and pending invalidations remembered now (both bounded). */
+  get remembered(): { guard: number; pending: number } {
+    return { guard: this.guard.length, pending: this.pending.length };
+  }
+
   /** A flight ended: forget guard records no fill in flight can be affected by. */
   prune(): void {
     if (this.guard.length === 0) return;
@@ -177,7 +207,45 @@ export class Invalidator {
 
   private remember(coverage: Coverage): void {
     this.seq++;
-    if (this.host.flights.size !== 0) this.guard.push({ seq: this.seq, ...coverage });
+    if (this.host.flights.size === 0) return;
+    this.guard.push({ seq: this.seq, ...coverage });
+    if (this.guard.length > GUARD_MAX) {
+      const older = this.guard.splice(0, GUARD_MAX / 2);
+      this.guard.unshift({ seq: older[older.length - 1]!.seq, all: true, tags: undefined, re: undefined });
+    }
+  }
+
+  private addPending(record: PendingRecord): void {
+    this.pending.push(record);
+    if (this.pending.length <= PENDING_MAX) return;
+    const older = this.pending.splice(0, PENDING_MAX / 2);
+    let at = Number.NEGATIVE_INFINITY;
+    let outstanding = 0;
+    for (const r of older) {
+      if (r.at > at) at = r.at;
+      outstanding += (r as Partial<FoldedRecord>).outstanding ?? 1;
+    }
+    const folded: FoldedRecord = {
+      at,
+      all: true,
+      tags: undefined,
+      re: undefined,
+      foldedInto: undefined,
+      outstanding,
+    };
+    for (const r of older) r.foldedInto = folded;
+    this.pending.unshift(folded);
+  }
+
+  private settlePending(record: PendingRecord): void {
+    let target: PendingRecord = record;
+    while (target.foldedInto !== undefined) target = target.foldedInto;
+    if (target !== record) {
+      const folded = target as FoldedRecord;
+      if (--folded.outstanding !== 0) return;
+    }
+    const i = this.pending.indexOf(target);
+    if (i !== -1) this.pending.splice(i, 1);
   }
 
   private dropTags(
@@ -230,12 +298,9 @@ export class Invalidator {
       return undefined;
     }
     if (!isThenable(result)) return result;
-    const record: PendingRecord = { at: this.host.now(), ...coverage };
-    this.pending.push(record);
-    const settle = () => {
-      const i = this.pending.indexOf(record);
-      if (i !== -1) this.pending.splice(i, 1);
-    };
+    const record: PendingRecord = { at: this.host.now(), ...coverage, foldedInto: undefined };
+    this.addPending(record);
+    const settle = () => this.settlePending(record);
     return result.then(
       (value) => {
         settle();

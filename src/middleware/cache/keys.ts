@@ -1,80 +1,67 @@
 /**
- * Cache keys: which partition a request belongs to (server identity, principal) and the
+ * Cache keys: which partition a request belongs to (upstream identity, principal) and the
  * key itself.
  *
- * A key is the method, the server identity (`serverInfo` name@version), a digest of the
- * principal and the key material of the params without `_meta` (see
- * `internal/key-material.ts`), as `<method>:<text>`. When that text is short (at most {@link SHORT_KEY_MAX}
- * characters) it is the key as it is: a map lookup on it is cheaper than hashing it.
- * Longer text is hashed with SHA-256 (`<method>:<base64url>`), so keys stay small in
- * memory and in a shared store. Raw principals (they may be bearer tokens) never appear
- * in a key: only their SHA-256 digest does, memoized.
+ * A key is the method, the upstream identity (see {@link upstreamIdentity}), the
+ * principal's digest (see `internal/principal.ts`) and the key material of the params
+ * without `_meta` (see `internal/key-material.ts`), as `<method>:<text>`. When that text
+ * is short (at most {@link SHORT_KEY_MAX} characters) it is the key as it is: a map lookup
+ * on it is cheaper than hashing it. Longer text is hashed with SHA-256
+ * (`<method>:<base64url>`), so keys stay small in memory and in a shared store. Raw
+ * principals (they may be bearer tokens) and raw endpoints (a URL may carry a secret)
+ * never appear in a key: only their digests do.
  *
  * @module
  */
 
-import * as crypto from 'node:crypto';
-import type { RequestContext, SessionInfo } from '../../core/types.js';
+import type { Connection, PeerInfo, RequestContext } from '../../core/types.js';
+import { connectionIdentity, endpointIdentity } from '../../internal/endpoint.js';
 import { paramsKeyMaterial } from '../../internal/key-material.js';
+import { principalOf, sha256 } from '../../internal/principal.js';
 
 /** Key text up to this many characters is used as the key; longer text is hashed. */
 export const SHORT_KEY_MAX = 200;
 
-/** Principal digests remembered (the map is emptied when it reaches this size). */
-const PRINCIPAL_DIGESTS_MAX = 1024;
-
-/** SHA-256, base64url: ~0.3 µs for a short text here, ~1 µs per KB. */
-export const digest: (text: string) => string =
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('sha256', text, 'base64url')
-    : (text) => crypto.createHash('sha256').update(text).digest('base64url');
-
 /**
- * The default principal: the OAuth client with the user (`sub`, `userId`, `user_id` or
- * `username` from the verifier's `extra`), or with the token when there is no user; used
- * only as a digest, inside the key.
+ * The default principal digest of a request: from the transport's auth info (server side
+ * and proxy); on the client side, where there is none, the connection's own identity, so
+ * that entries of one `Client` never serve another unless a `principal` option says they
+ * share one. `''` (the public partition) for an anonymous request on a server.
  */
-export function defaultPrincipal(ctx: RequestContext): string | undefined {
-  const auth = ctx.authInfo;
-  if (auth === undefined) return undefined;
-  const extra = auth.extra;
-  const user = extra?.sub ?? extra?.userId ?? extra?.user_id ?? extra?.username;
-  return user === undefined
-    ? `${auth.clientId}\u0000token:${auth.token}`
-    : `${auth.clientId}\u0000user:${String(user)}`;
+export function defaultPrincipal(ctx: RequestContext): string {
+  const principal = principalOf(ctx);
+  if (principal !== undefined) return principal;
+  return ctx.side === 'client' ? connectionIdentity(ctx.connection) : '';
 }
 
-let lastServerInfo: SessionInfo['serverInfo'];
+let lastConnection: Connection | undefined;
+let lastServerInfo: PeerInfo | undefined;
 let lastIdentity = '';
 
-/** The server identity a session knows (`name@version`, or `''`): keys and annotations are partitioned by it. */
-export function serverIdentity(session: SessionInfo): string {
-  const info = session.serverInfo;
-  if (info === undefined) return '';
-  if (info !== lastServerInfo) {
-    lastServerInfo = info;
-    lastIdentity = `${info.name}@${info.version}`;
-  }
-  return lastIdentity;
+/**
+ * The upstream identity of a connection: keys and annotations are partitioned by it.
+ * On a server, the server's own `serverInfo` (`name@version`, or `''`): it is the
+ * upstream, and stateless HTTP makes a connection per request. On a client or a proxy,
+ * the endpoint its transport reaches (a digest of the URL, or of the command and
+ * arguments; a connection of its own when the transport shows none) with what the server
+ * says about itself: two servers with the same `serverInfo` at different endpoints never
+ * share entries.
+ */
+export function upstreamIdentity(connection: Connection): string {
+  const info = connection.session.serverInfo;
+  if (connection === lastConnection && info === lastServerInfo) return lastIdentity;
+  const claimed = info === undefined ? '' : `${info.name}@${info.version}`;
+  const identity = connection.side === 'server' ? claimed : `${endpointIdentity(connection)}|${claimed}`;
+  lastConnection = connection;
+  lastServerInfo = info;
+  lastIdentity = identity;
+  return identity;
 }
 
-/** Builds keys; remembers principal digests so a principal is hashed once, not per request. */
+/** Builds keys from a method, an upstream identity, a principal digest and the params. */
 export class KeyBuilder {
-  private readonly principals = new Map<string, string>();
   /** The partition prefix of the last key (method, server, principal), kept flat for the next one. */
   private last: { method: string; upstream: string; principal: string; prefix: string } | undefined;
-
-  /** The digest standing for `principal` in keys (`''` for the public partition). */
-  principalDigest(principal: string): string {
-    if (principal === '') return '';
-    let hashed = this.principals.get(principal);
-    if (hashed === undefined) {
-      if (this.principals.size >= PRINCIPAL_DIGESTS_MAX) this.principals.clear();
-      hashed = digest(`principal\n${principal}`);
-      this.principals.set(principal, hashed);
-    }
-    return hashed;
-  }
 
   /**
    * The default key of a request.
@@ -84,14 +71,15 @@ export class KeyBuilder {
   key(
     method: string,
     upstream: string,
+    /** The principal's digest (see `internal/principal.ts`), `''` for the public partition. */
     principal: string,
     params: Record<string, unknown> | undefined,
   ): string {
-    // upstream is length-prefixed and the digest has a fixed length (or is empty): the
-    // text parses back one way, so two partitions never share a key. A hashed key has no
+    // upstream is length-prefixed and the principal digest holds no newline (base64url,
+    // or empty): the text parses back one way, so two partitions never share a key. A hashed key has no
     // newline after `<method>:`, a short one always has one: they never collide either.
     const text = this.prefix(method, upstream, principal) + paramsKeyMaterial(params);
-    if (text.length > SHORT_KEY_MAX) return `${method}:${digest(text)}`;
+    if (text.length > SHORT_KEY_MAX) return `${method}:${sha256(text)}`;
     // The text is a tree of the small strings it was built from. A Map lookup on such a
     // string flattens it in V8's runtime, ~80 ns more than reading a character does here.
     text.charCodeAt(0);
@@ -113,7 +101,7 @@ export class KeyBuilder {
     ) {
       return last.prefix;
     }
-    const prefix = `${method}:${upstream.length}:${upstream}\n${this.principalDigest(principal)}\n`;
+    const prefix = `${method}:${upstream.length}:${upstream}\n${principal}\n`;
     // Flatten it once, here, rather than in every key that contains it.
     prefix.charCodeAt(0);
     this.last = { method, upstream, principal, prefix };

@@ -105,15 +105,29 @@ export interface CacheOptions {
    */
   admissionWindow?: number;
   /**
-   * The caller's identity for partitioning, or `undefined` for the shared public
-   * partition. Default: from the transport's auth info: the OAuth `clientId` with
-   * `extra.sub` (or `userId`, `user_id`, `username`), or with the token itself when none of
-   * those is present. It is only ever used hashed, inside the key.
+   * The caller's identity for partitioning, or `undefined` (or `null`) for the shared
+   * public partition. Any JSON value: a string, a number, an object (written as canonical
+   * JSON, so key order does not matter). It is only ever used hashed, inside the key.
+   * `cacheScope: 'private'` results are stored only in a principal's partition.
+   *
+   * Default: on a server or a proxy, from the transport's auth info: the OAuth `clientId`
+   * with `extra.sub` (or `userId`, `user_id`, `username`), or with the token itself when
+   * none of those is present; anonymous requests share the public partition. On a client,
+   * the connection itself: one cache instance shared by several `Client`s keeps each
+   * one's entries apart. Give `principal` (the same value for clients that act for the
+   * same user) to let them share.
+   *
+   * @example Clients of one user share their entries
+   * ```ts
+   * const shared = cache({ principal: () => currentUser.id });
+   * withCache(clientA, shared);
+   * withCache(clientB, shared);
+   * ```
    */
-  principal?: (ctx: RequestContext) => string | undefined;
+  principal?: (ctx: RequestContext) => unknown;
   /**
    * Replaces or extends the cache key. Receives the default key (`<method>:` then the
-   * server identity, a digest of the principal and the params without `_meta`; hashed with
+   * upstream identity, a digest of the principal and the params without `_meta`; hashed with
    * SHA-256 when longer than 200 characters, so a short key shows the arguments) and
    * returns the key to use, or `undefined` to leave this request uncached.
    *
@@ -240,7 +254,7 @@ export interface ResolvedOptions {
   readonly markHits: boolean;
   readonly admission: 'always' | 'repeat';
   readonly admissionWindow: number;
-  readonly principal: ((ctx: RequestContext) => string | undefined) | undefined;
+  readonly principal: ((ctx: RequestContext) => unknown) | undefined;
   readonly key: ((ctx: RequestContext, defaultKey: string) => string | undefined) | undefined;
   readonly now: () => number;
   readonly lists: ResolvedPolicy;

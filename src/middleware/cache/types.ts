@@ -20,8 +20,10 @@ export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'coalesced' | 'bypass';
 /**
  * A cache middleware instance: put it in a stack (`withMiddleware(server, [c])`) and use
  * the same object to read its statistics, listen to its events and invalidate entries.
- * One instance may serve many connections and targets; entries are shared by all of them
- * (partitioned by principal and server identity).
+ * One instance may serve many connections and targets; entries are shared by all of them,
+ * partitioned by principal and upstream identity: on a client, by default, each
+ * connection is a principal of its own, and upstreams are told apart by the endpoint
+ * their transport reaches (see `docs/cache-isolation.md`).
  */
 export interface CacheMiddleware extends MiddlewareObject {
   /** Always `cache`. */

@@ -53,6 +53,7 @@ export type {
   ConcurrencyScopeStats,
   ConcurrencyStats,
   DequeueEvent,
+  GraceExpiredEvent,
   LimitChangeEvent,
   QueueEvent,
   ShedEvent,
@@ -127,6 +128,17 @@ export interface ConcurrencyLimitOptions extends ConcurrencyListeners {
   shedAs?: ShedAs;
   /** Upper bound of the `retryAfterMs` sent with a shed request, in ms. Default 30 000. */
   maxRetryAfterMs?: number;
+  /**
+   * How long a request cancelled while its handler had it keeps its slots, in ms, when the
+   * handler does not answer: a handler may ignore its abort signal and run on, and without
+   * this a client that sends and cancels requests at once gets more than `limit` handlers
+   * running. The slots are freed as soon as the handler answers after all; the SDK's
+   * servers send no answer for a cancelled request, so with them the slots are held for
+   * the whole grace (`onGraceExpired` and `stats().scopes[name].graceExpired` say when).
+   * Raise it when handlers ignore their abort signal and run long; `0` frees the slots at
+   * the cancel. A finite number ≥ 0. Default 5000.
+   */
+  cancelGraceMs?: number;
   /** The clock, in ms (queue waits, service times, the adaptive limit). Default `performance.now`. */
   clock?: () => number;
 }
@@ -145,6 +157,8 @@ export const CONCURRENCY_DEFAULTS = Object.freeze({
   shedAs: 'error' as ShedAs,
   /** {@link ConcurrencyLimitOptions.maxRetryAfterMs}: cap of the `retryAfterMs` hint, in ms (30 seconds). */
   maxRetryAfterMs: 30_000,
+  /** {@link ConcurrencyLimitOptions.cancelGraceMs}: how long a cancelled request's silent handler keeps its slots, in ms. */
+  cancelGraceMs: 5000,
   /** The name of the single scope that the `limit` and `adaptive` shorthands create. */
   scopeName: 'global',
   /** The defaults of each {@link AdaptiveLimitOptions} member, taken by `adaptive: true`. */
@@ -164,6 +178,14 @@ export interface ConcurrencyLimiter extends MiddlewareObject {
 }
 
 const WHERE = 'concurrencyLimit';
+const LISTENER_NAMES = [
+  'onQueue',
+  'onDequeue',
+  'onShed',
+  'onCancel',
+  'onLimitChange',
+  'onGraceExpired',
+] as const;
 
 /**
  * Creates a concurrency-limit middleware.
@@ -203,10 +225,19 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   if (shedAs !== 'error' && shedAs !== 'tool-result') {
     throw new InvalidOptionError(WHERE, 'shedAs', '"error" or "tool-result"', shedAs);
   }
+  const cancelGraceMs = options.cancelGraceMs ?? CONCURRENCY_DEFAULTS.cancelGraceMs;
+  if (typeof cancelGraceMs !== 'number' || !Number.isFinite(cancelGraceMs) || cancelGraceMs < 0) {
+    throw new InvalidOptionError(
+      WHERE,
+      'cancelGraceMs',
+      'a finite number of milliseconds ≥ 0',
+      cancelGraceMs,
+    );
+  }
   const priority = fnOption('priority', options.priority);
   const clock = fnOption('clock', options.clock) ?? now;
   const listeners: ConcurrencyListeners = {};
-  for (const name of ['onQueue', 'onDequeue', 'onShed', 'onCancel', 'onLimitChange'] as const) {
+  for (const name of LISTENER_NAMES) {
     const fn = fnOption(name, options[name]);
     if (fn) (listeners as Record<string, unknown>)[name] = fn;
   }
@@ -275,7 +306,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   const limiter = new Limiter(configs, clock, maxRetryAfterMs);
   const subscribe = (l: ConcurrencyListeners): (() => void) => {
     const added: [unknown[], unknown][] = [];
-    for (const name of ['onQueue', 'onDequeue', 'onShed', 'onCancel', 'onLimitChange'] as const) {
+    for (const name of LISTENER_NAMES) {
       const fn = l[name];
       if (typeof fn === 'function') {
         const list = limiter.listeners[name] as unknown[];
@@ -343,8 +374,11 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
         replied = true;
         return reply;
       } finally {
-        const end = clock();
-        limiter.finish(held, ctx, end - start, replied, end);
+        // A request cancelled while its handler had it holds its slots while the handler may run.
+        if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
+          const end = clock();
+          limiter.finish(held, ctx, end - start, replied, end);
+        }
       }
     },
     stats: () => limiter.stats(),

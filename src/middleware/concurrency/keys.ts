@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../core/types.js';
+import { principalOf } from '../../internal/principal.js';
 
 /**
  * Key function for a per-tool limit: the tool's name for `tools/call`, `undefined` (the
@@ -24,28 +24,14 @@ export function methodKey(ctx: RequestContext): string {
   return ctx.method;
 }
 
-const HASH_CACHE_MAX = 1024;
-const tokenHashes = new Map<string, string>();
-
 /**
- * Key function for a per-principal limit. With an authenticated request (the transport's
- * `authInfo`): `sub:<subject>` when the verifier reported a subject (`authInfo.extra.sub`),
- * otherwise `token:<hash>` — a truncated SHA-256 of the access token, never the token
- * itself. Without authentication every request shares the key `anonymous`, so the limit
- * still holds for unauthenticated traffic (a session id would let a client escape it by
- * opening sessions).
+ * Key function for a per-principal limit: the principal of an authenticated request (the
+ * transport's `authInfo`: the OAuth client with the user from `extra.sub`, `userId`,
+ * `user_id` or `username`, or with the token when there is no user), as a SHA-256 digest,
+ * never the token itself; the same derivation the cache partitions by. Without
+ * authentication every request shares the key `anonymous`, so the limit still holds for
+ * unauthenticated traffic (a session id would let a client escape it by opening sessions).
  */
 export function principalKey(ctx: RequestContext): string {
-  const auth = ctx.authInfo;
-  if (auth === undefined) return 'anonymous';
-  const sub = auth.extra?.sub;
-  if (typeof sub === 'string' && sub !== '') return `sub:${sub}`;
-  const token = auth.token;
-  let hash = tokenHashes.get(token);
-  if (hash === undefined) {
-    hash = `token:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
-    if (tokenHashes.size >= HASH_CACHE_MAX) tokenHashes.clear();
-    tokenHashes.set(token, hash);
-  }
-  return hash;
+  return principalOf(ctx) ?? 'anonymous';
 }

@@ -86,6 +86,22 @@ export interface LimitChangeEvent {
 }
 
 /**
+ * Emitted when a cancelled request's handler gave no answer within `cancelGraceMs` and
+ * its slots were freed: the handler may still be running beside the requests now let in.
+ * Emitted once per scope the request held a slot in.
+ */
+export interface GraceExpiredEvent {
+  /** The scope whose slot was freed. */
+  scope: string;
+  /** The scope's key for this request. */
+  key: string | undefined;
+  /** The request's method. */
+  method: string;
+  /** The grace it was given, in ms. */
+  graceMs: number;
+}
+
+/**
  * Observers of a concurrency limiter. Each is optional; they run synchronously, so keep
  * them cheap. A listener that throws is reported through the connection's `onerror` and
  * does not affect the request.
@@ -101,6 +117,8 @@ export interface ConcurrencyListeners {
   onCancel?: (event: CancelEvent) => void;
   /** A scope's limit changed. */
   onLimitChange?: (event: LimitChangeEvent) => void;
+  /** A cancelled request's slot was freed after `cancelGraceMs` with its handler still silent. */
+  onGraceExpired?: (event: GraceExpiredEvent) => void;
 }
 
 /** Live figures of one scope, summed over its keys. */
@@ -117,7 +135,14 @@ export interface ConcurrencyScopeStats {
   shed: number;
   /** Queued requests cancelled so far. */
   cancelled: number;
-  /** Keys with requests running or waiting now (1 for an unkeyed scope). */
+  /**
+   * Requests cancelled while their handler had them, still holding their slot (counted in
+   * `running`) until the handler answers or `cancelGraceMs` passes.
+   */
+  lingering: number;
+  /** Slots freed so far because a cancelled request's handler stayed silent for `cancelGraceMs`. */
+  graceExpired: number;
+  /** Keys with requests running or waiting now (1 for an unkeyed scope); at most `KEYS_MAX` + 1 (10,001): further keys share one gate. */
   keys: number;
   /** Moving average of the time requests held their slot, in ms (0 before the first). */
   serviceMs: number;
@@ -138,6 +163,17 @@ export interface ScopeConfig {
   readonly maxQueueWaitMs: number;
   readonly adaptive: GradientLimit | undefined;
 }
+
+/**
+ * Keys one scope tracks at once (each with requests running or waiting). A key function
+ * fed from the request (a tool name, a header) would otherwise let a caller make a gate
+ * per request; past this, requests of further keys share one gate under
+ * {@link OVERFLOW_KEY}, with the scope's limit and queue.
+ */
+export const KEYS_MAX = 10_000;
+
+/** The key of the gate that requests of keys past {@link KEYS_MAX} share. */
+export const OVERFLOW_KEY = '(overflow)';
 
 /** Assumed service time before the first request of a scope finished, for `retryAfterMs`. */
 const ASSUMED_SERVICE_MS = 100;
@@ -178,6 +214,8 @@ export class Scope {
   admitted = 0;
   shed = 0;
   cancelled = 0;
+  lingering = 0;
+  graceExpired = 0;
   serviceMs = 0;
 
   constructor(config: ScopeConfig) {
@@ -193,6 +231,7 @@ export class Scope {
   gateFor(key: string): Gate {
     let gate = this.gates.get(key);
     if (gate === undefined) {
+      if (this.gates.size >= KEYS_MAX && key !== OVERFLOW_KEY) return this.gateFor(OVERFLOW_KEY);
       gate = new Gate(this, key);
       this.gates.set(key, gate);
     }
@@ -207,10 +246,23 @@ export class Scope {
       admitted: this.admitted,
       shed: this.shed,
       cancelled: this.cancelled,
+      lingering: this.lingering,
+      graceExpired: this.graceExpired,
       keys: this.single ? 1 : this.gates.size,
       serviceMs: this.serviceMs,
     };
   }
+}
+
+/** The slots of a cancelled request whose handler may still run. */
+class Lingering {
+  done = false;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  constructor(
+    readonly gates: readonly Gate[],
+    readonly ctx: RequestContext,
+    readonly graceMs: number,
+  ) {}
 }
 
 type Listeners = { [K in keyof ConcurrencyListeners]-?: NonNullable<ConcurrencyListeners[K]>[] };
@@ -220,7 +272,14 @@ export class Limiter {
   readonly scopes: Scope[];
   readonly clock: () => number;
   readonly maxRetryAfterMs: number;
-  readonly listeners: Listeners = { onQueue: [], onDequeue: [], onShed: [], onCancel: [], onLimitChange: [] };
+  readonly listeners: Listeners = {
+    onQueue: [],
+    onDequeue: [],
+    onShed: [],
+    onCancel: [],
+    onLimitChange: [],
+    onGraceExpired: [],
+  };
   private readonly abortWaiter = (w: Waiter<Gate>): void => this.cancelWaiter(w);
   private readonly expireGate = (gate: Gate): void => this.expire(gate);
 
@@ -312,6 +371,47 @@ export class Limiter {
       this.pump(gate);
       this.forgetIfIdle(gate);
     }
+  }
+
+  /**
+   * A request cancelled while its handler had it keeps its slots in `gates` until the
+   * handler answers after all, or `graceMs` passes (then `onGraceExpired`). Answers
+   * `false`, holding nothing, when the handler does not have the request any more (see
+   * `RequestContext.whenHandlerDone`): the caller releases the slots then.
+   */
+  linger(gates: readonly Gate[], ctx: RequestContext, graceMs: number): boolean {
+    if (gates.length === 0 || ctx.whenHandlerDone === undefined) return false;
+    const held = new Lingering(gates, ctx, graceMs);
+    if (!ctx.whenHandlerDone(() => this.endLingering(held, false))) return false;
+    for (const gate of gates) gate.scope.lingering++;
+    const timer = setTimeout(this.lingerExpired, graceMs, held);
+    timer.unref?.();
+    held.timer = timer;
+    return true;
+  }
+
+  private readonly lingerExpired = (held: Lingering): void => this.endLingering(held, true);
+
+  private endLingering(held: Lingering, expired: boolean): void {
+    if (held.done) return;
+    held.done = true;
+    if (held.timer !== undefined) clearTimeout(held.timer);
+    const { gates, ctx } = held;
+    for (const gate of gates) {
+      const scope = gate.scope;
+      scope.lingering--;
+      if (!expired) continue;
+      scope.graceExpired++;
+      if (this.listeners.onGraceExpired.length !== 0) {
+        this.emit(this.listeners.onGraceExpired, ctx, {
+          scope: scope.name,
+          key: gate.key,
+          method: ctx.method,
+          graceMs: held.graceMs,
+        });
+      }
+    }
+    this.release(gates);
   }
 
   /** Releases slots taken before the request was refused or cancelled (no sample). */

@@ -617,6 +617,7 @@ describe('cache on the server side', () => {
           method: 'tools/call',
           params: echo('a'),
           session: { serverInfo: { name: 'counting', version: '1.0.0' } },
+          connection: { side: 'server', session: { serverInfo: { name: 'counting', version: '1.0.0' } } },
           side: 'server',
           control: false,
           authInfo: undefined,

@@ -16,6 +16,7 @@ import {
   type ShedEvent,
   toolKey,
 } from '../../../src/middleware/concurrency/index.js';
+import { KEYS_MAX } from '../../../src/middleware/concurrency/limiter.js';
 import { drive, flush } from './harness.js';
 
 function overloaded(outcome: { error?: unknown } | undefined): OverloadedError {
@@ -35,6 +36,7 @@ describe('concurrencyLimit: options', () => {
         priority: 'interactive',
         shedAs: 'error',
         maxRetryAfterMs: 30_000,
+        cancelGraceMs: 5000,
         scopeName: 'global',
         adaptive: {
           min: 1,
@@ -103,6 +105,8 @@ describe('concurrencyLimit: admission', () => {
       admitted: 1,
       shed: 0,
       cancelled: 0,
+      lingering: 0,
+      graceExpired: 0,
       keys: 1,
       serviceMs: 0,
     });
@@ -274,6 +278,8 @@ describe('concurrencyLimit: admission', () => {
       admitted: 1,
       shed: 0,
       cancelled: 1,
+      lingering: 0,
+      graceExpired: 0,
       keys: 1,
       serviceMs: 0,
     });
@@ -600,5 +606,28 @@ describe('concurrencyLimit: adaptive limit', () => {
     assert.ok(limiter.stats().scopes.global!.limit > low, 'grows back after recovery');
     assert.ok(changes.length > 0 && changes.every((e) => e.reason === 'adaptive' && e.scope === 'global'));
     assert.ok(changes.every((e) => e.limit >= 2 && e.limit <= 40));
+  });
+});
+
+describe('concurrencyLimit: bounded state', () => {
+  it('a keyed scope tracks at most KEYS_MAX keys; requests of further keys share one gate and its limit', async () => {
+    const limiter = concurrencyLimit({
+      scopes: [{ name: 'tool', key: toolKey, limit: 1, maxQueue: 2 }],
+    });
+    const d = drive(limiter);
+    for (let i = 0; i < KEYS_MAX + 50; i++) d.call(`k${i}`, { tool: `tool-${i}` });
+    await flush();
+    const tool = limiter.stats().scopes.tool!;
+    assert.equal(tool.keys, KEYS_MAX + 1);
+    assert.equal(d.started.length, KEYS_MAX + 1, 'one request of the overflow keys runs, its limit is 1');
+    assert.equal(tool.queued, 2);
+    assert.equal(tool.shed, 47);
+    for (const label of d.started.slice()) d.finish(label);
+    await flush();
+    d.finish(`k${KEYS_MAX + 1}`);
+    await flush();
+    d.finish(`k${KEYS_MAX + 2}`);
+    await flush();
+    assert.equal(limiter.stats().scopes.tool!.keys, 0, 'every gate is forgotten when idle');
   });
 });
