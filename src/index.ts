@@ -116,6 +116,22 @@ export {
   withRateLimit,
 } from './middleware/rate-limit/index.js';
 export {
+  CALLER_LIMIT_META,
+  type CumulativeBudget,
+  PAGE_URI_PREFIX,
+  TOKEN_BUDGET_DEFAULTS,
+  TOKEN_BUDGET_META,
+  type TokenBudget,
+  type TokenBudgetCutEvent,
+  type TokenBudgetOptions,
+  type TokenBudgetPageEvent,
+  type TokenBudgetRefusedEvent,
+  type TokenBudgetStats,
+  type ToolTokenStats,
+  tokenBudget,
+  withTokenBudget,
+} from './middleware/token-budget/index.js';
+export {
   MEMORY_STORE_DEFAULTS,
   MemoryStore,
   type MemoryStoreOptions,
@@ -134,6 +150,11 @@ export {
   approximateTokenCounter,
   estimateTokens,
 } from './tokens/approximate.js';
+export {
+  BOUNDED_COUNT_DEFAULTS,
+  countTokensBounded,
+  countTokensSliced,
+} from './tokens/bounded.js';
 export type { TokenCounter } from './tokens/types.js';
 export {
   countRequestTokens,

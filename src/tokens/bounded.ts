@@ -93,15 +93,16 @@ function notInsidePair(text: string, index: number): number {
 /**
  * The end of the slice starting at `start`: a pre-token boundary in the last half of a
  * `sliceChars` window, or a forced cut (never inside a surrogate pair) when there is none,
- * or the end of the text.
+ * or `limit` (default: the end of the text) when that is nearer.
  */
 export function sliceEnd(
   text: string,
   start: number,
   sliceChars: number = BOUNDED_COUNT_DEFAULTS.sliceChars,
   forcedSliceChars: number = BOUNDED_COUNT_DEFAULTS.forcedSliceChars,
+  limit: number = text.length,
 ): number {
-  const n = text.length;
+  const n = limit;
   if (n - start <= sliceChars) return n;
   const target = start + sliceChars;
   const floor = start + (sliceChars >> 1);
