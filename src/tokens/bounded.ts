@@ -28,6 +28,12 @@ export const BOUNDED_COUNT_DEFAULTS = Object.freeze({
    * `tiktoken` on English or JSON here, so a slower machine still stays near 10 ms.
    */
   maxSyncChars: 16_384,
+  /**
+   * The longest text the approximate counter is run on in one synchronous call by a
+   * middleware that otherwise counts in slices: a single pass over the characters, well
+   * under 10 ms here.
+   */
+  maxSyncCharsApproximate: 262_144,
   /** The target length of one slice: about 1 ms of `tiktoken` on English or JSON. */
   sliceChars: 4_096,
   /**

@@ -33,7 +33,7 @@ import { estimateJsonSize } from '../../internal/json-size.js';
 import { MemoryStore } from '../../stores/memory.js';
 import type { CacheStore } from '../../stores/types.js';
 import { approximateTokenCounter } from '../../tokens/approximate.js';
-import { countTokensBounded } from '../../tokens/bounded.js';
+import { BOUNDED_COUNT_DEFAULTS, countTokensBounded } from '../../tokens/bounded.js';
 import { exactTokenCounter } from '../../tokens/exact.js';
 import type { TokenCounter } from '../../tokens/types.js';
 import { countToolTokens } from '../../tokens/visible.js';
@@ -669,7 +669,12 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
     }
   }
 
+  const syncChars = counter.exact
+    ? BOUNDED_COUNT_DEFAULTS.maxSyncChars
+    : BOUNDED_COUNT_DEFAULTS.maxSyncCharsApproximate;
+
   function count(text: string, signal: AbortSignal | undefined): number | Promise<number> {
+    if (text.length <= syncChars) return counter.count(text);
     const cut = cutText(text, Number.MAX_SAFE_INTEGER, counter, true, signal);
     return cut instanceof Promise ? cut.then((c) => c.keptTokens) : cut.keptTokens;
   }
