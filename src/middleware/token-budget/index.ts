@@ -51,6 +51,7 @@ import {
   putRemainder,
   type Remainder,
   remainderLength,
+  storeKey,
 } from './pages.js';
 
 export { PAGE_URI_PREFIX } from './pages.js';
@@ -229,7 +230,14 @@ export const TOKEN_BUDGET_DEFAULTS = Object.freeze({
   /** {@link TokenBudgetOptions.maxKeys}. */
   maxKeys: 10_000,
   /** The default store's bounds (see {@link TokenBudgetOptions.store}). */
-  store: Object.freeze({ maxEntries: 1_000, maxBytes: 64 * 1024 * 1024, maxEntrySize: 32 * 1024 * 1024 }),
+  store: Object.freeze({
+    /** Most remainders held. */
+    maxEntries: 1_000,
+    /** Most bytes held (UTF-16: two bytes a character). */
+    maxBytes: 64 * 1024 * 1024,
+    /** Largest remainder kept (bytes); a result whose remainder is larger is delivered uncut. */
+    maxEntrySize: 32 * 1024 * 1024,
+  }),
   /** The smallest per-call limit accepted: room for the marker and some text. */
   minTokens: 200,
 });
@@ -943,6 +951,12 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
     try {
       const put = putRemainder(pages, id, remainder, pageTtlMs, clock());
       if (put instanceof Promise) await put;
+      // A bounded store may decline an entry (too large) without failing: read it back
+      // (cuts are rare; a memory store answers at once).
+      const stored = pages.get(storeKey(id));
+      if ((stored instanceof Promise ? await stored : stored) === undefined) {
+        throw new Error(`the store declined a remainder of ${remainderLength(remainder)} characters`);
+      }
     } catch (error) {
       // Nothing may be lost: without a stored remainder the result goes out whole.
       stats.storeErrors++;

@@ -9,6 +9,7 @@ import {
   estimateTokens,
   isInvalidOptionError,
   isTokenBudgetExceededError,
+  MemoryStore,
   metrics,
   PAGE_URI_PREFIX,
   TOKEN_BUDGET_DEFAULTS,
@@ -454,5 +455,17 @@ describe('tokenBudget: client and proxy sides', () => {
     const [a] = InMemoryTransport.createLinkedPair();
     const wrapped = withTokenBudget(a, { maxTokens: 1_000 }, { side: 'client' });
     assert.notEqual(wrapped, a);
+  });
+});
+
+describe('tokenBudget: stores', () => {
+  it('delivers the result whole when the store cannot keep the remainder', async () => {
+    const budget = tokenBudget({ maxTokens: 1_000, store: new MemoryStore({ maxEntrySize: 1_000 }) });
+    const ctx = fakeContext({ tool: 'log' });
+    const original = { content: [{ type: 'text', text: makeLog(300) }] };
+    const reply = await budget.request!(ctx, async () => ({ result: original }));
+    assert.equal(reply.result, original);
+    assert.equal(budget.stats().storeErrors, 1);
+    assert.match(ctx.reported[0]!.message, /declined a remainder/);
   });
 });
