@@ -126,6 +126,22 @@ export {
 } from './middleware/rate-limit/index.js';
 // Cache stores: the interface and the memory store (Redis: mcp-perf/redis).
 export {
+  CALLER_LIMIT_META,
+  type CumulativeBudget,
+  PAGE_URI_PREFIX,
+  TOKEN_BUDGET_DEFAULTS,
+  TOKEN_BUDGET_META,
+  type TokenBudget,
+  type TokenBudgetCutEvent,
+  type TokenBudgetOptions,
+  type TokenBudgetPageEvent,
+  type TokenBudgetRefusedEvent,
+  type TokenBudgetStats,
+  type ToolTokenStats,
+  tokenBudget,
+  withTokenBudget,
+} from './middleware/token-budget/index.js';
+export {
   MEMORY_STORE_DEFAULTS,
   MemoryStore,
   type MemoryStoreOptions,
@@ -145,6 +161,11 @@ export {
   approximateTokenCounter,
   estimateTokens,
 } from './tokens/approximate.js';
+export {
+  BOUNDED_COUNT_DEFAULTS,
+  countTokensBounded,
+  countTokensSliced,
+} from './tokens/bounded.js';
 export type { TokenCounter } from './tokens/types.js';
 export {
   countRequestTokens,

@@ -11,6 +11,7 @@ import { metricsScenarios } from './metrics.js';
 import { pipelineScenarios } from './pipeline.js';
 import { redisScenarios } from './redis.js';
 import { stackScenarios } from './stack.js';
+import { tokenBudgetScenarios } from './token-budget.js';
 
 function merge(...sets: ScenarioSet[]): ScenarioSet {
   const all: ScenarioSet = {};
@@ -32,4 +33,5 @@ export const scenarios: ScenarioSet = merge(
   metricsScenarios,
   stackScenarios,
   redisScenarios,
+  tokenBudgetScenarios,
 );

@@ -2,7 +2,7 @@
  * The whole library at once.
  *
  * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
- *   `concurrencyLimit()` and `cache()` at their defaults (tool calls are not cached by
+ *   `concurrencyLimit()`, `cache()` and `tokenBudget()` at their defaults (tool calls are not cached by
  *   default, so every call runs the tool): what the full stack costs when it cannot help.
  * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
  *   `resources/read`, 70% tool calls over a slow tool set (a 5 ms I/O-bound `sleep` and a
@@ -18,6 +18,7 @@ import {
   isCacheMiddleware,
   type Middleware,
   metrics,
+  tokenBudget,
   withMiddleware,
 } from 'mcp-perf';
 import { type Connected, connectInMemory, createSlowServer } from '../fixtures/servers.js';
@@ -32,12 +33,17 @@ export const AGENT_CONCURRENCY = 8;
 
 /** The default stack, fresh for each connection set-up. */
 function defaultStack(): Middleware[] {
-  return [metrics(), concurrencyLimit(), cache()];
+  return [metrics(), concurrencyLimit(), cache(), tokenBudget()];
 }
 
 /** The stack an agent-facing server would run: the slow tools cached. */
 function agentStack(): Middleware[] {
-  return [metrics(), cache({ tools: { include: ['sleep', 'cpu'] } }), concurrencyLimit({ limit: 16 })];
+  return [
+    metrics(),
+    cache({ tools: { include: ['sleep', 'cpu'] } }),
+    concurrencyLimit({ limit: 16 }),
+    tokenBudget(),
+  ];
 }
 
 type AgentConnected = Connected & { plan: Step[]; stack: Middleware[] | undefined };

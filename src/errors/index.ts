@@ -10,6 +10,7 @@
  * |---|---|---|
  * | `-31503` | a request was shed: a concurrency limit's queue is full or its wait ran out | `{ retryAfterMs, scope, limit, running, queued, maxQueue }` |
  * | `-31429` | a rate limit refused a request | `{ retryAfterMs, scope, limit }` |
+ * | `-31402` | a cumulative token budget (per session or principal) is used up | `{ retryAfterMs, scope, limit, used, resetsAt }` |
  * | `-32602` | invalid params (the protocol's own code) | |
  * | `-32603` | a middleware failed unexpectedly (the protocol's internal error) | |
  *
@@ -30,6 +31,8 @@ export const ErrorCodes = {
   Overloaded: -31503,
   /** A request was refused by a rate limit. */
   RateLimited: -31429,
+  /** A request was refused because a cumulative token budget is used up. */
+  TokenBudgetExceeded: -31402,
   /** The protocol's "invalid params". */
   InvalidParams: -32602,
   /** The protocol's "invalid request". */
@@ -225,6 +228,42 @@ export class RateLimitedError extends McpPerfError {
 /** True for {@link RateLimitedError}. */
 export function isRateLimitedError(error: unknown): error is RateLimitedError {
   return isMcpPerfError(error) && error.code === 'rate_limited';
+}
+
+/** Detail of a refusal by a cumulative token budget. */
+export interface TokenBudgetDetail {
+  /** How long until the budget resets, in milliseconds; absent when it never resets (a session budget without a window). */
+  retryAfterMs?: number;
+  /** Which budget: `session` or `principal`. */
+  scope: 'session' | 'principal';
+  /** The budget, in tokens. */
+  limit: number;
+  /** Tokens used so far in the current window. */
+  used: number;
+  /** When the budget resets, epoch milliseconds; absent when it never resets. */
+  resetsAt?: number;
+}
+
+/**
+ * A request was refused because a cumulative token budget (per session or per principal)
+ * is used up. Retryable once the budget resets (`data.retryAfterMs`).
+ */
+export class TokenBudgetExceededError extends McpPerfError {
+  /** The budget and when it resets. */
+  declare readonly data: TokenBudgetDetail;
+  /**
+   * @param message - names the budget and when it resets
+   * @param detail - the numbers
+   */
+  constructor(message: string, detail: TokenBudgetDetail) {
+    super('token_budget_exceeded', message, ErrorCodes.TokenBudgetExceeded, detail, { stackTrace: false });
+    this.name = 'TokenBudgetExceededError';
+  }
+}
+
+/** True for {@link TokenBudgetExceededError}. */
+export function isTokenBudgetExceededError(error: unknown): error is TokenBudgetExceededError {
+  return isMcpPerfError(error) && error.code === 'token_budget_exceeded';
 }
 
 /** A store (e.g. Redis) failed or timed out; the cache treats it as a miss. */

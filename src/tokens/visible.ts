@@ -8,6 +8,7 @@
  * @module
  */
 
+import { countTokensBounded } from './bounded.js';
 import type { TokenCounter } from './types.js';
 
 type Visit = (text: string) => void;
@@ -146,7 +147,9 @@ export function visibleResultText(method: string, result: unknown): string[] {
 
 /**
  * The tokens of the model-visible text of a result (the pieces listed at
- * {@link visibleResultText}, each counted separately and summed).
+ * {@link visibleResultText}, each counted separately and summed). Counting is bounded:
+ * with an exact counter, a piece longer than `BOUNDED_COUNT_DEFAULTS.maxSyncChars` is
+ * estimated rather than counted, so one huge result never stalls the event loop.
  *
  * @param method - the request's method, e.g. `tools/call`
  * @param result - the response's `result`; any value is accepted
@@ -159,7 +162,7 @@ export function visibleResultText(method: string, result: unknown): string[] {
 export function countResultTokens(method: string, result: unknown, counter: TokenCounter): number {
   let total = 0;
   visitResult(method, result, (text) => {
-    total += counter.count(text);
+    total += countTokensBounded(text, counter);
   });
   return total;
 }
@@ -195,7 +198,7 @@ export function visibleRequestText(method: string, params: unknown): string[] {
 export function countRequestTokens(method: string, params: unknown, counter: TokenCounter): number {
   let total = 0;
   visitRequest(method, params, (text) => {
-    total += counter.count(text);
+    total += countTokensBounded(text, counter);
   });
   return total;
 }
@@ -215,7 +218,7 @@ export function countRequestTokens(method: string, params: unknown, counter: Tok
 export function countToolTokens(tool: unknown, counter: TokenCounter): number {
   let total = 0;
   visitTool(tool, (text) => {
-    total += counter.count(text);
+    total += countTokensBounded(text, counter);
   });
   return total;
 }

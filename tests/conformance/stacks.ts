@@ -11,6 +11,7 @@ import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
 import { rateLimit } from '../../src/middleware/rate-limit/index.js';
+import { tokenBudget } from '../../src/middleware/token-budget/index.js';
 
 /** A request middleware in its plain-function form that only passes requests on. */
 function passThroughFunction(_ctx: RequestContext, next: Next): Promise<Reply> {
@@ -39,6 +40,7 @@ export const everyMiddleware: Middleware[] = [
   rateLimit(),
   concurrencyLimit(),
   cache(),
+  tokenBudget(),
   passThroughFunction,
   passThroughObject,
 ];
