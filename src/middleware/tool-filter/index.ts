@@ -593,7 +593,15 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
     const state = stateOf(ctx.connection);
     const view = viewOf(ctx, state);
     const query = mode === 'list' ? queryOf(ctx) : undefined;
-    if (view.everything && mode === 'list' && query === undefined && !hasPinned) return next();
+    if (
+      view.everything &&
+      callerRules === undefined &&
+      mode === 'list' &&
+      query === undefined &&
+      !hasPinned
+    ) {
+      return next();
+    }
     const reply = await next();
     const result = reply.result;
     if (result === undefined || !Array.isArray(result.tools)) return reply;

@@ -67,7 +67,8 @@ export interface ToolRules {
    * Hints a visible tool must have, e.g. `{ readOnlyHint: true }` (only read-only tools) or
    * `{ destructiveHint: false }` (hide destructive ones). A hint the tool does not declare
    * takes the specification's default ({@link HINT_DEFAULTS}): an unannotated tool counts
-   * as possibly destructive, so `{ destructiveHint: false }` hides it too.
+   * as possibly destructive, so `{ destructiveHint: false }` hides it too; a tool marked
+   * `readOnlyHint: true` is never destructive.
    */
   annotations?: Partial<Record<ToolHint, boolean>>;
   /**
@@ -176,16 +177,24 @@ export function compileRules(where: string, option: string, rules: ToolRules | u
       if (allow !== undefined && !matches(allow, name)) return false;
       if (hints !== undefined) {
         const annotations = tool.annotations;
-        for (const [hint, wanted] of hints) {
-          const declared = annotations?.[hint];
-          if ((typeof declared === 'boolean' ? declared : HINT_DEFAULTS[hint]) !== wanted) return false;
-        }
+        for (const [hint, wanted] of hints) if (effectiveHint(annotations, hint) !== wanted) return false;
       }
       if (tagDeny !== undefined) for (const tag of tags) if (tagDeny.has(tag)) return false;
       if (tagAllow !== undefined && !tags.some((tag) => tagAllow.has(tag))) return false;
       return true;
     },
   };
+}
+
+/**
+ * A hint's value for a tool: as declared, else the specification's default; a read-only
+ * tool is never destructive (the specification gives `destructiveHint` meaning only for
+ * tools that are not read-only).
+ */
+function effectiveHint(annotations: Record<string, unknown> | undefined, hint: ToolHint): boolean {
+  if (hint === 'destructiveHint' && annotations?.readOnlyHint === true) return false;
+  const declared = annotations?.[hint];
+  return typeof declared === 'boolean' ? declared : HINT_DEFAULTS[hint];
 }
 
 /** The default `tagsOf`: the string entries of `_meta.tags`. */

@@ -69,15 +69,25 @@ describe('tool rules', () => {
       tool('reads', { annotations: { readOnlyHint: true } }),
       tool('writes', { annotations: { readOnlyHint: false, destructiveHint: false } }),
       tool('destroys', { annotations: { destructiveHint: true } }),
+      tool('reads-marked-destructive', { annotations: { readOnlyHint: true, destructiveHint: true } }),
       tool('unannotated'),
     ];
-    assert.deepEqual(visibleNames({ annotations: { readOnlyHint: true } }, tools), ['reads']);
-    // Undeclared destructiveHint defaults to true: an unannotated tool may be destructive.
-    assert.deepEqual(visibleNames({ annotations: { destructiveHint: false } }, tools), ['writes']);
+    assert.deepEqual(visibleNames({ annotations: { readOnlyHint: true } }, tools), [
+      'reads',
+      'reads-marked-destructive',
+    ]);
+    // Undeclared destructiveHint defaults to true (an unannotated tool may be destructive);
+    // a read-only tool is never destructive.
+    assert.deepEqual(visibleNames({ annotations: { destructiveHint: false } }, tools), [
+      'reads',
+      'writes',
+      'reads-marked-destructive',
+    ]);
     assert.deepEqual(visibleNames({ annotations: { openWorldHint: true } }, tools), [
       'reads',
       'writes',
       'destroys',
+      'reads-marked-destructive',
       'unannotated',
     ]);
     assert.equal(
