@@ -17,6 +17,7 @@ const HELPERS: Record<string, string> = {
   withConcurrencyLimit: 'concurrencyLimit',
   withMetrics: 'metrics',
   withRateLimit: 'rateLimit',
+  withToolFilter: 'toolFilter',
 };
 
 const exported = api as unknown as Record<string, unknown>;

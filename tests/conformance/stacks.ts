@@ -11,6 +11,7 @@ import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
 import { rateLimit } from '../../src/middleware/rate-limit/index.js';
+import { toolFilter } from '../../src/middleware/tool-filter/index.js';
 
 /** A request middleware in its plain-function form that only passes requests on. */
 function passThroughFunction(_ctx: RequestContext, next: Next): Promise<Reply> {
@@ -38,6 +39,7 @@ export const everyMiddleware: Middleware[] = [
   metrics(),
   rateLimit(),
   concurrencyLimit(),
+  toolFilter(),
   cache(),
   passThroughFunction,
   passThroughObject,

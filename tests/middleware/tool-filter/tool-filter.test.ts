@@ -515,6 +515,39 @@ describe('toolFilter: search mode', () => {
   });
 });
 
+describe('toolFilter: figures', () => {
+  it('counts listed and available tools, definition tokens and rejected calls, and feeds metrics() as a source', async () => {
+    const fixture = catalogueServer();
+    const events: string[] = [];
+    const filter = toolFilter({
+      rules: { tags: { allow: ['git'] } },
+      tokens: approximateTokenCounter(),
+      onList: (e) => events.push(`list ${e.listed}/${e.available}`),
+      onReject: (e) => events.push(`reject ${e.tool}`),
+    });
+    const m = metrics({ sources: [filter] });
+    const pair = await connectCatalogue(fixture.server, { server: [m, filter] });
+    try {
+      await pair.client.listTools();
+      await callOutcome(pair.client, 'send_email');
+      const stats = filter.stats();
+      assert.equal(stats.toolsAvailable, 100);
+      assert.equal(stats.toolsListed, 9);
+      assert.equal(stats.rejectedCalls, 1);
+      assert.ok(stats.tokensAfter > 0 && stats.tokensAfter < stats.tokensBefore);
+      assert.equal(stats.tokensSaved, stats.tokensBefore - stats.tokensAfter);
+      assert.deepEqual(events, ['list 9/100', 'reject send_email']);
+      const figures = m.snapshot().sources.toolFilter;
+      assert.equal(figures?.toolsListed, 9);
+      assert.equal(figures?.rejectedCalls, 1);
+      const [mine] = [...filter.callers().values()];
+      assert.equal(mine?.tokensBefore, stats.tokensBefore);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
 describe('toolFilter: options', () => {
   it('documents its defaults', () => {
     assert.deepEqual(TOOL_FILTER_DEFAULTS, {
