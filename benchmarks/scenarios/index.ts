@@ -10,6 +10,7 @@ import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
 import { pipelineScenarios } from './pipeline.js';
 import { stackScenarios } from './stack.js';
+import { toolFilterScenarios } from './tool-filter.js';
 
 function merge(...sets: ScenarioSet[]): ScenarioSet {
   const all: ScenarioSet = {};
@@ -30,4 +31,5 @@ export const scenarios: ScenarioSet = merge(
   concurrencyScenarios,
   metricsScenarios,
   stackScenarios,
+  toolFilterScenarios,
 );

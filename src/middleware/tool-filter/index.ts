@@ -265,7 +265,6 @@ interface Catalog {
   readonly version: number;
   readonly tools: readonly ToolDefinition[];
   readonly byName: ReadonlyMap<string, ToolDefinition>;
-  readonly result: JsonObject;
   index: ToolIndex | Promise<ToolIndex> | undefined;
 }
 
@@ -497,16 +496,16 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
     const cached = state.catalog;
     if (cached !== undefined && cached.version === state.listVersion) return cached;
     if (first !== undefined && first.nextCursor === undefined && Array.isArray(first.tools)) {
-      return setCatalog(state, state.listVersion, first, first.tools as ToolDefinition[]);
+      return setCatalog(state, state.listVersion, first.tools as ToolDefinition[]);
     }
     if (state.loading !== undefined && first === undefined) return state.loading;
     const version = state.listVersion;
     const loading = gather(ctx, first).then(
-      ({ result, tools }) => {
+      (tools) => {
         if (state.loading === loading) state.loading = undefined;
         return version === state.listVersion
-          ? setCatalog(state, version, result, tools)
-          : makeCatalog(version, result, tools);
+          ? setCatalog(state, version, tools)
+          : makeCatalog(version, tools);
       },
       (error: unknown) => {
         if (state.loading === loading) state.loading = undefined;
@@ -517,20 +516,16 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
     return loading;
   };
 
-  const gather = async (
-    ctx: RequestContext,
-    first: JsonObject | undefined,
-  ): Promise<{ result: JsonObject; tools: ToolDefinition[] }> => {
+  const gather = async (ctx: RequestContext, first: JsonObject | undefined): Promise<ToolDefinition[]> => {
     let result = first ?? (await ownList(ctx, undefined));
     const tools: ToolDefinition[] = Array.isArray(result.tools)
       ? [...(result.tools as ToolDefinition[])]
       : [];
-    const head = result;
     for (let pages = 1; typeof result.nextCursor === 'string' && pages < maxPages; pages++) {
       result = await ownList(ctx, result.nextCursor);
       if (Array.isArray(result.tools)) for (const tool of result.tools as ToolDefinition[]) tools.push(tool);
     }
-    return { result: head, tools };
+    return tools;
   };
 
   /** Asks the handler for one page of `tools/list` on the filter's own behalf. */
@@ -629,8 +624,13 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
       allOffered = allOffered.concat(offered);
       shown = offered.filter((tool) => visible(view, tool));
     }
-    if (page === result && typeof result.nextCursor !== 'string' && ctx.params?.cursor === undefined) {
-      setCatalog(state, state.listVersion, result, allOffered);
+    if (
+      state.catalog?.version !== state.listVersion &&
+      page === result &&
+      typeof result.nextCursor !== 'string' &&
+      ctx.params?.cursor === undefined
+    ) {
+      setCatalog(state, state.listVersion, allOffered);
     }
     account(ctx, state, view, allOffered, shown, undefined);
     if (page === result && shown.length === offered.length) return reply;
@@ -729,7 +729,10 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
         case 'tools/list':
           return listTools(ctx, next);
         case 'tools/call':
-          return callTool(ctx, next);
+          // Nothing hidden and no search tool: a call goes on untouched, at no cost.
+          return mode === 'list' && staticRules.empty && callerRules === undefined
+            ? next()
+            : callTool(ctx, next);
         case 'initialize':
         case 'server/discover':
           return listChanged ? advertise(next) : next();
@@ -810,20 +813,15 @@ function newState(): ConnectionState {
   };
 }
 
-function makeCatalog(version: number, result: JsonObject, tools: readonly ToolDefinition[]): Catalog {
+function makeCatalog(version: number, tools: readonly ToolDefinition[]): Catalog {
   const byName = new Map<string, ToolDefinition>();
   for (const tool of tools)
     if (typeof tool?.name === 'string' && !byName.has(tool.name)) byName.set(tool.name, tool);
-  return { version, tools, byName, result, index: undefined };
+  return { version, tools, byName, index: undefined };
 }
 
-function setCatalog(
-  state: ConnectionState,
-  version: number,
-  result: JsonObject,
-  tools: readonly ToolDefinition[],
-): Catalog {
-  const catalog = makeCatalog(version, result, tools);
+function setCatalog(state: ConnectionState, version: number, tools: readonly ToolDefinition[]): Catalog {
+  const catalog = makeCatalog(version, tools);
   state.catalog = catalog;
   return catalog;
 }

@@ -130,12 +130,20 @@ export function tokenizeToolText(text: string): string[] {
   return text.replace(CAMEL, '$1 $2').replace(ACRONYM, '$1 $2').split(SEPARATORS);
 }
 
+/** Stems already computed: tool vocabularies are small and repeat, the stemmer is not free. */
+const STEMS = new Map<string, string | null>();
+const STEMS_MAX = 50_000;
+
 /** Lower-cases, drops stop words and stems a word (`null` when it carries no signal). */
 function processTerm(term: string): string | null {
   if (term.length === 0) return null;
+  let stem = STEMS.get(term);
+  if (stem !== undefined) return stem;
   const lower = term.toLowerCase();
-  if (STOPWORDS.has(lower)) return null;
-  return stemmer(lower);
+  stem = STOPWORDS.has(lower) ? null : stemmer(lower);
+  if (STEMS.size >= STEMS_MAX) STEMS.clear();
+  STEMS.set(term, stem);
+  return stem;
 }
 
 interface Doc {
