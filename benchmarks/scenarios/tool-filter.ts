@@ -105,7 +105,7 @@ async function rankThousand(): Promise<ExperimentResult> {
   let started = performance.now();
   const cold = await request(listContext(0, QUERIES[0]!), next);
   const coldMs = performance.now() - started;
-  const listed = (cold.result?.tools as unknown[]).length;
+  const listed = Array.isArray(cold.result?.tools) ? cold.result.tools.length : 0;
   const times: number[] = [];
   for (let i = 1; i <= RANK_REQUESTS; i++) {
     started = performance.now();
