@@ -123,6 +123,7 @@ export {
   SEARCH_TOOL_DESCRIPTION,
   TOOL_FILTER_DEFAULTS,
   TOOL_QUERY_META_KEY,
+  TOOL_SYNONYMS,
   type ToolDefinition,
   type ToolFilterCallerStats,
   type ToolFilterMiddleware,

@@ -61,6 +61,7 @@ export {
   BM25_DEFAULTS,
   type Bm25Options,
   bm25Ranker,
+  TOOL_SYNONYMS,
   type ToolIndex,
   type ToolRanker,
   tokenizeToolText,

@@ -23,6 +23,7 @@ const SYNONYM_WEIGHT = 0.5;
  * `limit` of them; tools with no relevance at all are left out.
  */
 export interface ToolIndex {
+  /** The positions of the tools relevant to `query`, best first, at most `limit`. */
   search(query: string, limit: number): readonly number[] | Promise<readonly number[]>;
 }
 
@@ -101,10 +102,15 @@ export const TOOL_SYNONYMS: readonly (readonly string[])[] = Object.freeze([
 
 /** The defaults of {@link bm25Ranker}. */
 export const BM25_DEFAULTS = Object.freeze({
+  /** {@link Bm25Options.name}. */
   name: 3,
+  /** {@link Bm25Options.title}. */
   title: 2,
+  /** {@link Bm25Options.description}. */
   description: 1,
+  /** {@link Bm25Options.parameters}. */
   parameters: 1,
+  /** {@link Bm25Options.parameterDescriptions}. */
   parameterDescriptions: 0.5,
 });
 

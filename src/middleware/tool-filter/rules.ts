@@ -75,7 +75,12 @@ export interface ToolRules {
    * Tags, read from the tool's `_meta` (see `ToolFilterOptions.tagsOf`): with `allow`, a
    * visible tool has at least one of these tags; a tool with any tag in `deny` is hidden.
    */
-  tags?: { allow?: readonly string[]; deny?: readonly string[] };
+  tags?: {
+    /** A visible tool has at least one of these tags. */
+    allow?: readonly string[];
+    /** A tool with any of these tags is hidden. */
+    deny?: readonly string[];
+  };
 }
 
 /** A compiled {@link ToolRules}: a predicate, and whether it reads more than the name. */
