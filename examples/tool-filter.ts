@@ -35,7 +35,10 @@ for (const [name, description, readOnly] of tools) {
     {
       description,
       inputSchema: { input: z.string().describe('What to act on') },
-      annotations: { readOnlyHint: readOnly, destructiveHint: name.startsWith('delete') || name.includes('refund') },
+      annotations: {
+        readOnlyHint: readOnly,
+        destructiveHint: name.startsWith('delete') || name.includes('refund'),
+      },
     },
     async ({ input }) => ({ content: [{ type: 'text', text: `${name}(${input}) done` }] }),
   );
@@ -59,10 +62,16 @@ const listed = await client.listTools();
 console.log('listed:', listed.tools.map((t) => t.name).join(', '));
 
 // The model searches, then calls what it found.
-const found = await client.callTool({ name: 'search_tools', arguments: { query: 'schedule a meeting', limit: 2 } });
+const found = await client.callTool({
+  name: 'search_tools',
+  arguments: { query: 'schedule a meeting', limit: 2 },
+});
 const names = (found.structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
 console.log('found:', names.join(', '));
-const called = await client.callTool({ name: names[0] ?? 'create_event', arguments: { input: 'standup at 9' } });
+const called = await client.callTool({
+  name: names[0] ?? 'create_event',
+  arguments: { input: 'standup at 9' },
+});
 console.log('called:', JSON.stringify(called.content));
 
 // A hidden tool is indistinguishable from one the server does not have.
