@@ -379,6 +379,9 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
   /** True while the filter sends its own list_changed (its hook then has nothing to learn). */
   let emitting = false;
 
+  /** True while the filter hides nothing and has no search tool. */
+  const passive = (): boolean => mode === 'list' && staticRules.empty && callerRules === undefined;
+
   const stateOf = (connection: Connection): ConnectionState => {
     let state = states.get(connection);
     if (state === undefined) {
@@ -731,12 +734,22 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
           return listTools(ctx, next);
         case 'tools/call':
           // Nothing hidden and no search tool: a call goes on untouched, at no cost.
-          return mode === 'list' && staticRules.empty && callerRules === undefined
-            ? next()
-            : callTool(ctx, next);
+          return passive() ? next() : callTool(ctx, next);
         case 'initialize':
         case 'server/discover':
           return listChanged ? advertise(next) : next();
+        default:
+          return next();
+      }
+    },
+    // An early answer (a client-side cache hit further in) may pass through the filter only
+    // where the filter would have let the request through untouched.
+    early: function toolFilterEarly(ctx, next) {
+      switch (ctx.method) {
+        case 'tools/call':
+          return passive() ? next() : undefined;
+        case 'tools/list':
+          return passive() && !hasPinned && queryOf(ctx) === undefined ? next() : undefined;
         default:
           return next();
       }

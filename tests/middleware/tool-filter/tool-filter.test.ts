@@ -548,6 +548,50 @@ describe('toolFilter: figures', () => {
   });
 });
 
+describe('toolFilter: early answers on a client', () => {
+  it('lets an early answer from inside through only where it would pass the request untouched', () => {
+    const answer = { content: [] };
+    type EarlyContext = Parameters<NonNullable<ReturnType<typeof toolFilter>['early']>>[0];
+    const ctx = (method: string, params: Record<string, unknown> = {}) =>
+      ({ method, params, session: {} }) as unknown as EarlyContext;
+    const idle = toolFilter();
+    assert.equal(
+      idle.early?.(ctx('tools/call', { name: 'x' }), () => answer),
+      answer,
+    );
+    assert.equal(
+      idle.early?.(ctx('tools/list'), () => answer),
+      answer,
+    );
+    assert.equal(
+      idle.early?.(ctx('resources/read'), () => answer),
+      answer,
+    );
+    assert.equal(
+      idle.early?.(ctx('tools/list', { _meta: { [TOOL_QUERY_META_KEY]: 'q' } }), () => answer),
+      undefined,
+    );
+    const acting = toolFilter({ rules: { deny: ['x'] } });
+    assert.equal(
+      acting.early?.(ctx('tools/call', { name: 'x' }), () => answer),
+      undefined,
+    );
+    assert.equal(
+      acting.early?.(ctx('tools/list'), () => answer),
+      undefined,
+    );
+    assert.equal(
+      acting.early?.(ctx('prompts/list'), () => answer),
+      answer,
+    );
+    idle.setRules({ deny: ['x'] });
+    assert.equal(
+      idle.early?.(ctx('tools/call', { name: 'y' }), () => answer),
+      undefined,
+    );
+  });
+});
+
 describe('toolFilter: options', () => {
   it('documents its defaults', () => {
     assert.deepEqual(TOOL_FILTER_DEFAULTS, {
