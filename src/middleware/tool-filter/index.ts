@@ -232,7 +232,7 @@ export interface ToolFilterMiddleware extends MiddlewareObject {
   readonly name: string;
   /** Figures over every connection. */
   stats(): ToolFilterStats;
-  /** Figures per caller key (at most `maxCallers` callers, most recent last). */
+  /** Figures per caller key, in the order first seen (past `maxCallers`, the oldest is dropped). */
   callers(): Map<string, ToolFilterCallerStats>;
   /**
    * Replaces the static rules. Every connection's callers get
