@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   CallToolResultSchema,
+  ListToolsRequestSchema,
   ListToolsResultSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -354,20 +356,25 @@ describe('toolFilter: changes at run time', () => {
 
   it('advertises tools.listChanged when the server does not, and only when configured to act', async () => {
     const advertised = async (options: ToolFilterOptions | undefined) => {
-      const server = new McpServer({ name: 's', version: '1' });
-      server.registerTool('t', { inputSchema: {} }, async () => ({ content: [] }));
+      // A low-level server that declares tools without listChanged.
+      const server = new Server({ name: 's', version: '1' }, { capabilities: { tools: {} } });
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
       if (options !== undefined) withToolFilter(server, options);
-      const client = await connectV1(server);
+      const client = new Client({ name: 'c', version: '1' });
+      const [a, b] = InMemoryTransport.createLinkedPair();
+      await server.connect(b);
+      await client.connect(a);
       try {
-        return client.getServerCapabilities()?.tools?.listChanged;
+        return client.getServerCapabilities()?.tools;
       } finally {
         await client.close();
       }
     };
-    // McpServer advertises listChanged itself; a bare Server's own capabilities are kept.
-    const bare = await advertised(undefined);
-    assert.equal(await advertised({ rules: { deny: ['x'] } }), true);
-    assert.equal(await advertised({}), bare);
+    assert.deepEqual(await advertised(undefined), {});
+    assert.deepEqual(await advertised({ rules: { deny: ['x'] } }), { listChanged: true });
+    assert.deepEqual(await advertised({ mode: 'search' }), { listChanged: true });
+    assert.deepEqual(await advertised({}), {}, 'a filter created empty leaves the handshake alone');
+    assert.deepEqual(await advertised({ listChanged: true }), { listChanged: true });
   });
 });
 
