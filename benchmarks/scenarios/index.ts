@@ -12,6 +12,7 @@ import { pipelineScenarios } from './pipeline.js';
 import { redisScenarios } from './redis.js';
 import { stackScenarios } from './stack.js';
 import { tokenBudgetScenarios } from './token-budget.js';
+import { toolFilterScenarios } from './tool-filter.js';
 
 function merge(...sets: ScenarioSet[]): ScenarioSet {
   const all: ScenarioSet = {};
@@ -34,4 +35,5 @@ export const scenarios: ScenarioSet = merge(
   stackScenarios,
   redisScenarios,
   tokenBudgetScenarios,
+  toolFilterScenarios,
 );

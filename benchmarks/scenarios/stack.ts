@@ -2,8 +2,9 @@
  * The whole library at once.
  *
  * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
- *   `concurrencyLimit()`, `cache()` and `tokenBudget()` at their defaults (tool calls are not cached by
- *   default, so every call runs the tool): what the full stack costs when it cannot help.
+ *   `concurrencyLimit()`, `toolFilter()`, `cache()` and `tokenBudget()` at their defaults
+ *   (tool calls are not cached by default, so every call runs the tool): what the full stack
+ *   costs when it cannot help.
  * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
  *   `resources/read`, 70% tool calls over a slow tool set (a 5 ms I/O-bound `sleep` and a
  *   1 ms CPU-bound `cpu`, arguments drawn Zipf(1.0) over 300 sets) — by 8 concurrent
@@ -19,6 +20,7 @@ import {
   type Middleware,
   metrics,
   tokenBudget,
+  toolFilter,
   withMiddleware,
 } from 'mcp-perf';
 import { type Connected, connectInMemory, createSlowServer } from '../fixtures/servers.js';
@@ -33,7 +35,7 @@ export const AGENT_CONCURRENCY = 8;
 
 /** The default stack, fresh for each connection set-up. */
 function defaultStack(): Middleware[] {
-  return [metrics(), concurrencyLimit(), cache(), tokenBudget()];
+  return [metrics(), concurrencyLimit(), toolFilter(), cache(), tokenBudget()];
 }
 
 /** The stack an agent-facing server would run: the slow tools cached. */
@@ -111,7 +113,8 @@ function agent(makeStack: (() => Middleware[]) | undefined): Variant<AgentConnec
 export const stackScenarios: ScenarioSet = {
   'stack.defaults.inmemory': {
     kind: 'compare',
-    description: 'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + cache() at their defaults',
+    description:
+      'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + toolFilter() + cache() at their defaults',
     baseline: echo(undefined),
     candidate: echo(defaultStack),
     ...FINE_INTERLEAVE,

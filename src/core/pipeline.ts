@@ -320,8 +320,23 @@ export class Pipeline implements Connection {
     });
   }
 
-  notify(notification: JsonRpcNotification, to: Origin): void {
+  notify(notification: JsonRpcNotification, to: Origin, options?: { throughStack?: boolean }): void {
     if (this.closed) return;
+    if (options?.throughStack) {
+      try {
+        const sending = this.passNotification(
+          notification,
+          to === 'caller' ? 'handler' : 'caller',
+          undefined,
+          undefined,
+        );
+        if (sending)
+          sending.then(undefined, (error: unknown) => this.reportSendFailure(to, notification, error));
+      } catch (error) {
+        this.reportSendFailure(to, notification, error);
+      }
+      return;
+    }
     if (to === 'caller') this.sendToCaller(notification, undefined);
     else this.sendToHandler(notification, undefined, undefined);
   }

@@ -196,8 +196,13 @@ export interface Connection {
    * 1024 own requests are already waiting for the handler on this connection.
    */
   request(method: string, params: JsonObject | undefined, options?: OwnRequestOptions): Promise<Reply>;
-  /** Sends a notification towards the caller or towards the handler. */
-  notify(notification: JsonRpcNotification, to: Origin): void;
+  /**
+   * Sends a notification towards the caller or towards the handler. With
+   * `{ throughStack: true }` it crosses the notification hooks of every layer on its way,
+   * as if the other end had sent it (so a cache sees a `list_changed` a middleware emits
+   * on the server's behalf); otherwise it goes straight to that end.
+   */
+  notify(notification: JsonRpcNotification, to: Origin, options?: { throughStack?: boolean }): void;
   /** Reports a problem through the transport's `onerror`, without failing anything. */
   reportError(error: Error): void;
 }

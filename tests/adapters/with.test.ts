@@ -18,6 +18,7 @@ const HELPERS: Record<string, string> = {
   withMetrics: 'metrics',
   withRateLimit: 'rateLimit',
   withTokenBudget: 'tokenBudget',
+  withToolFilter: 'toolFilter',
 };
 
 const exported = api as unknown as Record<string, unknown>;

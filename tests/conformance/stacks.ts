@@ -12,6 +12,7 @@ import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
 import { rateLimit } from '../../src/middleware/rate-limit/index.js';
 import { tokenBudget } from '../../src/middleware/token-budget/index.js';
+import { toolFilter } from '../../src/middleware/tool-filter/index.js';
 
 /** A request middleware in its plain-function form that only passes requests on. */
 function passThroughFunction(_ctx: RequestContext, next: Next): Promise<Reply> {
@@ -39,6 +40,7 @@ export const everyMiddleware: Middleware[] = [
   metrics(),
   rateLimit(),
   concurrencyLimit(),
+  toolFilter(),
   cache(),
   tokenBudget(),
   passThroughFunction,
