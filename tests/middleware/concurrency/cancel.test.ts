@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidOptionError } from '../../../src/errors/index.js';
 import { Pipeline } from '../../../src/entries/core.js';
+import { InvalidOptionError } from '../../../src/errors/index.js';
 import type { JsonRpcMessage, JsonRpcRequest } from '../../../src/index.js';
 import {
   CONCURRENCY_DEFAULTS,
