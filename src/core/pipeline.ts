@@ -67,7 +67,7 @@ const OWN_ID_PREFIX = 'mcp-perf:';
 /** The id of every request offered for an early answer: it never goes on the wire or into the table. */
 const EARLY_ID = `${OWN_ID_PREFIX}early`;
 /** Why a caller request whose id carries this pipeline's own prefix is refused. */
-const FORGED_ID = 'request id is reserved for the connection’s own requests';
+const FORGED_ID = "request id is reserved for this connection's own requests";
 /** Why a handler request made while serving an own request is refused. */
 const NO_CALLER = 'no caller is waiting for this request: it serves a request the connection made on its own';
 const RECENTLY_CANCELLED_MAX = 1024;
