@@ -24,15 +24,23 @@ export const SHORT_KEY_MAX = 200;
 
 /**
  * The default principal digest of a request: from the transport's auth info (server side
- * and proxy); on the client side, where there is none, the connection's own identity, so
+ * and proxy); on the client side, whose requests carry none, the connection's own identity, so
  * that entries of one `Client` never serve another unless a `principal` option says they
  * share one. `''` (the public partition) for an anonymous request on a server.
  */
 export function defaultPrincipal(ctx: RequestContext): string {
-  const principal = principalOf(ctx);
-  if (principal !== undefined) return principal;
-  return ctx.side === 'client' ? connectionIdentity(ctx.connection) : '';
+  if (ctx.side !== 'client') return principalOf(ctx) ?? '';
+  // A client's requests carry no auth info; consecutive ones mostly share a connection.
+  const connection = ctx.connection;
+  if (connection !== lastClient) {
+    lastClient = connection;
+    lastClientPrincipal = connectionIdentity(connection);
+  }
+  return lastClientPrincipal;
 }
+
+let lastClient: Connection | undefined;
+let lastClientPrincipal = '';
 
 let lastConnection: Connection | undefined;
 let lastServerInfo: PeerInfo | undefined;

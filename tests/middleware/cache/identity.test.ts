@@ -9,6 +9,10 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as StreamableHTTPClientTransportV2,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -103,6 +107,24 @@ describe('cache identity on the client side', () => {
     assert.equal(await a.whoami(), 'one #1', 'a client hits its own private entry');
     assert.equal(await b.whoami(), 'one #2', 'another client never gets it');
     assert.equal(await b.whoami(), 'one #2');
+    assert.equal(server.state.calls, 2);
+  });
+
+  it('SDK v2 Clients sharing one cache never share private results by default either', async () => {
+    const server = await serve('one', 'private');
+    const c = cache({ tools: { include: ['whoami'] } });
+    const clients = [];
+    for (let i = 0; i < 2; i++) {
+      const client = new ClientV2({ name: 'identity-client-v2', version: '2.0.0' });
+      withCache(client, c);
+      await client.connect(new StreamableHTTPClientTransportV2(server.url));
+      closers.unshift(() => client.close());
+      clients.push(async () => textOf(await client.callTool({ name: 'whoami', arguments: {} })));
+    }
+    const [a, b] = clients as [() => Promise<string>, () => Promise<string>];
+    assert.equal(await a(), 'one #1');
+    assert.equal(await a(), 'one #1');
+    assert.equal(await b(), 'one #2');
     assert.equal(server.state.calls, 2);
   });
 
