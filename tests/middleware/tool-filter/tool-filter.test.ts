@@ -320,6 +320,48 @@ describe('toolFilter: per-caller rules', () => {
   });
 });
 
+describe('toolFilter: per-principal rules from auth info', () => {
+  it('keys callers by principal: one computation per principal, each its own list', async () => {
+    const seen: string[] = [];
+    const filter = toolFilter({
+      caller: (ctx) => {
+        const who = String(ctx.authInfo?.extra?.sub);
+        seen.push(who);
+        return who === 'alice' ? { tags: { allow: ['git'] } } : { tags: { allow: ['email'] } };
+      },
+    });
+    const connection = { reportError() {} };
+    const request = (sub: string, id: number) =>
+      ({
+        id,
+        method: 'tools/list',
+        params: {},
+        connection,
+        session: { clientInfo: { name: 'web', version: '1' } },
+        authInfo: { token: `token-${sub}`, clientId: 'web', scopes: [], extra: { sub } },
+      }) as unknown as Parameters<NonNullable<typeof filter.request>>[0];
+    const next = () =>
+      Promise.resolve({ result: { tools: TOOLS_100 as unknown as Record<string, unknown>[] } });
+    const names = async (sub: string, id: number) =>
+      ((await filter.request!(request(sub, id), next)).result?.tools as { name: string }[]).map(
+        (t) => t.name,
+      );
+    const alice = await names('alice', 1);
+    const bob = await names('bob', 2);
+    assert.deepEqual(
+      alice,
+      namesWhere((t) => t._meta.tags.includes('git')),
+    );
+    assert.deepEqual(
+      bob,
+      namesWhere((t) => t._meta.tags.includes('email')),
+    );
+    assert.deepEqual(await names('alice', 3), alice);
+    assert.deepEqual(seen, ['alice', 'bob']);
+    assert.deepEqual([...filter.callers().keys()], ['sub:alice\u0000web', 'sub:bob\u0000web']);
+  });
+});
+
 describe('toolFilter: changes at run time', () => {
   it('setRules() sends list_changed through the stack, so a cache outside the filter drops its lists', async () => {
     const fixture = catalogueServer();
