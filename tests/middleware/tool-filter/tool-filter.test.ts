@@ -342,10 +342,12 @@ describe('toolFilter: per-principal rules from auth info', () => {
       }) as unknown as Parameters<NonNullable<typeof filter.request>>[0];
     const next = () =>
       Promise.resolve({ result: { tools: TOOLS_100 as unknown as Record<string, unknown>[] } });
-    const names = async (sub: string, id: number) =>
-      ((await filter.request!(request(sub, id), next)).result?.tools as { name: string }[]).map(
-        (t) => t.name,
-      );
+    const names = async (sub: string, id: number) => {
+      const tools = (await filter.request!(request(sub, id), next)).result?.tools as
+        | { name: string }[]
+        | undefined;
+      return (tools ?? []).map((t) => t.name);
+    };
     const alice = await names('alice', 1);
     const bob = await names('bob', 2);
     assert.deepEqual(
