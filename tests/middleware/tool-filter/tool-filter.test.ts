@@ -422,6 +422,35 @@ describe('toolFilter: changes at run time', () => {
   });
 });
 
+describe('toolFilter: changes through the proxy', () => {
+  it('setRules() on a proxy tells the downstream client, which then lists the new set', async () => {
+    const fixture = catalogueServer();
+    const [up, serverSide] = InMemoryTransport.createLinkedPair();
+    const [clientSide, down] = InMemoryTransport.createLinkedPair();
+    await fixture.server.connect(serverSide);
+    const filter = toolFilter({ rules: { allow: ['git_*'] } });
+    const proxy = createProxy({ downstream: down, upstream: up, stack: [filter] });
+    await proxy.start();
+    const client = new Client({ name: 'behind-proxy', version: '1' });
+    await client.connect(clientSide);
+    try {
+      assert.equal((await client.listTools()).tools.length, 9);
+      const changed = deferred();
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => changed.resolve());
+      filter.setRules({ allow: ['jira_*'] });
+      await changed.promise;
+      assert.deepEqual(
+        (await client.listTools()).tools.map((t) => t.name),
+        namesWhere((t) => t.name.startsWith('jira_')),
+      );
+    } finally {
+      await client.close();
+      await proxy.close();
+      await fixture.server.close();
+    }
+  });
+});
+
 describe('toolFilter: ranking', () => {
   it('a query in _meta cuts the list to the top-k visible tools plus the pinned ones, in server order', async () => {
     const fixture = catalogueServer({ pageSize: 30 });
