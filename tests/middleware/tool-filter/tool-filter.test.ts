@@ -320,6 +320,50 @@ describe('toolFilter: per-caller rules', () => {
   });
 });
 
+describe('toolFilter: per-principal rules from auth info', () => {
+  it('keys callers by principal: one computation per principal, each its own list', async () => {
+    const seen: string[] = [];
+    const filter = toolFilter({
+      caller: (ctx) => {
+        const who = String(ctx.authInfo?.extra?.sub);
+        seen.push(who);
+        return who === 'alice' ? { tags: { allow: ['git'] } } : { tags: { allow: ['email'] } };
+      },
+    });
+    const connection = { reportError() {} };
+    const request = (sub: string, id: number) =>
+      ({
+        id,
+        method: 'tools/list',
+        params: {},
+        connection,
+        session: { clientInfo: { name: 'web', version: '1' } },
+        authInfo: { token: `token-${sub}`, clientId: 'web', scopes: [], extra: { sub } },
+      }) as unknown as Parameters<NonNullable<typeof filter.request>>[0];
+    const next = () =>
+      Promise.resolve({ result: { tools: TOOLS_100 as unknown as Record<string, unknown>[] } });
+    const names = async (sub: string, id: number) => {
+      const tools = (await filter.request!(request(sub, id), next)).result?.tools as
+        | { name: string }[]
+        | undefined;
+      return (tools ?? []).map((t) => t.name);
+    };
+    const alice = await names('alice', 1);
+    const bob = await names('bob', 2);
+    assert.deepEqual(
+      alice,
+      namesWhere((t) => t._meta.tags.includes('git')),
+    );
+    assert.deepEqual(
+      bob,
+      namesWhere((t) => t._meta.tags.includes('email')),
+    );
+    assert.deepEqual(await names('alice', 3), alice);
+    assert.deepEqual(seen, ['alice', 'bob']);
+    assert.deepEqual([...filter.callers().keys()], ['sub:alice\u0000web', 'sub:bob\u0000web']);
+  });
+});
+
 describe('toolFilter: changes at run time', () => {
   it('setRules() sends list_changed through the stack, so a cache outside the filter drops its lists', async () => {
     const fixture = catalogueServer();
@@ -375,6 +419,35 @@ describe('toolFilter: changes at run time', () => {
     assert.deepEqual(await advertised({ mode: 'search' }), { listChanged: true });
     assert.deepEqual(await advertised({}), {}, 'a filter created empty leaves the handshake alone');
     assert.deepEqual(await advertised({ listChanged: true }), { listChanged: true });
+  });
+});
+
+describe('toolFilter: changes through the proxy', () => {
+  it('setRules() on a proxy tells the downstream client, which then lists the new set', async () => {
+    const fixture = catalogueServer();
+    const [up, serverSide] = InMemoryTransport.createLinkedPair();
+    const [clientSide, down] = InMemoryTransport.createLinkedPair();
+    await fixture.server.connect(serverSide);
+    const filter = toolFilter({ rules: { allow: ['git_*'] } });
+    const proxy = createProxy({ downstream: down, upstream: up, stack: [filter] });
+    await proxy.start();
+    const client = new Client({ name: 'behind-proxy', version: '1' });
+    await client.connect(clientSide);
+    try {
+      assert.equal((await client.listTools()).tools.length, 9);
+      const changed = deferred();
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => changed.resolve());
+      filter.setRules({ allow: ['jira_*'] });
+      await changed.promise;
+      assert.deepEqual(
+        (await client.listTools()).tools.map((t) => t.name),
+        namesWhere((t) => t.name.startsWith('jira_')),
+      );
+    } finally {
+      await client.close();
+      await proxy.close();
+      await fixture.server.close();
+    }
   });
 });
 
