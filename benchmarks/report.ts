@@ -10,11 +10,26 @@
  * figures against their limits) and `steps-<scenario>.svg` (ok/s and latency of each
  * load step), and `timeline-<run>.svg` per load run, an experiment's steps included
  * (throughput and in-flight over time). Prints the markdown on stdout.
+ *
+ *   tsx benchmarks/report.ts --history [history.jsonl] [--out <dir>]
+ *
+ * Charts the compact history (default benchmarks/results/history.jsonl, one line per
+ * run; see report/history.ts) into <dir> (default `benchmarks/results/history-report/`):
+ * `history.md` (the latest runs' figures side by side) and `history.svg` (every headline
+ * figure over time, against its budget).
+ *
+ *   tsx benchmarks/report.ts --add-history <results.json>... [--history-file <file>]
+ *
+ * Appends the history lines of saved results files (oldest first, skipping runs the
+ * history already has), e.g. before deleting their raw files.
  */
 
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadBudgets } from './harness/budgets.js';
 import {
   COMPARISON_HEADER,
   comparisonRows,
@@ -28,19 +43,92 @@ import {
   loadRows,
   loadRuns,
   markdownTable,
+  num,
 } from './report/format.js';
+import { appendHistory, historySeries, readHistory, runLabel } from './report/history.js';
 import { readResults } from './report/results.js';
-import { figureChart, latencyChart, loadStepsChart, ratioChart, timelineChart } from './report/svg.js';
+import {
+  figureChart,
+  historyChart,
+  latencyChart,
+  loadStepsChart,
+  ratioChart,
+  timelineChart,
+} from './report/svg.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const HISTORY = join(HERE, 'results', 'history.jsonl');
+/** Runs shown side by side in `history.md` (the chart shows every run). */
+const HISTORY_TABLE_RUNS = 8;
 
 /** A file name for a chart of `name`. */
 function chartFile(prefix: string, name: string): string {
   return `${prefix}-${name.replace(/[^a-z0-9.-]+/gi, '_')}.svg`;
 }
 
+async function historyReport(file: string, out: string | undefined): Promise<void> {
+  const lines = await readHistory(file);
+  if (lines.length === 0) throw new Error(`${file}: no runs yet`);
+  const dir = out ?? join(dirname(file), 'history-report');
+  await mkdir(dir, { recursive: true });
+  const series = historySeries(lines, await loadBudgets(join(HERE, 'budgets.json')));
+  await writeFile(join(dir, 'history.svg'), historyChart(series, lines.map(runLabel)));
+  const shown = lines.slice(-HISTORY_TABLE_RUNS);
+  const offset = lines.length - shown.length;
+  const rows = series.map((s) => [
+    s.label,
+    ...shown.map((_, i) => {
+      const v = s.values[offset + i];
+      return v === undefined ? '—' : num(v);
+    }),
+    s.limit === undefined ? '' : num(s.limit),
+  ]);
+  const md = [
+    `# Benchmark history: ${basename(file)}`,
+    '',
+    `${lines.length} runs, ${lines[0]!.startedAt.slice(0, 10)} to ${lines[lines.length - 1]!.startedAt.slice(0, 10)}.`,
+    'Comparisons: median ratio candidate ÷ baseline; experiments: their figures; load runs: ok/s.',
+    '',
+    markdownTable([['figure', ...shown.map(runLabel), 'budget'], ...rows]),
+    '',
+    '![headline figures over time](history.svg)',
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'history.md'), md);
+  process.stdout.write(`${md}\nwritten to ${relative(process.cwd(), dir) || '.'}\n`);
+}
+
+async function addHistory(files: readonly string[], history: string): Promise<void> {
+  const known = new Set(
+    existsSync(history) ? (await readHistory(history)).map((l) => `${l.startedAt} ${l.commit}`) : [],
+  );
+  const runs = await Promise.all(files.map((f) => readResults(f)));
+  runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  for (const results of runs) {
+    const key = `${results.startedAt} ${results.environment.commit.slice(0, 12)}`;
+    if (known.has(key)) continue;
+    await appendHistory(history, results);
+    known.add(key);
+    process.stdout.write(`added ${key}\n`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      history: { type: 'boolean', default: false },
+      'add-history': { type: 'boolean', default: false },
+      'history-file': { type: 'string', default: HISTORY },
+    },
+    allowPositionals: true,
+  });
+  if (values['add-history']) return addHistory(positionals, values['history-file']!);
+  if (values.history) return historyReport(positionals[0] ?? values['history-file']!, values.out);
   if (positionals.length !== 1)
-    throw new Error('usage: tsx benchmarks/report.ts <results.json> [--out <dir>]');
+    throw new Error(
+      'usage: tsx benchmarks/report.ts <results.json> [--out <dir>] | --history [history.jsonl] | --add-history <results.json>...',
+    );
   const file = positionals[0]!;
   const results = await readResults(file);
   const dir = values.out ?? file.replace(/\.json$/, '-report');

@@ -8,7 +8,9 @@
  * Options: --check, --filter <substr>, --budgets <file> (default benchmarks/budgets.json),
  * --out <file> (default benchmarks/results/<date>-<commit>.json; in --check mode
  * <date>-<commit>.tmp.json, which git ignores, so CI never dirties the tree),
- * --no-save, --rounds-scale <x> (multiply every scenario's rounds, e.g. 0.5 for a quick look).
+ * --no-save, --rounds-scale <x> (multiply every scenario's rounds, e.g. 0.5 for a quick look),
+ * --history <file> (default benchmarks/results/history.jsonl: a saved run outside --check
+ * mode appends one line of headline figures to it; see report/history.ts).
  *
  * The verdict rule (re-measurement, spread) is documented in harness/verdict.ts.
  */
@@ -34,6 +36,7 @@ import {
   ratio,
   textTable,
 } from './report/format.js';
+import { appendHistory } from './report/history.js';
 import { serializeResults } from './report/results.js';
 import { scenarios } from './scenarios/index.js';
 
@@ -76,6 +79,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
       'rounds-scale': { type: 'string' },
+      history: { type: 'string', default: join(HERE, 'results', 'history.jsonl') },
     },
     allowPositionals: false,
   });
@@ -111,6 +115,10 @@ async function main(): Promise<number> {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, serializeResults(results));
     out.push(`results: ${relative(process.cwd(), file)}`);
+    if (!values.check) {
+      await appendHistory(values.history!, results);
+      out.push(`history: one line appended to ${relative(process.cwd(), values.history!)}`);
+    }
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return results.ok ? 0 : 1;

@@ -501,3 +501,101 @@ export function loadStepsChart(loads: Record<string, LoadResult>, title: string)
   });
   return doc(width, height, body);
 }
+
+/** One row of {@link historyChart}: a figure's value in each run (`undefined` where a run lacks it). */
+export interface HistorySeries {
+  /** The row's label, e.g. the scenario name. */
+  label: string;
+  /** One value per run, oldest first. */
+  values: readonly (number | undefined)[];
+  /** A budget limit to draw across the row, when the figure has one. */
+  limit?: number;
+}
+
+/**
+ * A figure over time: one row per series, a line through its value in each run (runs
+ * evenly spaced, oldest at the left), each row scaled to its own range (shown at the
+ * left) with its latest value at the right, and the budget limit as a dashed red line
+ * when it falls within the row's range.
+ */
+export function historyChart(
+  series: readonly HistorySeries[],
+  runLabels: readonly string[],
+  title = 'Headline figures over time',
+): string {
+  const left = 290;
+  const right = 90;
+  const top = 60;
+  const rowH = 38;
+  const width = 900;
+  const plotW = width - left - right;
+  const height = top + series.length * rowH + 70;
+  const n = runLabels.length;
+  const x = (i: number): number => left + (n <= 1 ? plotW / 2 : (i / (n - 1)) * plotW);
+  const body: string[] = [
+    text(width / 2, 24, title, 'font-size="16" font-weight="bold" text-anchor="middle"'),
+    ...legend(left, 46, [
+      { label: 'value per run', color: COLORS.baseline, dash: false },
+      { label: 'budget limit', color: '#d62728', dash: true },
+    ]),
+  ];
+  series.forEach((s, row) => {
+    const y0 = top + row * rowH;
+    const known = s.values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+    body.push(
+      `<line x1="${left}" y1="${y0 + rowH}" x2="${left + plotW}" y2="${y0 + rowH}" stroke="#eee"/>`,
+      text(left - 60, y0 + rowH / 2 + 4, s.label, 'font-size="11" text-anchor="end"'),
+    );
+    if (known.length === 0) return;
+    let lo = Math.min(...known);
+    let hi = Math.max(...known);
+    if (hi - lo < Math.abs(hi) * 0.02) {
+      const pad = Math.max(Math.abs(hi) * 0.01, 1e-6);
+      lo -= pad;
+      hi += pad;
+    }
+    const y = (v: number): number => y0 + rowH - 6 - ((v - lo) / (hi - lo)) * (rowH - 12);
+    body.push(
+      text(left - 8, y0 + 12, num(hi), 'font-size="9" fill="#888" text-anchor="end"'),
+      text(left - 8, y0 + rowH - 4, num(lo), 'font-size="9" fill="#888" text-anchor="end"'),
+    );
+    if (s.limit !== undefined && s.limit >= lo && s.limit <= hi) {
+      body.push(
+        `<line x1="${left}" y1="${y(s.limit)}" x2="${left + plotW}" y2="${y(s.limit)}" stroke="#d62728" stroke-width="1.2" stroke-dasharray="5,3"/>`,
+      );
+    }
+    const segments: string[][] = [[]];
+    s.values.forEach((v, i) => {
+      if (v === undefined || !Number.isFinite(v)) {
+        segments.push([]);
+        return;
+      }
+      segments[segments.length - 1]!.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+      body.push(
+        `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${COLORS.baseline}"><title>${esc(`${s.label}, ${runLabels[i] ?? ''}: ${num(v)}`)}</title></circle>`,
+      );
+    });
+    for (const points of segments.filter((p) => p.length > 1)) {
+      body.push(
+        `<polyline points="${points.join(' ')}" fill="none" stroke="${COLORS.baseline}" stroke-width="1.8"/>`,
+      );
+    }
+    body.push(text(left + plotW + 8, y0 + rowH / 2 + 4, num(known[known.length - 1]!), 'font-size="11"'));
+  });
+  const labelY = top + series.length * rowH + 16;
+  const every = Math.max(1, Math.ceil(n / 8));
+  runLabels.forEach((label, i) => {
+    if (i % every === 0 || i === n - 1) {
+      body.push(text(x(i), labelY, label, 'font-size="10" text-anchor="middle" fill="#333"'));
+    }
+  });
+  body.push(
+    text(
+      left + plotW / 2,
+      height - 12,
+      'run (oldest left); each row on its own scale',
+      'font-size="12" text-anchor="middle" fill="#333"',
+    ),
+  );
+  return doc(width, height, body);
+}

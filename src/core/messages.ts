@@ -1,7 +1,7 @@
 /**
- * Cheap structural checks and protocol constants. The SDK's zod guards cost about
- * 10 µs per message; these cost a few nanoseconds, which is all the pipeline needs
- * since the transports have already validated what they deliver.
+ * Cheap structural checks and protocol constants. The SDK's zod guards parse the whole
+ * message; these look at a few fields, which is all the pipeline needs since the
+ * transports have already validated what they deliver.
  */
 
 import type {

@@ -8,8 +8,9 @@
  *
  * It is not JSON: a string is written as `'<length>:<raw text>'` instead of a quoted,
  * escaped literal, so a long argument costs a concatenation rather than the escape scan
- * `JSON.stringify` makes over every character (about 2–4 µs per KB on the reference box;
- * this encoding costs the same for 10 bytes or 10 KB). Strings that are not well-formed
+ * `JSON.stringify` makes over every character (this encoding costs the same for 10 bytes
+ * or 10 KB; benchmark `cache.miss-1kb-args.inmemory` measures a key of 1 KB of arguments).
+ * Strings that are not well-formed
  * UTF-16 (a lone surrogate, which UTF-8 hashing would turn into U+FFFD and so confuse with
  * another) are written as their JSON literal instead, which starts with `"`.
  *

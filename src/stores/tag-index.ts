@@ -14,8 +14,9 @@
  * A tag carried by more entries than the index's `listLimit` stops being listed: it is
  * *broad*, and {@link TagIndex.candidates} answers {@link EVERY_KEY} for it, so the
  * store walks all its entries to drop it. Keeping such lists cost more than anything
- * else a miss did in a full store (~0.8 µs of ~5: an append to a list of ten thousand
- * keys per tag, and compactions that look up every listed key). A broad tag stays broad
+ * else a miss did in a full store (an append to a list of ten thousand keys per tag, and
+ * compactions that look up every listed key; benchmark `cache.miss.inmemory` measures a
+ * miss in a full store). A broad tag stays broad
  * until its count reaches zero, and dropping it removes every entry that carries it, so
  * it is walked for once; it became broad by being stored with more than `listLimit`
  * entries, so that walk costs at most `store size / listLimit` checks for each of them.

@@ -11,11 +11,10 @@
  * Why not `p-limit`: it runs every task, even one that could start at once, through a
  * promise and its internal queue, and has no queue bound, timeout, priority or
  * AbortSignal; bolting those on means a wrapper promise per task and a search of its
- * queue to remove a cancelled one. Measured here (Node 20, 2-core box, 100k tasks,
- * three rounds, noisy): an uncontended acquire + release of the gate below cost
- * 0.4–1.6 µs over an awaited no-op, `p-limit(64)` 1.7–4 µs; with 64 callers on 8 slots
- * both cost 30–40 µs per task, dominated by the per-request AbortController and
- * listener that cancellation needs either way. The gate takes a free slot with a few
+ * queue to remove a cancelled one. Uncontended, the gate below costs less than
+ * `p-limit` (benchmark `concurrency.uncontended.inmemory` measures it against a
+ * pass-through layer); contended, both are dominated by the per-request AbortController
+ * and listener that cancellation needs either way. The gate takes a free slot with a few
  * comparisons and no allocation; only a request that really waits gets a promise and a
  * queue node — an intrusive doubly linked FIFO per priority class, so cancellation and
  * eviction are O(1) — and each gate has one expiry timer (armed for the earliest

@@ -2,9 +2,9 @@
  * Latency histograms: HdrHistogram (the pure-JS build of `hdr-histogram-js`) with 32-bit
  * counts, recording microseconds.
  *
- * The JS build was chosen over the WebAssembly one: it records in ~80–150 ns without an
- * asynchronous start-up, and its histograms are garbage-collected. A WASM histogram
- * records in ~17 ns but must be `destroy()`ed, and a middleware whose histograms are
+ * The JS build was chosen over the WebAssembly one: it needs no asynchronous start-up and
+ * its histograms are garbage-collected. A WASM histogram records faster but must be
+ * `destroy()`ed, and a middleware whose histograms are
  * created on first sight of a method or tool and shared by every connection has no
  * moment at which it could safely free them.
  *
@@ -105,7 +105,8 @@ const PENDING_ENTRIES = 16_384;
  * into HDR histograms later.
  *
  * `hdr-histogram-js` finds a value's bucket with `Math.log2` and `Math.pow`, which made a
- * record cost 50–100 ns, the largest part of the metrics middleware's price. This keeps
+ * record the largest part of the metrics middleware's price (benchmark
+ * `metrics.record-cost` measures what recording a request costs now). This keeps
  * counts in HDR's own layout (unit 1 µs, the sub-bucket count `digits` asks for) and
  * finds the index with integer operations. Draining records each bucket's lowest value
  * with its count, which lands in exactly the bucket the values themselves would have,

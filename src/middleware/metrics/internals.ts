@@ -6,8 +6,9 @@
  */
 
 import type { TokenCounter } from '../../tokens/types.js';
-import type { MetricsMiddleware, MetricsSource } from './index.js';
+import type { MetricsSource } from './options.js';
 import type { StatsRegistry } from './stats.js';
+import type { MetricsMiddleware } from './types.js';
 
 /** The state behind one metrics middleware. */
 export interface MetricsInternals {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { MetricsSnapshot } from './index.js';
+import type { MetricsSnapshot } from './types.js';
 
 function fmt(n: number): string {
   if (Number.isInteger(n)) return String(n);

@@ -8,9 +8,9 @@
  * {@link PendingLatency} for its outcome. When the slot changes, or anything reads the
  * operation, the pending counts are folded into the cumulative histogram of their outcome
  * and into their slot of the recent window, so readers always see every request.
- * Recording straight into both HDR histograms cost two of their records (50–100 ns
- * each, most of the middleware's price); folding costs one pass over the buckets in use,
- * per operation per slot.
+ * Recording straight into both HDR histograms cost two of their records, most of the
+ * middleware's price (benchmark `metrics.record-cost`); folding costs one pass over the
+ * buckets in use, per operation per slot.
  *
  * The recent window is a ring of `slots` sub-histograms of `slotMs` each, rotated lazily:
  * recording or reading an operation first clears the slots that went by since it was
