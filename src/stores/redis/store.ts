@@ -464,10 +464,17 @@ export class RedisStore implements CacheStore {
     const payload = message.slice(ID_LENGTH + 1);
     if (kind === KIND_TAG) {
       const colon = payload.indexOf(':');
-      const generation = Number(payload.slice(0, colon));
-      if (colon <= 0 || !Number.isSafeInteger(generation)) return;
-      const tag = payload.slice(colon + 1);
-      this.#learn(tag, generation);
+      const generation = colon > 0 ? Number(payload.slice(0, colon)) : Number.NaN;
+      let tag: string;
+      if (Number.isSafeInteger(generation)) {
+        tag = payload.slice(colon + 1);
+        this.#learn(tag, generation);
+      } else {
+        // Sent by an older version of this store (no generation, the whole payload is the
+        // tag), as during a rolling upgrade: read the generation from Redis next time.
+        tag = payload;
+        this.#memo.delete(tag);
+      }
       for (const listener of this.#remoteListeners) {
         try {
           listener(tag);
