@@ -167,8 +167,9 @@ export class RedisStore implements CacheStore {
 
   /**
    * The live entry under `key`, or `undefined`. With the bloom filter ready, a key it has
-   * never seen answers `undefined` synchronously. A value that is not a valid entry is
-   * deleted and reported as a miss.
+   * never seen answers `undefined` synchronously. An entry an invalidation or clear has
+   * made out of date is a miss (counted in `outdated`). A value that is not a valid entry
+   * is deleted and reported as a miss.
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const bloom = this.#bloom;
@@ -385,11 +386,14 @@ export class RedisStore implements CacheStore {
     subscriber.on('error', () => {
       this.#guarded.counters.connectionErrors++;
     });
-    subscriber.on('reconnecting', () => {
+    const deaf = () => {
       // Messages are lost while the channel is down: stop trusting what they kept current.
       this.#untrust();
       this.#bloom?.suspend();
-    });
+    };
+    subscriber.on('reconnecting', deaf);
+    // A client made without reconnection ends instead of reconnecting.
+    subscriber.on('end', deaf);
     subscriber.on('ready', () => {
       // node-redis resubscribes before it reports ready, so from here on nothing is missed.
       if (connectedOnce) this.#connected().catch(noop);
