@@ -327,6 +327,16 @@ describe('redisStore against Redis', { skip }, () => {
     assert.equal(await admin!.sendCommand(['SISMEMBER', `${prefix}t:x`, 'a']), 0, 'a was swept');
   });
 
+  test('hears invalidations published by an older version of the store (no generation in the message)', async () => {
+    const prefix = nextPrefix();
+    const store = track(redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 }));
+    await store.ready;
+    const heard = deferred<string>();
+    store.onRemoteInvalidate((tag) => heard.resolve(tag));
+    await admin!.sendCommand(['PUBLISH', `${prefix}invalidate`, '0123456789abcdeftmethod:tools/list']);
+    assert.equal(await heard.promise, 'method:tools/list');
+  });
+
   describe('bloom filter', () => {
     test('skips lookups of unknown keys synchronously and learns keys other replicas write', async () => {
       const prefix = nextPrefix();

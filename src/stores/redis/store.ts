@@ -167,8 +167,9 @@ export class RedisStore implements CacheStore {
 
   /**
    * The live entry under `key`, or `undefined`. With the bloom filter ready, a key it has
-   * never seen answers `undefined` synchronously. A value that is not a valid entry is
-   * deleted and reported as a miss.
+   * never seen answers `undefined` synchronously. An entry an invalidation or clear has
+   * made out of date is a miss (counted in `outdated`). A value that is not a valid entry
+   * is deleted and reported as a miss.
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const bloom = this.#bloom;
@@ -385,11 +386,14 @@ export class RedisStore implements CacheStore {
     subscriber.on('error', () => {
       this.#guarded.counters.connectionErrors++;
     });
-    subscriber.on('reconnecting', () => {
+    const deaf = () => {
       // Messages are lost while the channel is down: stop trusting what they kept current.
       this.#untrust();
       this.#bloom?.suspend();
-    });
+    };
+    subscriber.on('reconnecting', deaf);
+    // A client made without reconnection ends instead of reconnecting.
+    subscriber.on('end', deaf);
     subscriber.on('ready', () => {
       // node-redis resubscribes before it reports ready, so from here on nothing is missed.
       if (connectedOnce) this.#connected().catch(noop);
@@ -464,10 +468,17 @@ export class RedisStore implements CacheStore {
     const payload = message.slice(ID_LENGTH + 1);
     if (kind === KIND_TAG) {
       const colon = payload.indexOf(':');
-      const generation = Number(payload.slice(0, colon));
-      if (colon <= 0 || !Number.isSafeInteger(generation)) return;
-      const tag = payload.slice(colon + 1);
-      this.#learn(tag, generation);
+      const generation = colon > 0 ? Number(payload.slice(0, colon)) : Number.NaN;
+      let tag: string;
+      if (Number.isSafeInteger(generation)) {
+        tag = payload.slice(colon + 1);
+        this.#learn(tag, generation);
+      } else {
+        // Sent by an older version of this store (no generation, the whole payload is the
+        // tag), as during a rolling upgrade: read the generation from Redis next time.
+        tag = payload;
+        this.#memo.delete(tag);
+      }
       for (const listener of this.#remoteListeners) {
         try {
           listener(tag);
