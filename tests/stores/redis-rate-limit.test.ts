@@ -15,7 +15,7 @@ const track = closeAfter;
 rateLimitStoreContract(
   'redis (your client, caller clock)',
   () =>
-    track(redisRateLimitStore({ client: admin!, prefix: nextPrefix(), clock: 'caller', timeoutMs: 2_000 })),
+    track(redisRateLimitStore({ client: admin!, prefix: nextPrefix(), timeSource: 'caller', timeoutMs: 2_000 })),
   { skip },
 );
 
@@ -23,7 +23,7 @@ rateLimitStoreContract(
   'redis (own connection, caller clock)',
   async () => {
     const store = track(
-      redisRateLimitStore({ url: REDIS_URL, prefix: nextPrefix(), clock: 'caller', timeoutMs: 2_000 }),
+      redisRateLimitStore({ url: REDIS_URL, prefix: nextPrefix(), timeSource: 'caller', timeoutMs: 2_000 }),
     );
     await store.ready;
     return store;
@@ -42,11 +42,12 @@ async function through(limiter: ReturnType<typeof rateLimit>): Promise<'handled'
 }
 
 describe('redisRateLimitStore options', () => {
-  test('documents its default clock and rejects bad options, naming them', () => {
-    assert.deepEqual({ ...REDIS_RATE_LIMIT_STORE_DEFAULTS }, { clock: 'redis' });
+  test('documents its default time source and rejects bad options, naming them', () => {
+    assert.deepEqual({ ...REDIS_RATE_LIMIT_STORE_DEFAULTS }, { timeSource: 'redis' });
     const cases: [Record<string, unknown>, string][] = [
       [{}, 'url'],
       [{ url: 'http://x' }, 'url'],
+      [{ url: REDIS_URL, timeSource: 'wall' }, 'timeSource'],
       [{ url: REDIS_URL, clock: 'wall' }, 'clock'],
       [{ url: REDIS_URL, timeoutMs: 0 }, 'timeoutMs'],
       [{ url: REDIS_URL, circuit: { cooldownMs: -1 } }, 'circuit.cooldownMs'],
@@ -136,7 +137,7 @@ describe('redisRateLimitStore when Redis is down', () => {
           client: client as never,
           prefix: nextPrefix(),
           timeoutMs: 30,
-          now: () => now,
+          clock: () => now,
           circuit: { failureThreshold: 1, cooldownMs: 1_000 },
         }),
       );

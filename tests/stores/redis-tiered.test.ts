@@ -12,7 +12,7 @@ const { admin, skip, nextPrefix } = await sharedRedis('tiered store');
 cacheStoreContract(
   'tiered (memory in front of redis)',
   async ({ now }) => {
-    const l2 = redisStore({ client: admin!, prefix: nextPrefix(), now, timeoutMs: 2_000 });
+    const l2 = redisStore({ client: admin!, prefix: nextPrefix(), clock: now, timeoutMs: 2_000 });
     await l2.ready;
     return tieredStore({ l1: { now }, l2 });
   },
@@ -74,8 +74,8 @@ describe('tieredStore against Redis', { skip }, () => {
     const prefix = nextPrefix();
     const store = closeAfter(
       tieredStore({
-        l1: { now: () => now },
-        l2: redisStore({ client: admin!, prefix, timeoutMs: 2_000, now: () => now }),
+        l1: { clock: () => now },
+        l2: redisStore({ client: admin!, prefix, timeoutMs: 2_000, clock: () => now }),
       }),
     );
     await store.set('k', makeEntry('v', now, { freshMs: 1_000 }));

@@ -12,14 +12,14 @@ const track = closeAfter;
 
 cacheStoreContract(
   'redis (your client)',
-  ({ now }) => redisStore({ client: admin!, prefix: nextPrefix(), now, timeoutMs: 2_000 }),
+  ({ now }) => redisStore({ client: admin!, prefix: nextPrefix(), clock: now, timeoutMs: 2_000 }),
   skip === undefined ? {} : { skip },
 );
 
 cacheStoreContract(
   'redis (own connection, bloom filter)',
   async ({ now }) => {
-    const store = redisStore({ url: REDIS_URL, prefix: nextPrefix(), now, timeoutMs: 2_000, bloom: true });
+    const store = redisStore({ url: REDIS_URL, prefix: nextPrefix(), clock: now, timeoutMs: 2_000, bloom: true });
     await store.ready;
     return store;
   },
@@ -75,6 +75,7 @@ describe('redisStore options', () => {
       [{ url: REDIS_URL, bloom: { expectedItems: 0 } }, 'bloom.expectedItems'],
       [{ url: REDIS_URL, bloom: { falsePositiveRate: 1 } }, 'bloom.falsePositiveRate'],
       [{ url: REDIS_URL, bloom: 'yes' }, 'bloom'],
+      [{ url: REDIS_URL, clock: 5 }, 'clock'],
       [{ url: REDIS_URL, now: 5 }, 'now'],
     ];
     for (const [options, option] of cases) {
@@ -154,7 +155,7 @@ describe('redisStore against an unreachable or stalled server', () => {
           client,
           prefix: nextPrefix(),
           timeoutMs: 50,
-          now: () => now,
+          clock: () => now,
           circuit: { failureThreshold: 3, cooldownMs: 1_000 },
         }),
       );
@@ -199,7 +200,7 @@ describe('redisStore against an unreachable or stalled server', () => {
       const { fake, client } = suite;
       let now = T0;
       const store = track(
-        redisStore({ client, prefix: nextPrefix(), timeoutMs: 2_000, bloom: true, now: () => now }),
+        redisStore({ client, prefix: nextPrefix(), timeoutMs: 2_000, bloom: true, clock: () => now }),
       );
       await store.ready;
       assert.equal(store.stats().bloom?.state, 'ready');
@@ -236,7 +237,7 @@ describe('redisStore against Redis', { skip }, () => {
   test('stores entries with a Redis expiry at staleUntil and tag sets that outlive their members', async () => {
     const prefix = nextPrefix();
     const now = Date.now();
-    const store = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000, now: () => now }));
+    const store = track(redisStore({ client: admin!, prefix, timeoutMs: 2_000, clock: () => now }));
     await store.set('short', makeEntry(1, now, { freshMs: 10_000, tags: ['t'] }));
     await store.set('long', makeEntry(2, now, { freshMs: 50_000, staleMs: 10_000, tags: ['t'] }));
     const entryTtl = Number(await admin!.sendCommand(['PTTL', `${prefix}e:long`]));

@@ -6,6 +6,7 @@
  */
 
 import { InvalidOptionError } from '../../errors/index.js';
+import { clockOption, positiveInteger } from '../../internal/validate.js';
 
 /**
  * Defaults of {@link RedisStoreOptions}, in one place: `prefix` `'mcp-perf:'`, `timeoutMs`
@@ -113,6 +114,8 @@ export interface RedisConnectionOptions {
    */
   circuit?: false | RedisCircuitOptions;
   /** Clock in epoch milliseconds for the circuit (and, in the cache store, TTLs). Default `Date.now`. */
+  clock?: () => number;
+  /** @deprecated The former name of {@link RedisConnectionOptions.clock}. */
   now?: () => number;
 }
 
@@ -149,7 +152,7 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    */
   bloom?: boolean | RedisBloomOptions;
   /** Clock in epoch milliseconds for TTLs, expiry checks and the circuit. Default `Date.now`. */
-  now?: () => number;
+  clock?: () => number;
 }
 
 /** {@link RedisConnectionOptions}, validated, with defaults applied. */
@@ -217,9 +220,6 @@ export function resolveConnection(where: string, options: RedisConnectionOptions
     positiveInteger(where, 'circuit.failureThreshold', failureThreshold);
     positiveInteger(where, 'circuit.cooldownMs', cooldownMs);
   }
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new InvalidOptionError(where, 'now', 'a function returning epoch milliseconds', options.now);
-  }
   return {
     url,
     client,
@@ -227,7 +227,7 @@ export function resolveConnection(where: string, options: RedisConnectionOptions
     timeoutMs,
     failureThreshold,
     cooldownMs,
-    now: options.now ?? Date.now,
+    now: clockOption(where, options) ?? Date.now,
   };
 }
 
@@ -266,10 +266,4 @@ export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOp
     bloom = { expectedItems, falsePositiveRate };
   }
   return { ...connection, maxEntrySize, bloom };
-}
-
-function positiveInteger(where: string, option: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionError(where, option, 'a positive integer', value);
-  }
 }

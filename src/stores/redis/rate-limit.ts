@@ -14,13 +14,13 @@ import { type RedisConnectionOptions, resolveConnection } from './options.js';
 import { TAKE_SCRIPT } from './scripts.js';
 
 /**
- * Defaults of {@link RedisRateLimitStoreOptions}: `clock` `'redis'`, and the connection
+ * Defaults of {@link RedisRateLimitStoreOptions}: `timeSource` `'redis'`, and the connection
  * defaults of the cache store (prefix `'mcp-perf:'`, `timeoutMs` 50, circuit 5 failures /
  * 5,000 ms).
  */
 export const REDIS_RATE_LIMIT_STORE_DEFAULTS = Object.freeze({
   /** Whose clock refills the buckets. */
-  clock: 'redis' as 'redis' | 'caller',
+  timeSource: 'redis' as 'redis' | 'caller',
 });
 
 /** Options of {@link redisRateLimitStore}. Give exactly one of `client` or `url`. */
@@ -35,7 +35,7 @@ export interface RedisRateLimitStoreOptions extends RedisConnectionOptions {
    *   default). Use it to drive buckets with a clock of your own (tests); across replicas
    *   their clocks must agree.
    */
-  clock?: 'redis' | 'caller';
+  timeSource?: 'redis' | 'caller';
 }
 
 /** {@link RedisRateLimitStore.stats}: counters of this process. */
@@ -77,17 +77,17 @@ export class RedisRateLimitStore implements RateLimitStore {
   #takes = 0;
 
   /**
-   * @param options - connection, prefix, timeout, circuit and clock; see {@link RedisRateLimitStoreOptions}
+   * @param options - connection, prefix, timeout, circuit and time source; see {@link RedisRateLimitStoreOptions}
    * @throws InvalidOptionError when an option is missing or out of range
    */
   constructor(options: RedisRateLimitStoreOptions) {
     const where = 'redisRateLimitStore';
     const o = resolveConnection(where, options);
-    const clock = options.clock ?? REDIS_RATE_LIMIT_STORE_DEFAULTS.clock;
-    if (clock !== 'redis' && clock !== 'caller') {
-      throw new InvalidOptionError(where, 'clock', '"redis" or "caller"', clock);
+    const timeSource = options.timeSource ?? REDIS_RATE_LIMIT_STORE_DEFAULTS.timeSource;
+    if (timeSource !== 'redis' && timeSource !== 'caller') {
+      throw new InvalidOptionError(where, 'timeSource', '"redis" or "caller"', timeSource);
     }
-    this.#callerClock = clock === 'caller';
+    this.#callerClock = timeSource === 'caller';
     this.#prefix = `${o.prefix}rl:`;
     this.#guarded = new GuardedClient(this.name, o);
     this.ready = this.#guarded.connect();
@@ -95,7 +95,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * Refills the bucket for `key` (by Redis's clock, or by `now` with `clock: 'caller'`),
+   * Refills the bucket for `key` (by Redis's clock, or by `now` with `timeSource: 'caller'`),
    * then takes `cost` tokens (at most the capacity) if it has them. One atomic round trip.
    * Rejects with a `StoreError` when Redis fails, times out or the circuit is open.
    */
