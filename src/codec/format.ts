@@ -5,21 +5,20 @@ import type { JsonRpcMessage } from '../core/types.js';
  * The msgpackr configuration both ends of a binary hop use. Chosen so a message decodes
  * to exactly what `JSON.parse(JSON.stringify(message))` gives:
  * - `mapsAsObjects`: maps decode as plain objects, never `Map`;
- * - `skipValues: [undefined]`: a property whose value is `undefined` is left out, as
+ * - a property whose value is `undefined` is left out before encoding, as
  *   `JSON.stringify` leaves it out (a `null` is kept);
  * - `int64AsType: 'number'`: 64-bit integers decode as numbers, the precision JSON has
  *   in JavaScript;
- * - `useRecords: false`: every frame is plain MessagePack, self-contained (see
- *   docs/compression.md for the measurement behind leaving records off);
+ * - `useRecords: true`, without shared structures: each object shape is defined once per
+ *   frame and reused within it, so a frame stays self-contained (no state across frames)
+ *   while a `tools/list` shrinks by about half (the `compression.codec.formats` scenario);
  * - `-0` is written as the integer 0 by msgpackr itself, as JSON writes it.
  * A message holding anything else is sent as its JSON text instead (see {@link toWire}).
  */
 export function createPackr(): Packr {
-  // `skipValues` is honoured by msgpackr's encoder but missing from its typings.
-  const options: Options & { skipValues: unknown[] } = {
-    useRecords: false,
+  const options: Options = {
+    useRecords: true,
     mapsAsObjects: true,
-    skipValues: [undefined],
     int64AsType: 'number',
     moreTypes: false,
     bundleStrings: false,
@@ -28,6 +27,9 @@ export function createPackr(): Packr {
 }
 
 const isWellFormed = (String.prototype as unknown as { isWellFormed?: () => boolean }).isWellFormed;
+
+/** Set by {@link isPlainJson} when an object property holds `undefined`. */
+let sawUndefined = false;
 
 function wellFormed(s: string): boolean {
   return isWellFormed === undefined ? !/[\ud800-\udfff]/.test(s) : isWellFormed.call(s);
@@ -66,7 +68,8 @@ function isPlainJson(value: unknown, depth: number): boolean {
       for (const key in value) {
         if (key === '__proto__' || !wellFormed(key)) return false;
         const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined && !isPlainJson(item, depth + 1)) return false;
+        if (item === undefined) sawUndefined = true;
+        else if (!isPlainJson(item, depth + 1)) return false;
       }
       return true;
     }
@@ -83,7 +86,24 @@ function isPlainJson(value: unknown, depth: number): boolean {
  * `JSON.stringify` throws (e.g. on a `bigint`).
  */
 export function toWire(message: JsonRpcMessage): JsonRpcMessage | string {
-  return isPlainJson(message, 0) ? message : JSON.stringify(message);
+  sawUndefined = false;
+  if (!isPlainJson(message, 0)) return JSON.stringify(message);
+  return sawUndefined ? (withoutUndefined(message) as JsonRpcMessage) : message;
+}
+
+/**
+ * A copy of plain JSON data without the object properties that hold `undefined` (records
+ * would carry them; `JSON.stringify` drops them). Only called when there are some.
+ */
+function withoutUndefined(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined) out[key] = withoutUndefined(item);
+  }
+  return out;
 }
 
 /** The message a decoded frame payload stands for (see {@link toWire}). */
