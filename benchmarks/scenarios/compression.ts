@@ -6,6 +6,7 @@
  */
 
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CodecClientTransport } from 'mcp-perf/codec';
@@ -192,6 +193,45 @@ for (const [prefix, what] of [
   REDIS_FIGURES[`${prefix}MsgpackGetUs`] = `µs to decode it from msgpackr (median)`;
 }
 
+/** HTTP codings on the two payloads: bytes saved and CPU per response, per level. */
+const HTTP_LEVELS = [
+  ['gzip1', (b: Buffer) => gzipSync(b, { level: 1 })],
+  ['gzip6', (b: Buffer) => gzipSync(b, { level: 6 })],
+  ...[1, 3, 4, 5, 6, 11].map(
+    (q) =>
+      [
+        `br${q}`,
+        (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: q } }),
+      ] as const,
+  ),
+] as const;
+
+const HTTP_FIGURES: Record<string, string> = {};
+for (const [prefix, what] of [
+  ['result', 'the ~100 KB tool result'],
+  ['list', 'the 50-tool tools/list'],
+] as const) {
+  for (const [name] of HTTP_LEVELS) {
+    HTTP_FIGURES[`${prefix}_${name}_saved`] = `fraction of the bytes of ${what} saved by ${name}`;
+    HTTP_FIGURES[`${prefix}_${name}_us`] = `µs of CPU to compress ${what} with ${name} (median)`;
+  }
+}
+
+function httpFigures(): ExperimentResult {
+  const figures: Record<string, number> = {};
+  for (const [prefix, message] of [
+    ['result', { jsonrpc: '2.0', id: 7, result: recordsResult() }],
+    ['list', { jsonrpc: '2.0', id: 7, result: toolList() }],
+  ] as const) {
+    const body = Buffer.from(JSON.stringify(message));
+    for (const [name, compress] of HTTP_LEVELS) {
+      figures[`${prefix}_${name}_saved`] = 1 - compress(body).length / body.length;
+      figures[`${prefix}_${name}_us`] = nsPerOp(() => compress(body), name === 'br11' ? 3 : 20, 5) / 1000;
+    }
+  }
+  return { figures };
+}
+
 /** Compression scenarios, keyed by the names budgets use. */
 export const compressionScenarios: ScenarioSet = {
   'compression.codec.stdio.100kb': {
@@ -227,6 +267,13 @@ export const compressionScenarios: ScenarioSet = {
       'JSON vs plain MessagePack vs msgpackr records on MCP messages: bytes, encode and decode time',
     figures: FORMAT_FIGURES,
     run: formats,
+  },
+  'compression.http': {
+    kind: 'experiment',
+    description:
+      'HTTP codings (gzip 1/6, brotli 1–6 and 11) on the two payloads: bytes saved and CPU per response',
+    figures: HTTP_FIGURES,
+    run: async () => httpFigures(),
   },
   'compression.redis-values': {
     kind: 'experiment',

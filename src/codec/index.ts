@@ -21,6 +21,7 @@ export {
   type CodecStats,
   type CodecStreams,
   type CodecTransportOptions,
+  HOP_MARK,
   isCodecError,
   SWITCH_BYTE,
 } from './transport.js';

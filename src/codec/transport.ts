@@ -59,11 +59,13 @@ export const CODEC_DEFAULTS: Readonly<Required<CodecTransportOptions>> = Object.
 export interface CodecStats {
   /** The wire format now written: `json` until the switch, then `msgpack`. */
   format: 'json' | 'msgpack';
-  /** Messages written and read. */
+  /** Messages written. */
   messagesOut: number;
+  /** Messages read. */
   messagesIn: number;
-  /** Bytes written and read (framing included). */
+  /** Bytes written (framing included). */
   bytesOut: number;
+  /** Bytes read (framing included). */
   bytesIn: number;
 }
 
@@ -120,9 +122,13 @@ abstract class CodecStreamTransport implements McpTransport {
   // biome-ignore lint/suspicious/noExplicitAny: the SDKs declare their own message types
   onmessage?: ((message: any, extra?: any) => void) | undefined;
 
+  /** @internal */
   protected readonly options: Required<CodecTransportOptions>;
+  /** @internal */
   protected input: Readable | undefined;
+  /** @internal */
   protected output: Writable | undefined;
+  /** @internal */
   protected closed = false;
   private readMode: Mode = 'json';
   private writeMode: Mode = 'json';
@@ -147,6 +153,7 @@ abstract class CodecStreamTransport implements McpTransport {
     return this.writeMode === 'binary' ? 'msgpack' : 'json';
   }
 
+  /** @internal */
   protected readonly ondata = (chunk: Buffer): void => {
     if (this.closed) return;
     this.counters.bytesIn += chunk.length;
@@ -159,6 +166,7 @@ abstract class CodecStreamTransport implements McpTransport {
     }
   };
 
+  /** @internal */
   protected readonly onstreamerror = (error: Error): void => {
     this.onerror?.(error);
   };
@@ -317,12 +325,14 @@ abstract class CodecStreamTransport implements McpTransport {
   /**
    * Looks at a message read as JSON, before the SDK sees it (negotiation). `marked`: its
    * line began with {@link HOP_MARK}, so the direct peer is a codec transport.
+   * @internal
    */
   protected abstract inspectJson(message: JsonRpcMessage, marked: boolean): void;
   /**
    * Rewrites a message about to be written as JSON (negotiation). `switching` is called
    * once the line is serialized and before it is written: with an in-process peer the
    * answer to the line can arrive within the write itself.
+   * @internal
    */
   protected abstract outgoingJson(message: JsonRpcMessage): Outgoing;
 
@@ -444,6 +454,7 @@ export class CodecServerTransport extends CodecStreamTransport {
     input.on('error', this.onstreamerror);
   }
 
+  /** @internal */
   protected inspectJson(message: JsonRpcMessage, marked: boolean): void {
     if (
       marked &&
@@ -456,6 +467,7 @@ export class CodecServerTransport extends CodecStreamTransport {
     }
   }
 
+  /** @internal */
   protected outgoingJson(message: JsonRpcMessage): Outgoing {
     if (this.offers.size === 0 || !('id' in message) || 'method' in message) return { message };
     const key = idKey(message.id);
@@ -606,12 +618,14 @@ export class CodecClientTransport extends CodecStreamTransport {
     });
   }
 
+  /** @internal */
   protected outgoingJson(message: JsonRpcMessage): Outgoing {
     if (!this.options.codec || this.offered !== undefined || !isHandshakeRequest(message)) return { message };
     this.offered = { id: idKey(message.id), method: message.method };
     return { message: withOffer(message as JsonRpcRequest), marked: true };
   }
 
+  /** @internal */
   protected inspectJson(message: JsonRpcMessage, marked: boolean): void {
     const offered = this.offered;
     if (offered === undefined || this.format !== 'json' || !('id' in message) || 'method' in message) return;

@@ -24,7 +24,7 @@ export interface CompressionFetchOptions {
 }
 
 /** Defaults of {@link CompressionFetchOptions}. */
-export const COMPRESSION_FETCH_DEFAULTS = Object.freeze({
+export const COMPRESSION_FETCH_DEFAULTS: Readonly<Required<CompressionFetchOptions>> = Object.freeze({
   acceptEncoding: 'br, gzip',
   requestThreshold: 1024,
   gzipLevel: 1,

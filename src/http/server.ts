@@ -43,7 +43,7 @@ export interface CompressHandlerOptions {
 }
 
 /** Defaults of {@link CompressHandlerOptions}. */
-export const COMPRESS_HANDLER_DEFAULTS = Object.freeze({
+export const COMPRESS_HANDLER_DEFAULTS: Readonly<Required<CompressHandlerOptions>> = Object.freeze({
   threshold: 1024,
   encodings: SUPPORTED_ENCODINGS,
   brotliQuality: 4,

@@ -38,7 +38,7 @@ describe('the withX contract', () => {
     for (const factory of Object.values(HELPERS)) assert.equal(typeof exported[factory], 'function', factory);
   });
 
-  it('every middleware with a helper is in the conformance comparison\'s every-middleware stack', () => {
+  it("every middleware with a helper is in the conformance comparison's every-middleware stack", () => {
     const kinds = new Set(everyMiddleware.map(middlewareKind));
     for (const factory of Object.values(HELPERS)) assert.ok(kinds.has(factory), `${factory} is missing`);
   });
