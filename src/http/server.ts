@@ -244,16 +244,16 @@ export function compressHandler(
       type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
       sse = type === 'text/event-stream';
       const big = length === undefined || Number(length) >= threshold;
+      // Headers in the raw array form pass through as they are: they cannot be merged safely.
       if (
+        !Array.isArray(headers) &&
         COMPRESSIBLE.test(contentType) &&
         already === undefined &&
         status !== 204 &&
         status !== 304 &&
         (sse || big)
       ) {
-        if (headers && !Array.isArray(headers)) {
-          for (const [k, v] of Object.entries(headers)) if (v !== undefined) res.setHeader(k, v);
-        }
+        if (headers) for (const [k, v] of Object.entries(headers)) if (v !== undefined) res.setHeader(k, v);
         res.removeHeader('content-length');
         res.setHeader('Content-Encoding', encoding);
         res.appendHeader?.('Vary', 'Accept-Encoding');
