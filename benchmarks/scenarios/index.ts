@@ -5,6 +5,7 @@
 
 import type { ScenarioSet } from '../harness/types.js';
 import { cacheScenarios } from './cache.js';
+import { compressionScenarios } from './compression.js';
 import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
@@ -36,4 +37,5 @@ export const scenarios: ScenarioSet = merge(
   redisScenarios,
   tokenBudgetScenarios,
   toolFilterScenarios,
+  compressionScenarios,
 );
