@@ -91,7 +91,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
       return fail(`--upstream: not a URL: ${values.upstream}`);
     }
   }
-  const token = values.token ?? process.env.MCP_PERF_TOKEN;
+  const token = values.token || process.env.MCP_PERF_TOKEN || undefined;
   let listen: { host: string; port: number } | undefined;
   if (values.listen !== undefined) {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(values.listen) ?? /^()()(\d+)$/.exec(values.listen);
