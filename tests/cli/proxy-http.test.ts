@@ -55,8 +55,21 @@ describe('mcp-perf proxy --upstream <url> --listen', () => {
   before(async () => {
     ({ dir, cleanup } = await tempDir());
     upstream = await upstreamServer();
-    const config = await writeConfig(dir, 'middleware:\n  - metrics: {}\n  - cache: { tools: { include: [echo] } }\n');
-    cli = startCli(['proxy', '-c', config, '--upstream', upstream.url, '--listen', '127.0.0.1:0', '--token', TOKEN]);
+    const config = await writeConfig(
+      dir,
+      'middleware:\n  - metrics: {}\n  - cache: { tools: { include: [echo] } }\n',
+    );
+    cli = startCli([
+      'proxy',
+      '-c',
+      config,
+      '--upstream',
+      upstream.url,
+      '--listen',
+      '127.0.0.1:0',
+      '--token',
+      TOKEN,
+    ]);
     base = (await cli.waitForStderr(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/))[1]!;
   });
   after(async () => {
@@ -77,7 +90,8 @@ describe('mcp-perf proxy --upstream <url> --listen', () => {
     );
     try {
       assert.equal(client.getServerVersion()?.name, 'http-upstream');
-      for (let i = 0; i < 3; i++) assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'x' } })), 'x');
+      for (let i = 0; i < 3; i++)
+        assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'x' } })), 'x');
       assert.equal(upstream.counts.echo, 1, 'repeats answered by the proxy cache');
     } finally {
       await client.close();
@@ -88,7 +102,10 @@ describe('mcp-perf proxy --upstream <url> --listen', () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const metrics = await fetch(`${base}/metrics`, { headers: auth });
     assert.equal(metrics.status, 200);
-    assert.match(await metrics.text(), /mcp_server_operation_duration_seconds_count\{[^}]*gen_ai_tool_name="echo"/);
+    assert.match(
+      await metrics.text(),
+      /mcp_server_operation_duration_seconds_count\{[^}]*gen_ai_tool_name="echo"/,
+    );
     const stats = (await (await fetch(`${base}/stats`, { headers: auth })).json()) as {
       stack: string[];
       middleware: Record<string, { hits?: number }>;
