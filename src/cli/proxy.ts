@@ -1,0 +1,234 @@
+/**
+ * `mcp-perf proxy`: a thin shell over createProxy and the config's stack. The host talks
+ * to the proxy over stdio (or Streamable HTTP with --listen); the proxy talks to a child
+ * server over stdio (after `--`) or to a Streamable HTTP server (--upstream).
+ */
+
+import { parseArgs } from 'node:util';
+import { createProxy } from '../adapters/proxy.js';
+import type { McpTransport } from '../adapters/transport.js';
+import { watchConfig } from '../config/load.js';
+import { type ConfiguredStack, createStack } from '../config/stack.js';
+import { type SwitchableStack, switchableStack } from '../config/switchable.js';
+import { parseDuration } from '../config/units.js';
+import { asError } from '../internal/as-error.js';
+import { ChildServer, exitCodeOf } from './child.js';
+import { log } from './log.js';
+import { isLoopback, serveHttp } from './serve.js';
+import { LineTransport } from './stdio.js';
+import { httpUpstream, pooledFetch } from './upstream.js';
+
+/** `proxy --help`. */
+export const PROXY_HELP = `Usage: mcp-perf proxy [options] -- <command> [args...]
+       mcp-perf proxy [options] --upstream <url>
+
+Runs an MCP server behind the middleware stack of a config file. The host talks to
+the proxy over stdio (or over Streamable HTTP with --listen); the proxy talks to the
+server over stdio (a child started from <command>) or over Streamable HTTP (--upstream).
+In stdio mode stdout carries only the MCP stream; everything else goes to stderr.
+
+Options:
+  -c, --config <file>     YAML or JSON config (see docs/config.md); reloaded when it
+                          changes (an invalid new file keeps the old stack). Default: none.
+      --upstream <url>    A Streamable HTTP server instead of a child command.
+      --pool <n>          Keep-alive connections to --upstream. Default 16.
+      --listen <host:port> Serve over Streamable HTTP at /mcp, with /metrics, /stats and
+                          /dashboard, instead of stdio. Binds loopback unless told otherwise.
+      --token <token>     Bearer token every HTTP request must carry; required to listen
+                          on an address other than loopback. Default: $MCP_PERF_TOKEN.
+      --kill-after <dur>  Grace period before a child that does not exit is killed. Default 5s.
+  -h, --help              This help.
+
+Examples:
+  mcp-perf proxy --config mcp-perf.yaml -- npx -y @modelcontextprotocol/server-memory
+  mcp-perf proxy -c mcp-perf.yaml -- python server.py --verbose
+  mcp-perf proxy -c mcp-perf.yaml --upstream http://127.0.0.1:3000/mcp
+  mcp-perf proxy -c mcp-perf.yaml --listen 127.0.0.1:8080 -- node server.js
+  MCP_PERF_TOKEN=s3cret mcp-perf proxy -c c.yaml --listen 0.0.0.0:8080 --upstream http://10.0.0.5:3000/mcp
+`;
+
+/** Runs the proxy command; resolves with the process exit code. */
+export async function runProxy(argv: readonly string[]): Promise<number> {
+  const split = argv.indexOf('--');
+  const own = split === -1 ? argv : argv.slice(0, split);
+  const command = split === -1 ? [] : argv.slice(split + 1);
+  const { values } = parseArgs({
+    args: [...own],
+    options: {
+      config: { type: 'string', short: 'c' },
+      upstream: { type: 'string' },
+      pool: { type: 'string' },
+      listen: { type: 'string' },
+      token: { type: 'string' },
+      'kill-after': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(PROXY_HELP);
+    return 0;
+  }
+  const fail = (message: string) => {
+    log(message);
+    log('see: mcp-perf proxy --help');
+    return 2;
+  };
+  if ((command.length === 0) === (values.upstream === undefined)) {
+    return fail('give either a command after -- or --upstream <url>, not both or neither');
+  }
+  const graceMs = parseDuration(values['kill-after'] ?? '5s');
+  if (graceMs === undefined)
+    return fail(`--kill-after: expected a duration such as 5s, got ${values['kill-after']}`);
+  const pool = Number(values.pool ?? 16);
+  if (!Number.isInteger(pool) || pool < 1)
+    return fail(`--pool: expected a positive integer, got ${values.pool}`);
+  let upstreamUrl: URL | undefined;
+  if (values.upstream !== undefined) {
+    try {
+      upstreamUrl = new URL(values.upstream);
+    } catch {
+      return fail(`--upstream: not a URL: ${values.upstream}`);
+    }
+  }
+  const token = values.token || process.env.MCP_PERF_TOKEN || undefined;
+  let listen: { host: string; port: number } | undefined;
+  if (values.listen !== undefined) {
+    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(values.listen) ?? /^()()(\d+)$/.exec(values.listen);
+    if (match === null) return fail(`--listen: expected host:port or port, got ${values.listen}`);
+    listen = { host: match[1] || match[2] || '127.0.0.1', port: Number(match[3]) };
+    if (!isLoopback(listen.host) && token === undefined) {
+      return fail(
+        `--listen ${values.listen} is reachable from other machines: give --token (or MCP_PERF_TOKEN)`,
+      );
+    }
+  }
+
+  // The stack: from the config file (followed as it changes), or empty.
+  let current: () => ConfiguredStack;
+  let closeStack: () => Promise<void>;
+  let layer: SwitchableStack;
+  if (values.config !== undefined) {
+    const watcher = await watchConfig(values.config, {
+      onReload: (stack) => log(`config reloaded: ${describe(stack)}`),
+      onError: (error) => log(`config not reloaded, the previous stack keeps running: ${error.message}`),
+      onWarning: log,
+    });
+    log(`config ${values.config}: ${describe(watcher.current)}`);
+    current = () => watcher.current;
+    closeStack = () => watcher.close();
+    layer = watcher.stack;
+  } else {
+    const empty = await createStack({ middleware: [] });
+    current = () => empty;
+    closeStack = () => empty.close();
+    layer = switchableStack([]);
+  }
+
+  const fetchPool = upstreamUrl === undefined ? undefined : pooledFetch({ connections: pool });
+  const children = new Set<ChildServer>();
+  let spawnFailed = false;
+  const openUpstream = (): McpTransport & { stop?(): Promise<unknown>; child?: ChildServer } => {
+    if (upstreamUrl !== undefined) return httpUpstream(upstreamUrl, fetchPool!.fetch);
+    const child = new ChildServer(command[0]!, command.slice(1), (error) => {
+      spawnFailed = true;
+      log(`cannot start ${command[0]}: ${error.message}`);
+    });
+    children.add(child);
+    void child.exited.then(() => children.delete(child));
+    return Object.assign(child.transport, { stop: () => child.stop(graceMs), child });
+  };
+
+  const shutdown = async () => {
+    await Promise.allSettled([...children].map((c) => c.stop(graceMs)));
+    await fetchPool?.close();
+    await closeStack();
+  };
+
+  if (listen !== undefined) {
+    const front = await serveHttp({
+      ...listen,
+      token,
+      stack: [layer],
+      current: () => {
+        const stack = current();
+        return {
+          names: stack.config.middleware.map((e) => e.name),
+          find: stack.find,
+          middleware: stack.middleware,
+        };
+      },
+      openUpstream,
+    });
+    log(`listening on http://${formatHost(front.address.address)}:${front.address.port}/mcp`);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    log(`${signal}: closing`);
+    await front.close();
+    await Promise.allSettled([...children].map((c) => c.forward(signal, graceMs)));
+    await shutdown();
+    return 0;
+  }
+
+  // stdio: one upstream, the host on our stdin/stdout.
+  const upstream = openUpstream();
+  const downstream = new LineTransport(process.stdin, process.stdout, 'host');
+  let hostClosed = false;
+  const proxy = createProxy({
+    downstream,
+    upstream,
+    stack: [layer],
+    onerror: (error) => log(error.message),
+  });
+  downstream.onclose = chain(downstream.onclose, () => {
+    hostClosed = true;
+  });
+  const child = upstream.child;
+  const ended = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (child === undefined) return resolve(signal === 'SIGINT' ? 130 : 143);
+      log(`${signal}: passing it to the server (pid ${child.pid})`);
+      void child.forward(signal, graceMs);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    if (child !== undefined) void child.exited.then((exit) => resolve(exitCodeOf(exit)));
+    else upstream.onclose = chain(upstream.onclose, () => resolve(hostClosed ? 0 : 1));
+    // The host closed our stdin: end the child the MCP way (close its stdin), then by signal.
+    process.stdin.once('end', () => {
+      if (child !== undefined) void child.stop(graceMs);
+      else resolve(0);
+    });
+  });
+  try {
+    await proxy.start();
+  } catch (error) {
+    if (!spawnFailed) log(`cannot start: ${asError(error).message}`);
+  }
+  const code = await ended;
+  if (child !== undefined && !hostClosed && !spawnFailed) {
+    const exit = await child.exited;
+    log(`server exited with ${exit.signal ?? `code ${exit.code}`}`);
+  }
+  await proxy.close();
+  await shutdown();
+  return code;
+}
+
+function describe(stack: ConfiguredStack): string {
+  const names = stack.config.middleware.map((e) => e.name);
+  return names.length === 0 ? 'no middleware' : names.join(' → ');
+}
+
+function formatHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return () => {
+    first?.();
+    second();
+  };
+}

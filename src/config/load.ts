@@ -1,0 +1,186 @@
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { InvalidOptionError } from '../errors/index.js';
+import { asError } from '../internal/as-error.js';
+import { interpolateEnv } from './env.js';
+import { ConfigError } from './errors.js';
+import { type ConfiguredStack, type CreateStackOptions, createStack } from './stack.js';
+import { type SwitchableStack, switchableStack } from './switchable.js';
+import { type StackConfig, validateConfig } from './validate.js';
+
+/** Options of {@link parseConfig}. */
+export interface ParseConfigOptions {
+  /** `json` or `yaml`. Default `yaml` (a YAML parser reads JSON too). */
+  format?: 'json' | 'yaml';
+  /** Where the text came from, for messages. */
+  source?: string;
+  /** The variables `${NAME}` refers to. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Parses config text (YAML or JSON), interpolates `${NAME}` environment variables and
+ * validates the result against the config schema. Throws a {@link ConfigError} naming
+ * each problem by path (with line and column for syntax errors).
+ *
+ * @example
+ * ```ts
+ * const config = parseConfig('middleware:\n  - cache: { ttlMs: 5m }\n');
+ * ```
+ */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): StackConfig {
+  const { source } = options;
+  let data: unknown;
+  if (options.format === 'json') {
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(
+        [{ path: '(root)', message: `not valid JSON: ${asError(error).message}` }],
+        source,
+      );
+    }
+  } else {
+    const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (document.errors.length !== 0) {
+      throw new ConfigError(
+        document.errors.map((e) => ({
+          path: '(root)',
+          message: `not valid YAML: ${e.message.split('\n')[0]!.replace(/:$/, '')}`,
+        })),
+        source,
+      );
+    }
+    data = document.toJS({ maxAliasCount: 100 });
+  }
+  try {
+    return validateConfig(interpolateEnv(data, options.env));
+  } catch (error) {
+    if (error instanceof ConfigError && source !== undefined) throw new ConfigError(error.issues, source);
+    throw error;
+  }
+}
+
+/** Reads and parses a config file; `.json` files are JSON, anything else YAML. */
+export async function loadConfigFile(path: string, env?: NodeJS.ProcessEnv): Promise<StackConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      [{ path: '(root)', message: `cannot read the file: ${asError(error).message}` }],
+      path,
+    );
+  }
+  return parseConfig(text, { format: extname(path) === '.json' ? 'json' : 'yaml', source: path, env });
+}
+
+/** Options of {@link watchConfig}. */
+export interface WatchConfigOptions {
+  /** Quiet time after the last change before the file is read again, in ms. Default 100. */
+  debounceMs?: number;
+  /** The variables `${NAME}` refers to. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Called after a changed file was loaded and its stack swapped in. */
+  onReload?: (stack: ConfiguredStack) => void;
+  /** Called when a changed file cannot be used; the running stack stays. */
+  onError?: (error: Error) => void;
+  /** Told about problems that do not stop a stack from working (see {@link CreateStackOptions}). */
+  onWarning?: (message: string) => void;
+}
+
+/** A config file being watched: a live stack that follows it. */
+export interface ConfigWatcher {
+  /** The layer to put in a pipeline; it delegates to the stack of the last good config. */
+  readonly stack: SwitchableStack;
+  /** The stack of the last good config. */
+  readonly current: ConfiguredStack;
+  /** Reads the file again now (what a change does after the debounce); resolves when done. */
+  reload(): Promise<void>;
+  /** Stops watching and closes the current stack. */
+  close(): Promise<void>;
+}
+
+/** Defaults of {@link watchConfig}. */
+export const WATCH_CONFIG_DEFAULTS = Object.freeze({
+  /** {@link WatchConfigOptions.debounceMs}: quiet time before a changed file is read. */
+  debounceMs: 100,
+});
+
+/**
+ * Loads a config file, builds its stack, and rebuilds it whenever the file changes
+ * (`fs.watch` on its folder, so editors that replace the file are followed, with a
+ * debounce). Requests that arrive after a reload run through the new stack; requests in
+ * flight finish in the old one, which is then closed. A new config that is invalid, or
+ * whose stack cannot be built, is reported through `onError` and the old stack keeps
+ * running. Throws a {@link ConfigError} when the first load fails.
+ *
+ * @example
+ * ```ts
+ * const watcher = await watchConfig('mcp-perf.yaml', { onError: (e) => console.error(e.message) });
+ * createProxy({ downstream, upstream, stack: [watcher.stack] });
+ * ```
+ */
+export async function watchConfig(path: string, options: WatchConfigOptions = {}): Promise<ConfigWatcher> {
+  const debounceMs = options.debounceMs ?? WATCH_CONFIG_DEFAULTS.debounceMs;
+  if (typeof debounceMs !== 'number' || !(debounceMs >= 0)) {
+    throw new InvalidOptionError('watchConfig', 'debounceMs', 'a non-negative number', debounceMs);
+  }
+  const file = resolve(path);
+  const build = async () =>
+    createStack(await loadConfigFile(file, options.env), { onWarning: options.onWarning });
+  let current = await build();
+  const live = switchableStack(current.middleware);
+  let chain: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const reloadNow = async () => {
+    if (closed) return;
+    let next: ConfiguredStack;
+    try {
+      next = await build();
+    } catch (error) {
+      options.onError?.(asError(error));
+      return;
+    }
+    if (closed) {
+      await next.close();
+      return;
+    }
+    const old = current;
+    current = next;
+    live.swap(next.middleware);
+    await old.close();
+    options.onReload?.(next);
+  };
+  const reload = () => {
+    chain = chain.then(reloadNow);
+    return chain;
+  };
+
+  const name = basename(file);
+  const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+    if (changed !== null && changed.toString() !== name) return;
+    clearTimeout(timer);
+    timer = setTimeout(reload, debounceMs);
+  });
+  watcher.on('error', (error) => options.onError?.(asError(error)));
+
+  return {
+    stack: live,
+    get current() {
+      return current;
+    },
+    reload,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      watcher.close();
+      await chain;
+      await current.close();
+    },
+  };
+}

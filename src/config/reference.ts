@@ -1,0 +1,93 @@
+import type { JsonSchema } from './schema-parts.js';
+
+/**
+ * Renders the config reference (Markdown) from the config schema: one section per
+ * middleware, one table row per option, nested options by their dotted path.
+ */
+export function renderConfigReference(schema: JsonSchema): string {
+  const defs = schema.$defs as Record<string, JsonSchema>;
+  const entries = (defs.middlewareEntry!.properties ?? {}) as Record<string, JsonSchema>;
+  const out: string[] = [
+    '# Config reference',
+    '',
+    '<!-- Generated from the config schema by `npm run docs:config`. Do not edit by hand. -->',
+    '',
+    String(schema.description),
+    'A config file (YAML or JSON) holds one key, `middleware`: a list whose entries each name one',
+    'middleware and hold its options. The JSON Schema ships as `mcp-perf/config.schema.json`.',
+    '',
+    '```yaml',
+    'middleware:',
+    '  - metrics: { tokens: approximate }',
+    '  - concurrencyLimit: { limit: 16, maxQueueWaitMs: 2s }',
+    '  - cache: { ttlMs: 5m, store: { redis: { url: "${REDIS_URL}" } } }',
+    '```',
+    '',
+    '## Values',
+    '',
+    `- **duration**: ${String(defs.duration!.description)}`,
+    `- **size**: ${String(defs.size!.description)}`,
+    `- **key**: ${String(defs.requestKey!.description)}`,
+    '- **environment variables**: `${NAME}` in any string is replaced by the variable `NAME`;',
+    '  `${NAME:-fallback}` uses `fallback` when it is unset or empty; `$${` is a literal `${`.',
+    '  An unset variable without a fallback is an error naming the path.',
+    '',
+  ];
+  for (const [name, entry] of Object.entries(entries)) {
+    out.push(
+      `## \`${name}\``,
+      '',
+      String(entry.description),
+      '',
+      '| option | type | default | description |',
+      '|---|---|---|---|',
+    );
+    rows(entry, '', out);
+    out.push('');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+function rows(schema: JsonSchema, prefix: string, out: string[]): void {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((schema.required as string[] | undefined) ?? []);
+  for (const [key, sub] of Object.entries(properties)) {
+    const path = `${prefix}${key}`;
+    const note = required.has(key) ? ' Required.' : '';
+    out.push(
+      `| \`${path}\` | ${typeOf(sub)} | ${defaultOf(sub)} | ${cell(String(sub.description ?? ''))}${note} |`,
+    );
+    const branches = (sub.oneOf ?? sub.anyOf) as JsonSchema[] | undefined;
+    for (const branch of branches ?? []) if (branch.type === 'object') rows(branch, `${path}.`, out);
+    if (sub.type === 'object') rows(sub, `${path}.`, out);
+    const items = sub.items as JsonSchema | undefined;
+    if (items?.type === 'object') rows(items, `${path}[].`, out);
+  }
+}
+
+function typeOf(schema: JsonSchema): string {
+  const ref = schema.$ref as string | undefined;
+  if (ref !== undefined) return ref.slice(ref.lastIndexOf('/') + 1).replace('requestKey', 'key');
+  if (Array.isArray(schema.enum)) return schema.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  const branches = (schema.oneOf ?? schema.anyOf) as JsonSchema[] | undefined;
+  if (branches !== undefined) {
+    return branches
+      .map((b) => (b.type === 'object' && b.required ? `{ ${(b.required as string[]).join()} }` : typeOf(b)))
+      .join(' \\| ');
+  }
+  if (schema.type === 'array') return `${typeOf((schema.items ?? {}) as JsonSchema)}[]`;
+  const type = String(schema.type ?? 'any');
+  const range: string[] = [];
+  if (schema.minimum !== undefined) range.push(`≥ ${schema.minimum}`);
+  if (schema.exclusiveMinimum !== undefined) range.push(`> ${schema.exclusiveMinimum}`);
+  if (schema.maximum !== undefined) range.push(`≤ ${schema.maximum}`);
+  return range.length === 0 ? type : `${type} (${range.join(', ')})`;
+}
+
+function defaultOf(schema: JsonSchema): string {
+  return 'default' in schema ? `\`${JSON.stringify(schema.default)}\`` : '';
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

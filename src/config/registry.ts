@@ -1,0 +1,359 @@
+/**
+ * The middlewares a config can name. Each entry is one schema fragment (the options as
+ * they appear in a config file) and one factory call; adding a middleware to the config
+ * is adding an entry here.
+ */
+
+import type { Middleware, RequestContext } from '../core/types.js';
+import { CACHE_DEFAULTS, type CacheOptions, type CachePolicy, cache } from '../middleware/cache/index.js';
+import {
+  CONCURRENCY_DEFAULTS,
+  type ConcurrencyLimitOptions,
+  type ConcurrencyScope,
+  concurrencyLimit,
+  methodKey,
+  principalKey,
+  toolKey,
+} from '../middleware/concurrency/index.js';
+import { METRICS_DEFAULTS, type MetricsOptions, metrics } from '../middleware/metrics/index.js';
+import { RATE_LIMIT_DEFAULTS, type RateLimitOptions, rateLimit } from '../middleware/rate-limit/index.js';
+import { MEMORY_STORE_DEFAULTS, memoryStore } from '../stores/memory.js';
+import type { CacheStore } from '../stores/types.js';
+import {
+  duration,
+  flag,
+  integer,
+  type JsonSchema,
+  object,
+  oneOfStrings,
+  REQUEST_KEY,
+  size,
+} from './schema-parts.js';
+
+/** What a middleware's factory receives besides its options. */
+export interface StackContext {
+  /** Registers something to close when the stack is closed (a store's connection). */
+  onClose(close: () => unknown): void;
+  /** Reports a problem that does not stop the stack from working (a store not reachable yet). */
+  warn(message: string): void;
+}
+
+/** How long building a stack waits for a Redis store to connect before going on without it (it keeps trying). */
+export const REDIS_CONNECT_WAIT_MS = 5000;
+
+/** One middleware a config can name: its schema fragment and how to build it. */
+export interface MiddlewareDefinition {
+  /** JSON Schema of its options, as written in a config file (durations and sizes as strings allowed). */
+  readonly schema: JsonSchema;
+  /**
+   * Builds the middleware from options that passed the schema, with durations already
+   * in milliseconds and sizes in bytes.
+   */
+  create(options: Record<string, unknown>, context: StackContext): Middleware | Promise<Middleware>;
+}
+
+/** How a config names the request keys of the concurrency and rate limits. */
+const REQUEST_KEYS: Readonly<Record<string, (ctx: RequestContext) => string | undefined>> = Object.freeze({
+  tool: toolKey,
+  method: methodKey,
+  principal: principalKey,
+});
+
+const SHED_AS = oneOfStrings(
+  'How refused requests are answered: a JSON-RPC "error", or a "tool-result" with isError for tool calls.',
+  ['error', 'tool-result'],
+  'error',
+);
+
+const ADAPTIVE = {
+  description: 'Let the limit adjust itself from observed latency; true takes every default.',
+  anyOf: [
+    { type: 'boolean' },
+    object('Adaptive limit settings.', {
+      min: integer('The floor of the limit.', 1, { default: CONCURRENCY_DEFAULTS.adaptive.min }),
+      max: integer('The ceiling of the limit.', 1, { default: CONCURRENCY_DEFAULTS.adaptive.max }),
+      tolerance: {
+        description:
+          'How much slower than the long-term average recent latency may be before the limit shrinks.',
+        type: 'number',
+        minimum: 1,
+        default: CONCURRENCY_DEFAULTS.adaptive.tolerance,
+      },
+      windowMs: duration('A window closes after at least this long.', CONCURRENCY_DEFAULTS.adaptive.windowMs),
+    }),
+  ],
+};
+
+const METRICS: MiddlewareDefinition = {
+  schema: object('Latency histograms, outcomes, cache statuses and token counts per method and tool.', {
+    maxTools: integer('Distinct tool names tracked; further names fold into "other".', 1, {
+      default: METRICS_DEFAULTS.maxTools,
+    }),
+    maxMethods: integer('Distinct methods tracked; further ones fold into "other".', 1, {
+      default: METRICS_DEFAULTS.maxMethods,
+    }),
+    significantDigits: integer('Significant decimal digits of the cumulative histograms.', 1, {
+      maximum: 5,
+      default: METRICS_DEFAULTS.significantDigits,
+    }),
+    maxLatencyMs: duration('The largest latency the histograms resolve.', METRICS_DEFAULTS.maxLatencyMs),
+    windowMs: duration('Length of the recent window.', METRICS_DEFAULTS.windowMs),
+    windowSlots: integer('Sub-histograms the recent window rotates through.', 2, {
+      maximum: 60,
+      default: METRICS_DEFAULTS.windowSlots,
+    }),
+    tokens: {
+      description:
+        'Token counting of what the model reads and writes: false, "approximate" (fast estimate) or "exact" (needs the tiktoken package).',
+      enum: [false, 'approximate', 'exact'],
+      default: METRICS_DEFAULTS.tokens,
+    },
+    tokenSampleRate: {
+      description: 'Fraction of requests whose tokens are counted, 0–1.',
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: METRICS_DEFAULTS.tokenSampleRate,
+    },
+    bytes: flag('Measure request and reply sizes.', METRICS_DEFAULTS.bytes),
+    slowThresholdMs: duration(
+      'Requests at least this slow are reported as slow.',
+      METRICS_DEFAULTS.slowThresholdMs,
+    ),
+  }),
+  create: (options) => metrics(options as MetricsOptions),
+};
+
+const SCOPE = object(
+  'One scope of a concurrency limit, with its own limit and queue.',
+  {
+    name: {
+      description: 'The scope name, unique, used in messages and stats.',
+      type: 'string',
+      minLength: 1,
+    },
+    key: { ...REQUEST_KEY, description: 'Split the scope by key (each key gets its own limit and queue).' },
+    limit: integer('Requests allowed to run at once (per key).', 1, { default: CONCURRENCY_DEFAULTS.limit }),
+    maxQueue: integer('Requests allowed to wait (per key); 0 sheds at once when full.', 0),
+    maxQueueWaitMs: duration('Longest wait in the queue before the request is shed.'),
+    adaptive: ADAPTIVE,
+  },
+  ['name'],
+);
+
+const CONCURRENCY: MiddlewareDefinition = {
+  schema: object('Caps requests running at once; queues and then sheds the rest.', {
+    limit: integer('Requests allowed at once (one global scope). Not with "scopes".', 1, {
+      default: CONCURRENCY_DEFAULTS.limit,
+    }),
+    adaptive: ADAPTIVE,
+    scopes: {
+      description: 'Scopes, each with its own limit and queue, acquired in order.',
+      type: 'array',
+      items: SCOPE,
+    },
+    maxQueue: integer('Default queue length of each scope.', 0, { default: CONCURRENCY_DEFAULTS.maxQueue }),
+    maxQueueWaitMs: duration(
+      'Default longest queue wait of each scope.',
+      CONCURRENCY_DEFAULTS.maxQueueWaitMs,
+    ),
+    shedAs: SHED_AS,
+    maxRetryAfterMs: duration(
+      'Upper bound of the retryAfterMs sent with a shed request.',
+      CONCURRENCY_DEFAULTS.maxRetryAfterMs,
+    ),
+  }),
+  create(options) {
+    const scopes = options.scopes as (Record<string, unknown> & { key?: string })[] | undefined;
+    const resolved: ConcurrencyLimitOptions = {
+      ...(options as ConcurrencyLimitOptions),
+      ...(scopes === undefined
+        ? {}
+        : {
+            scopes: scopes.map(
+              (scope): ConcurrencyScope => ({
+                ...(scope as unknown as ConcurrencyScope),
+                key: scope.key === undefined ? undefined : REQUEST_KEYS[scope.key],
+              }),
+            ),
+          }),
+    };
+    return concurrencyLimit(resolved);
+  },
+};
+
+const RATE_LIMIT: MiddlewareDefinition = {
+  schema: object('A token bucket per key: refuses requests beyond a rate.', {
+    limit: {
+      description: 'Requests allowed per window, per key.',
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: RATE_LIMIT_DEFAULTS.limit,
+    },
+    windowMs: duration('The window the limit is counted over.', RATE_LIMIT_DEFAULTS.windowMs),
+    burst: {
+      description: 'Requests a full bucket holds. Default: limit.',
+      type: 'number',
+      exclusiveMinimum: 0,
+    },
+    name: {
+      description: 'The limit name, used in messages.',
+      type: 'string',
+      minLength: 1,
+      default: RATE_LIMIT_DEFAULTS.name,
+    },
+    key: { ...REQUEST_KEY, description: 'The bucket a request draws from. Default: one bucket for all.' },
+    maxKeys: integer('Buckets kept in memory.', 1, { default: RATE_LIMIT_DEFAULTS.maxKeys }),
+    shedAs: SHED_AS,
+    onStoreError: oneOfStrings(
+      'When the store fails: "allow" the request or "deny" it.',
+      ['allow', 'deny'],
+      'allow',
+    ),
+  }),
+  create(options) {
+    const key = options.key as string | undefined;
+    return rateLimit({
+      ...(options as RateLimitOptions),
+      key: key === undefined ? undefined : REQUEST_KEYS[key],
+    });
+  },
+};
+
+const GLOBS = { type: 'array', items: { type: 'string' } };
+
+function policy(kind: string, include: readonly string[]): JsonSchema {
+  return object(`Caching policy of ${kind}.`, {
+    enabled: flag('Whether this kind is cached at all.', true),
+    ttlMs: duration('How long an entry is fresh. Default: the cache ttlMs.'),
+    staleMs: duration('Stale-while-revalidate window after ttlMs. Default: the cache staleMs.'),
+    include: { ...GLOBS, description: 'Globs of what is cached.', default: include },
+    exclude: { ...GLOBS, description: 'Globs of what is never cached, checked first.', default: [] },
+    hints: oneOfStrings(
+      'Use ("respect") or "ignore" the protocol cache hints of modern results.',
+      ['respect', 'ignore'],
+      'respect',
+    ),
+  });
+}
+
+const STORE = {
+  description: 'Where entries live. Default: a bounded memory store private to this cache.',
+  oneOf: [
+    object(
+      'An in-process store.',
+      {
+        memory: object('Memory store settings.', {
+          maxEntries: integer('Most entries kept.', 1, { default: MEMORY_STORE_DEFAULTS.maxEntries }),
+          maxBytes: size('Most bytes kept.', MEMORY_STORE_DEFAULTS.maxBytes),
+          maxEntrySize: size('Larger entries are refused.', MEMORY_STORE_DEFAULTS.maxEntrySize),
+        }),
+      },
+      ['memory'],
+    ),
+    object(
+      'A Redis store shared between replicas (needs the redis package).',
+      {
+        redis: object(
+          'Redis store settings.',
+          {
+            url: {
+              description: 'A redis:// or rediss:// URL, e.g. "${REDIS_URL}".',
+              type: 'string',
+              pattern: '^rediss?://',
+            },
+            prefix: {
+              description: 'Prefix of every key and of the invalidation channel. Default "mcp-perf:".',
+              type: 'string',
+            },
+            timeoutMs: duration(
+              'Longest wait for one Redis reply; past it the lookup is a miss. Default 50.',
+            ),
+            maxEntrySize: size('Larger entries are refused. Default 1MiB.'),
+            bloom: {
+              description: 'Keep a bloom filter of the keys in Redis to answer sure misses locally.',
+              type: 'boolean',
+            },
+          },
+          ['url'],
+        ),
+      },
+      ['redis'],
+    ),
+  ],
+};
+
+const CACHE: MiddlewareDefinition = {
+  schema: object('Caches lists, resource reads, prompts and opted-in tool calls.', {
+    store: STORE,
+    ttlMs: duration('Default freshness of an entry.', CACHE_DEFAULTS.ttlMs),
+    staleMs: duration('Default stale-while-revalidate window after ttlMs; 0 is off.', CACHE_DEFAULTS.staleMs),
+    maxEntryBytes: size('Larger results are not cached.', CACHE_DEFAULTS.maxEntryBytes),
+    lists: policy(
+      'tools/list, prompts/list, resources/list and resources/templates/list',
+      CACHE_DEFAULTS.lists.include,
+    ),
+    resources: policy('resources/read (globs over URIs)', CACHE_DEFAULTS.resources.include),
+    prompts: policy('prompts/get (globs over prompt names)', CACHE_DEFAULTS.prompts.include),
+    tools: policy('tools/call (globs over tool names; opt-in)', CACHE_DEFAULTS.tools.include),
+    readOnlyTools: flag(
+      'Also cache tools annotated readOnlyHint: true (trusted servers only).',
+      CACHE_DEFAULTS.readOnlyTools,
+    ),
+    coalesce: flag('Identical requests in flight make one call.', CACHE_DEFAULTS.coalesce),
+    markHits: flag('Mark results served from the cache in _meta.', CACHE_DEFAULTS.markHits),
+    admission: oneOfStrings(
+      'Store every result ("always") or only repeated ones ("repeat").',
+      ['always', 'repeat'],
+      CACHE_DEFAULTS.admission,
+    ),
+    admissionWindow: integer('Distinct keys "repeat" admission remembers.', 1, {
+      default: CACHE_DEFAULTS.admissionWindow,
+    }),
+  }),
+  async create(options, context) {
+    const { store: storeConfig, ...rest } = options as {
+      store?: { memory?: object; redis?: object };
+    } & Record<string, unknown>;
+    let store: CacheStore | undefined;
+    if (storeConfig?.memory !== undefined) {
+      store = memoryStore(storeConfig.memory);
+    } else if (storeConfig?.redis !== undefined) {
+      const { redisStore } = await import('../entries/redis.js');
+      const redis = redisStore(storeConfig.redis);
+      context.onClose(() => redis.close());
+      // Until connected the store answers every lookup as a miss: wait a little, then go on.
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        redis.ready.then(
+          () => undefined,
+          (error: unknown) => `cannot connect: ${String((error as Error)?.message ?? error)}`,
+        ),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(
+            resolve,
+            REDIS_CONNECT_WAIT_MS,
+            `not connected after ${REDIS_CONNECT_WAIT_MS} ms`,
+          );
+        }),
+      ]);
+      clearTimeout(timer);
+      if (waited !== undefined)
+        context.warn(`cache: the Redis store is ${waited}; lookups miss until it connects`);
+      store = redis;
+    }
+    const resolved = rest as CacheOptions & Record<string, CachePolicy | undefined>;
+    return cache(store === undefined ? resolved : { ...resolved, store });
+  },
+};
+
+/**
+ * The middlewares a config names, by the key used in a config file. Their order in a
+ * config's `middleware` list is the stack's order, outermost first.
+ */
+export const MIDDLEWARE_REGISTRY: Readonly<Record<string, MiddlewareDefinition>> = Object.freeze({
+  metrics: METRICS,
+  concurrencyLimit: CONCURRENCY,
+  rateLimit: RATE_LIMIT,
+  cache: CACHE,
+});

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { switchableStack } from '../../src/config/index.js';
+import type { Middleware, MiddlewareObject } from '../../src/index.js';
+import { cache } from '../../src/index.js';
+import { connectPair, deferred } from '../helpers/servers.js';
+
+function tagging(label: string, log: string[]): MiddlewareObject {
+  return {
+    name: label,
+    request(ctx, next) {
+      if (ctx.method === 'tools/call') log.push(`${label}:${String(ctx.params?.name)}`);
+      return next();
+    },
+    notification(ctx) {
+      log.push(`${label}:${ctx.from}:${ctx.message.method}`);
+      return undefined;
+    },
+    attach() {
+      log.push(`${label}:attach`);
+      return () => log.push(`${label}:detach`);
+    },
+  };
+}
+
+describe('switchableStack', () => {
+  it('runs new requests through the new stack and lets requests in flight finish in the old one', async () => {
+    const log: string[] = [];
+    const gate = deferred();
+    const entered = deferred();
+    const watch: Middleware = function watch(ctx, next) {
+      if (ctx.params?.name === 'gate') entered.resolve();
+      return next();
+    };
+    const live = switchableStack([tagging('a', log), watch]);
+    const pair = await connectPair({ server: [live], counting: { gate: () => gate.promise } });
+    try {
+      assert.deepEqual(log, ['a:attach', 'a:caller:notifications/initialized']);
+      const held = pair.client.callTool({ name: 'gate', arguments: {} });
+      await entered.promise;
+      const old = live.swap([tagging('b', log), cache({ tools: { include: ['echo'] } })]);
+      assert.equal(old.length, 2);
+      assert.deepEqual(
+        log.slice(-2),
+        ['b:attach', 'a:detach'],
+        'the new layers join the connection, the old leave',
+      );
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      gate.resolve();
+      await held;
+      assert.deepEqual(
+        log.filter((l) => /:(gate|echo)$/.test(l)),
+        ['a:gate', 'b:echo', 'b:echo'],
+      );
+      assert.equal(pair.counts.echo, 1, 'the new stack cached the repeat');
+      assert.equal(pair.counts.gate, 1);
+      assert.equal(live.current.length, 2);
+    } finally {
+      await pair.close();
+    }
+    assert.equal(log.at(-1), 'b:detach', 'closing the connection detaches the current layers');
+  });
+
+  it('passes notifications through the current hooks, and drops what a hook drops', async () => {
+    const log: string[] = [];
+    const drop: MiddlewareObject = {
+      name: 'drop',
+      notification: (ctx) => (ctx.message.method === 'notifications/message' ? null : undefined),
+    };
+    const live = switchableStack([tagging('a', log)]);
+    const pair = await connectPair({ server: [live] });
+    const received: string[] = [];
+    pair.client.fallbackNotificationHandler = async (n) => void received.push(n.method);
+    try {
+      assert.ok(log.includes('a:caller:notifications/initialized'));
+      await pair.server.server.sendLoggingMessage({ level: 'info', data: 'one' });
+      await pair.client.ping();
+      live.swap([drop, tagging('b', log)]);
+      await pair.server.server.sendLoggingMessage({ level: 'info', data: 'two' });
+      await pair.client.ping();
+      assert.ok(log.includes('a:handler:notifications/message'));
+      assert.ok(log.includes('b:handler:notifications/message'), 'b runs first on the way back, before drop');
+    } finally {
+      await pair.close();
+    }
+  });
+});
