@@ -15,7 +15,9 @@ const track = closeAfter;
 rateLimitStoreContract(
   'redis (your client, caller clock)',
   () =>
-    track(redisRateLimitStore({ client: admin!, prefix: nextPrefix(), timeSource: 'caller', timeoutMs: 2_000 })),
+    track(
+      redisRateLimitStore({ client: admin!, prefix: nextPrefix(), timeSource: 'caller', timeoutMs: 2_000 }),
+    ),
   { skip },
 );
 

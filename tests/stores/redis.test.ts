@@ -19,7 +19,13 @@ cacheStoreContract(
 cacheStoreContract(
   'redis (own connection, bloom filter)',
   async ({ now }) => {
-    const store = redisStore({ url: REDIS_URL, prefix: nextPrefix(), clock: now, timeoutMs: 2_000, bloom: true });
+    const store = redisStore({
+      url: REDIS_URL,
+      prefix: nextPrefix(),
+      clock: now,
+      timeoutMs: 2_000,
+      bloom: true,
+    });
     await store.ready;
     return store;
   },
