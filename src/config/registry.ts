@@ -17,8 +17,21 @@ import {
 } from '../middleware/concurrency/index.js';
 import { METRICS_DEFAULTS, type MetricsOptions, metrics } from '../middleware/metrics/index.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions, rateLimit } from '../middleware/rate-limit/index.js';
+import {
+  TOKEN_BUDGET_DEFAULTS,
+  type TokenBudgetOptions,
+  tokenBudget,
+} from '../middleware/token-budget/index.js';
+import {
+  SEARCH_TOOL_DESCRIPTION,
+  TOOL_FILTER_DEFAULTS,
+  type ToolFilterOptions,
+  toolFilter,
+} from '../middleware/tool-filter/index.js';
 import { MEMORY_STORE_DEFAULTS, memoryStore } from '../stores/memory.js';
 import type { CacheStore } from '../stores/types.js';
+import { approximateTokenCounter } from '../tokens/approximate.js';
+import { exactTokenCounter } from '../tokens/exact.js';
 import {
   duration,
   flag,
@@ -237,55 +250,92 @@ function policy(kind: string, include: readonly string[]): JsonSchema {
   });
 }
 
-const STORE = {
-  description: 'Where entries live. Default: a bounded memory store private to this cache.',
-  oneOf: [
-    object(
-      'An in-process store.',
-      {
-        memory: object('Memory store settings.', {
-          maxEntries: integer('Most entries kept.', 1, { default: MEMORY_STORE_DEFAULTS.maxEntries }),
-          maxBytes: size('Most bytes kept.', MEMORY_STORE_DEFAULTS.maxBytes),
-          maxEntrySize: size('Larger entries are refused.', MEMORY_STORE_DEFAULTS.maxEntrySize),
-        }),
-      },
-      ['memory'],
+/** The store a config names for `owner`, whose memory store defaults to `memoryDefaults`. */
+function storeSchema(
+  owner: string,
+  memoryDefaults: { maxEntries: number; maxBytes: number; maxEntrySize: number },
+): JsonSchema {
+  return {
+    description: `Where entries live. Default: a bounded memory store private to this ${owner}.`,
+    oneOf: [
+      object(
+        'An in-process store.',
+        {
+          memory: object('Memory store settings.', {
+            maxEntries: integer('Most entries kept.', 1, { default: memoryDefaults.maxEntries }),
+            maxBytes: size('Most bytes kept.', memoryDefaults.maxBytes),
+            maxEntrySize: size('Larger entries are refused.', memoryDefaults.maxEntrySize),
+          }),
+        },
+        ['memory'],
+      ),
+      object(
+        'A Redis store shared between replicas (needs the redis package).',
+        {
+          redis: object(
+            'Redis store settings.',
+            {
+              url: {
+                description: 'A redis:// or rediss:// URL, e.g. "${REDIS_URL}".',
+                type: 'string',
+                pattern: '^rediss?://',
+              },
+              prefix: {
+                description: 'Prefix of every key and of the invalidation channel. Default "mcp-perf:".',
+                type: 'string',
+              },
+              timeoutMs: duration(
+                'Longest wait for one Redis reply; past it the lookup is a miss. Default 50.',
+              ),
+              maxEntrySize: size('Larger entries are refused. Default 1MiB.'),
+              bloom: {
+                description: 'Keep a bloom filter of the keys in Redis to answer sure misses locally.',
+                type: 'boolean',
+              },
+            },
+            ['url'],
+          ),
+        },
+        ['redis'],
+      ),
+    ],
+  };
+}
+
+/**
+ * Opens the store a config names (see {@link storeSchema}), or returns undefined for the
+ * owner's default. A Redis store is closed with the stack.
+ */
+async function openStore(
+  owner: string,
+  config: { memory?: object; redis?: object } | undefined,
+  context: StackContext,
+): Promise<CacheStore | undefined> {
+  if (config?.memory !== undefined) return memoryStore(config.memory);
+  if (config?.redis === undefined) return undefined;
+  const { redisStore } = await import('../entries/redis.js');
+  const redis = redisStore(config.redis);
+  context.onClose(() => redis.close());
+  // Until connected the store answers every lookup as a miss: wait a little, then go on.
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([
+    redis.ready.then(
+      () => undefined,
+      (error: unknown) => `cannot connect: ${String((error as Error)?.message ?? error)}`,
     ),
-    object(
-      'A Redis store shared between replicas (needs the redis package).',
-      {
-        redis: object(
-          'Redis store settings.',
-          {
-            url: {
-              description: 'A redis:// or rediss:// URL, e.g. "${REDIS_URL}".',
-              type: 'string',
-              pattern: '^rediss?://',
-            },
-            prefix: {
-              description: 'Prefix of every key and of the invalidation channel. Default "mcp-perf:".',
-              type: 'string',
-            },
-            timeoutMs: duration(
-              'Longest wait for one Redis reply; past it the lookup is a miss. Default 50.',
-            ),
-            maxEntrySize: size('Larger entries are refused. Default 1MiB.'),
-            bloom: {
-              description: 'Keep a bloom filter of the keys in Redis to answer sure misses locally.',
-              type: 'boolean',
-            },
-          },
-          ['url'],
-        ),
-      },
-      ['redis'],
-    ),
-  ],
-};
+    new Promise<string>((resolve) => {
+      timer = setTimeout(resolve, REDIS_CONNECT_WAIT_MS, `not connected after ${REDIS_CONNECT_WAIT_MS} ms`);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (waited !== undefined)
+    context.warn(`${owner}: the Redis store is ${waited}; lookups miss until it connects`);
+  return redis;
+}
 
 const CACHE: MiddlewareDefinition = {
   schema: object('Caches lists, resource reads, prompts and opted-in tool calls.', {
-    store: STORE,
+    store: storeSchema('cache', MEMORY_STORE_DEFAULTS),
     ttlMs: duration('Default freshness of an entry.', CACHE_DEFAULTS.ttlMs),
     staleMs: duration('Default stale-while-revalidate window after ttlMs; 0 is off.', CACHE_DEFAULTS.staleMs),
     maxEntryBytes: size('Larger results are not cached.', CACHE_DEFAULTS.maxEntryBytes),
@@ -315,35 +365,216 @@ const CACHE: MiddlewareDefinition = {
     const { store: storeConfig, ...rest } = options as {
       store?: { memory?: object; redis?: object };
     } & Record<string, unknown>;
-    let store: CacheStore | undefined;
-    if (storeConfig?.memory !== undefined) {
-      store = memoryStore(storeConfig.memory);
-    } else if (storeConfig?.redis !== undefined) {
-      const { redisStore } = await import('../entries/redis.js');
-      const redis = redisStore(storeConfig.redis);
-      context.onClose(() => redis.close());
-      // Until connected the store answers every lookup as a miss: wait a little, then go on.
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([
-        redis.ready.then(
-          () => undefined,
-          (error: unknown) => `cannot connect: ${String((error as Error)?.message ?? error)}`,
-        ),
-        new Promise<string>((resolve) => {
-          timer = setTimeout(
-            resolve,
-            REDIS_CONNECT_WAIT_MS,
-            `not connected after ${REDIS_CONNECT_WAIT_MS} ms`,
-          );
-        }),
-      ]);
-      clearTimeout(timer);
-      if (waited !== undefined)
-        context.warn(`cache: the Redis store is ${waited}; lookups miss until it connects`);
-      store = redis;
-    }
+    const store = await openStore('cache', storeConfig, context);
     const resolved = rest as CacheOptions & Record<string, CachePolicy | undefined>;
     return cache(store === undefined ? resolved : { ...resolved, store });
+  },
+};
+
+const TOOL_NAMES = {
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+};
+
+const TOOL_RULES = object(
+  'Which tools are visible; every part given must agree, and deny wins over allow. Names are exact names or globs (`*` any run except "/", `**` any run, `?` one character); regular expressions cannot be written in a config file.',
+  {
+    allow: { ...TOOL_NAMES, description: 'Only tools whose name matches one of these are visible.' },
+    deny: {
+      ...TOOL_NAMES,
+      description: 'Tools whose name matches one of these are hidden, even if allowed.',
+    },
+    annotations: object(
+      'Hints a visible tool must have, e.g. { destructiveHint: false }; an undeclared hint takes the specification default.',
+      {
+        readOnlyHint: { description: 'true: only read-only tools.', type: 'boolean' },
+        destructiveHint: {
+          description: 'false: hide tools that may destroy data (undeclared counts as destructive).',
+          type: 'boolean',
+        },
+        idempotentHint: { description: 'true: only idempotent tools.', type: 'boolean' },
+        openWorldHint: {
+          description: 'false: hide tools that reach outside systems (undeclared counts as open-world).',
+          type: 'boolean',
+        },
+      },
+    ),
+    tags: object("Tags read from the tool's _meta.tags.", {
+      allow: { ...TOOL_NAMES, description: 'A visible tool has at least one of these tags.' },
+      deny: { ...TOOL_NAMES, description: 'A tool with any of these tags is hidden.' },
+    }),
+  },
+);
+
+const TOOL_FILTER: MiddlewareDefinition = {
+  schema: object(
+    'Decides which tools a caller sees (allow/deny rules, ranking, search mode) and refuses calls to hidden tools as unknown. Per-caller rules need code: use the toolFilter factory.',
+    {
+      rules: TOOL_RULES,
+      pinned: {
+        ...TOOL_NAMES,
+        description: 'Tools always shown when visible, whatever the query or mode (names or globs).',
+      },
+      topK: integer('Tools a ranked tools/list shows (pinned tools come on top).', 1, {
+        default: TOOL_FILTER_DEFAULTS.topK,
+      }),
+      mode: oneOfStrings(
+        'tools/list shows the visible tools ("list") or only the search tool and the pinned tools ("search").',
+        ['list', 'search'],
+        TOOL_FILTER_DEFAULTS.mode,
+      ),
+      searchTool: object('The search tool of search mode.', {
+        name: {
+          description: 'Its name (it hides a server tool of the same name).',
+          type: 'string',
+          minLength: 1,
+          default: TOOL_FILTER_DEFAULTS.searchToolName,
+        },
+        description: {
+          description: 'Its description.',
+          type: 'string',
+          minLength: 1,
+          default: SEARCH_TOOL_DESCRIPTION,
+        },
+        limit: integer('Tools a search returns when the caller gives no limit.', 1, {
+          default: TOOL_FILTER_DEFAULTS.searchLimit,
+        }),
+        maxLimit: integer('The largest limit a caller may ask for.', 1, {
+          default: TOOL_FILTER_DEFAULTS.searchMaxLimit,
+        }),
+      }),
+      listChanged: {
+        description:
+          'Advertise tools.listChanged in the handshake when the server does not. Default: true when rules, pinned or search mode are configured.',
+        type: 'boolean',
+      },
+      tokens: oneOfStrings(
+        'Count definition tokens before and after filtering: "approximate" (fast estimate) or "exact" (needs the tiktoken package). Default: no counting.',
+        ['approximate', 'exact'],
+      ),
+      maxCallers: integer('Callers remembered per connection.', 1, {
+        default: TOOL_FILTER_DEFAULTS.maxCallers,
+      }),
+      maxPages: integer(
+        'Pages followed when a filtered page comes out empty or a full list is gathered.',
+        1,
+        {
+          default: TOOL_FILTER_DEFAULTS.maxPages,
+        },
+      ),
+    },
+  ),
+  create(options) {
+    const { tokens, ...rest } = options as { tokens?: 'approximate' | 'exact' } & Record<string, unknown>;
+    const resolved = rest as ToolFilterOptions;
+    if (tokens === undefined) return toolFilter(resolved);
+    return toolFilter({
+      ...resolved,
+      tokens: tokens === 'exact' ? exactTokenCounter() : approximateTokenCounter(),
+    });
+  },
+};
+
+function cumulativeBudget(whose: string, windowMs: JsonSchema): JsonSchema {
+  return object(
+    `A token budget per ${whose}, over the results delivered.`,
+    {
+      tokens: integer('Tokens allowed per window.', 1),
+      windowMs,
+      policy: oneOfStrings(
+        'When it is used up: "refuse" calls, or "tighten" the per-call limit to what is left.',
+        ['refuse', 'tighten'],
+        TOKEN_BUDGET_DEFAULTS.policy,
+      ),
+      tightenTo: integer('The smallest per-call limit "tighten" applies.', 1, {
+        default: TOKEN_BUDGET_DEFAULTS.tightenTo,
+      }),
+    },
+    ['tokens'],
+  );
+}
+
+const TOKEN_BUDGET: MiddlewareDefinition = {
+  schema: object(
+    'Cuts tool results over a token limit, keeping the rest readable as pages; optional budgets per session and principal.',
+    {
+      maxTokens: integer(
+        "The per-call limit of a tools/call result's model-visible text, in tokens.",
+        TOKEN_BUDGET_DEFAULTS.minTokens,
+        {
+          default: TOKEN_BUDGET_DEFAULTS.maxTokens,
+        },
+      ),
+      tools: {
+        description:
+          'Per-tool limits by tool name or glob: a number of tokens, or false for no limit. An exact name wins over globs.',
+        type: 'object',
+        additionalProperties: {
+          anyOf: [{ type: 'integer', minimum: TOKEN_BUDGET_DEFAULTS.minTokens }, { const: false }],
+        },
+      },
+      callerLimit: flag(
+        'Honour a lower limit the caller asks for in _meta["mcp-perf/maxTokens"].',
+        TOKEN_BUDGET_DEFAULTS.callerLimit,
+      ),
+      counter: oneOfStrings(
+        'How tokens are counted: "approximate" (fast estimate) or "exact" (needs the tiktoken package).',
+        ['approximate', 'exact'],
+        TOKEN_BUDGET_DEFAULTS.counter,
+      ),
+      compact: flag(
+        'Minify JSON and trim blank runs of a result over its limit before cutting.',
+        TOKEN_BUDGET_DEFAULTS.compact,
+      ),
+      tabular: flag(
+        'Rewrite a JSON array of uniform flat objects as a header and rows when over the limit.',
+        TOKEN_BUDGET_DEFAULTS.tabular,
+      ),
+      tabularMinSaving: {
+        description: 'The least fraction of tokens the tabular form must save to be used, 0–1.',
+        type: 'number',
+        minimum: 0,
+        maximum: 1,
+        default: TOKEN_BUDGET_DEFAULTS.tabularMinSaving,
+      },
+      store: storeSchema('token budget', TOKEN_BUDGET_DEFAULTS.store),
+      pageTtlMs: duration('How long a cut remainder stays readable.', TOKEN_BUDGET_DEFAULTS.pageTtlMs),
+      continuationTool: {
+        description:
+          'The continuation tool: listed "after-cut" (once a result was cut), "always", or never (false). It is callable in every mode.',
+        enum: ['after-cut', 'always', false],
+        default: TOKEN_BUDGET_DEFAULTS.continuationTool,
+      },
+      continuationToolName: {
+        description: "The continuation tool's name.",
+        type: 'string',
+        minLength: 1,
+        default: TOKEN_BUDGET_DEFAULTS.continuationToolName,
+      },
+      addResourcesCapability: flag(
+        "Add resources: {} to the server's capabilities when it has none, so clients read pages with resources/read.",
+        TOKEN_BUDGET_DEFAULTS.addResourcesCapability,
+      ),
+      session: cumulativeBudget(
+        'session (per connection without a session id)',
+        duration('The window; the budget resets when it ends. Default: never resets.'),
+      ),
+      principal: cumulativeBudget(
+        'authenticated principal',
+        duration('The window; the budget resets when it ends.', TOKEN_BUDGET_DEFAULTS.principalWindowMs),
+      ),
+      maxKeys: integer('Most sessions and principals whose cumulative use is held.', 1, {
+        default: TOKEN_BUDGET_DEFAULTS.maxKeys,
+      }),
+    },
+  ),
+  async create(options, context) {
+    const { store: storeConfig, ...rest } = options as {
+      store?: { memory?: object; redis?: object };
+    } & Record<string, unknown>;
+    const store = await openStore('tokenBudget', storeConfig, context);
+    const resolved = rest as TokenBudgetOptions;
+    return tokenBudget(store === undefined ? resolved : { ...resolved, store });
   },
 };
 
@@ -356,4 +587,6 @@ export const MIDDLEWARE_REGISTRY: Readonly<Record<string, MiddlewareDefinition>>
   concurrencyLimit: CONCURRENCY,
   rateLimit: RATE_LIMIT,
   cache: CACHE,
+  toolFilter: TOOL_FILTER,
+  tokenBudget: TOKEN_BUDGET,
 });

@@ -16,11 +16,13 @@ describe('createStack', () => {
         { concurrencyLimit: { limit: 3, maxQueue: 0 } },
         { rateLimit: { limit: 1000, windowMs: '1s', key: 'tool' } },
         { cache: { ttlMs: '5m' } },
+        { toolFilter: { rules: { deny: ['debug_*'] } } },
+        { tokenBudget: { maxTokens: 10_000 } },
       ],
     });
     assert.deepEqual(
       stack.middleware.map((m) => (typeof m === 'function' ? m.name : m.name)),
-      ['metrics', 'concurrencyLimit', 'rateLimit', 'cache'],
+      ['metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget'],
     );
     for (const name of Object.keys(MIDDLEWARE_REGISTRY))
       assert.ok(isMiddlewareOfKind(stack.find(name), name), name);
