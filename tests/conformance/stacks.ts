@@ -39,8 +39,8 @@ export const everyMiddleware: Middleware[] = [
   metrics(),
   rateLimit(),
   concurrencyLimit(),
-  cache(),
   tokenBudget(),
+  cache(),
   passThroughFunction,
   passThroughObject,
 ];
