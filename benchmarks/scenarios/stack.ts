@@ -2,7 +2,7 @@
  * The whole library at once.
  *
  * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
- *   `concurrencyLimit()`, `toolFilter()`, `cache()` and `tokenBudget()` at their defaults
+ *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()` and `cache()` at their defaults
  *   (tool calls are not cached by default, so every call runs the tool): what the full stack
  *   costs when it cannot help.
  * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
@@ -35,16 +35,16 @@ export const AGENT_CONCURRENCY = 8;
 
 /** The default stack, fresh for each connection set-up. */
 function defaultStack(): Middleware[] {
-  return [metrics(), concurrencyLimit(), toolFilter(), cache(), tokenBudget()];
+  return [metrics(), concurrencyLimit(), toolFilter(), tokenBudget(), cache()];
 }
 
 /** The stack an agent-facing server would run: the slow tools cached. */
 function agentStack(): Middleware[] {
   return [
     metrics(),
+    tokenBudget(),
     cache({ tools: { include: ['sleep', 'cpu'] } }),
     concurrencyLimit({ limit: 16 }),
-    tokenBudget(),
   ];
 }
 

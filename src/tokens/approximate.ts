@@ -78,6 +78,16 @@ function runCost(run: number, length: number, newline: boolean, tail: number): n
  * | tool definitions (`tools/list`) | 0.9% | 2.4% | 3.4% |
  * | mixed (markdown with code, tables, logs, ids) | 3.0% | 6.0% | 12.1% |
  *
+ * Those samples are the ones the weights were fitted to. On samples never used in
+ * fitting (MCP tool results shaped like real servers' — GitHub search, a filesystem tree,
+ * Postgres rows, Slack history, a Sentry issue, a fetched page —, logs, tables, markdown,
+ * Chinese, Japanese, Korean and a mixed-script page), the error is somewhat larger:
+ *
+ * | corpus | samples | median | p90 | worst |
+ * |---|---|---|---|---|
+ * | fitted (`tests/fixtures/tokens`) | 47 | 3.2% | 7.0% | 12.9% |
+ * | held out (`tests/fixtures/tokens-heldout`) | 15 | 4.4% | 8.4% | 10.8% |
+ *
  * Short texts and unusual content (long hex or base64 runs, emoji, scripts the corpus
  * lacks) can be off by much more; use the exact counter from `mcp-perf/tokens` when a
  * count must be exact. For comparison `text.length / 4` is off by −27% on JSON and

@@ -41,8 +41,8 @@ export const everyMiddleware: Middleware[] = [
   rateLimit(),
   concurrencyLimit(),
   toolFilter(),
-  cache(),
   tokenBudget(),
+  cache(),
   passThroughFunction,
   passThroughObject,
 ];

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { get_encoding } from 'tiktoken';
 import { approximateTokenCounter, estimateTokens } from '../../src/tokens/approximate.js';
-import { CATEGORIES, loadCorpus } from './corpus.js';
+import { CATEGORIES, loadCorpus, loadHeldOut } from './corpus.js';
 
 /** Headings of the error table in estimateTokens' doc comment, by corpus category. */
 const TABLE_ROWS: Record<(typeof CATEGORIES)[number], string> = {
@@ -70,6 +70,54 @@ describe('estimateTokens', () => {
       assert.ok(measuredP90 <= p90 + MARGIN_P90, `p90 ${measuredP90.toFixed(1)}% > documented ${p90}%`);
     });
   }
+
+  it('stays within its documented error on the fitted corpus and on samples held out of the fit', () => {
+    const source = readFileSync(new URL('../../src/tokens/approximate.ts', import.meta.url), 'utf8');
+    const table = new Map<string, { samples: number; median: number; p90: number; worst: number }>();
+    for (const m of source.matchAll(
+      /^ \* \| (fitted|held out) \(`[^`]+`\) \| (\d+) \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|/gm,
+    )) {
+      table.set(m[1]!, {
+        samples: Number(m[2]),
+        median: Number(m[3]),
+        p90: Number(m[4]),
+        worst: Number(m[5]),
+      });
+    }
+    const heldOut = loadHeldOut();
+    const encoder = get_encoding('o200k_base');
+    const errorOf = (text: string) => {
+      const n = encoder.encode_ordinary(text).length;
+      return (100 * Math.abs(estimateTokens(text) - n)) / n;
+    };
+    try {
+      for (const [name, samples] of [
+        ['fitted', corpus],
+        ['held out', heldOut],
+      ] as const) {
+        const documentedRow = table.get(name);
+        assert.ok(documentedRow, `no ${name} row in the doc comment`);
+        assert.equal(samples.length, documentedRow.samples, `${name}: sample count`);
+        const errors = samples.map((s) => errorOf(s.text));
+        const measuredMedian = quantile(errors, 0.5);
+        const measuredP90 = quantile(errors, 0.9);
+        assert.ok(
+          measuredMedian <= documentedRow.median + MARGIN_MEDIAN,
+          `${name}: median ${measuredMedian.toFixed(1)}%`,
+        );
+        assert.ok(measuredP90 <= documentedRow.p90 + MARGIN_P90, `${name}: p90 ${measuredP90.toFixed(1)}%`);
+        assert.ok(
+          Math.max(...errors) <= documentedRow.worst + MARGIN_P90,
+          `${name}: worst ${Math.max(...errors).toFixed(1)}%`,
+        );
+      }
+      // No held-out sample is a copy of a fitted one.
+      const fitted = new Set(corpus.map((s) => s.text));
+      for (const sample of heldOut) assert.ok(!fitted.has(sample.text), sample.name);
+    } finally {
+      encoder.free();
+    }
+  });
 
   it('corrects the undercount of chars/4 on JSON', () => {
     const json = corpus.filter((s) => s.category === 'json');

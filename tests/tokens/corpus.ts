@@ -24,3 +24,20 @@ export function loadCorpus(): CorpusSample[] {
   }
   return samples;
 }
+
+const HELD_OUT = new URL('../fixtures/tokens-heldout/', import.meta.url);
+
+/**
+ * The held-out samples: never used to fit the approximate counter's weights, so its
+ * error on them is an honest figure (MCP tool results, logs, tables, markdown, CJK, mixed
+ * scripts).
+ */
+export function loadHeldOut(): CorpusSample[] {
+  return readdirSync(HELD_OUT)
+    .sort()
+    .map((name) => ({
+      category: 'held-out',
+      name,
+      text: readFileSync(join(HELD_OUT.pathname, name), 'utf8'),
+    }));
+}

@@ -33,7 +33,7 @@ import { estimateJsonSize } from '../../internal/json-size.js';
 import { MemoryStore } from '../../stores/memory.js';
 import type { CacheStore } from '../../stores/types.js';
 import { approximateTokenCounter } from '../../tokens/approximate.js';
-import { BOUNDED_COUNT_DEFAULTS, countTokensBounded } from '../../tokens/bounded.js';
+import { BOUNDED_COUNT_DEFAULTS } from '../../tokens/bounded.js';
 import { exactTokenCounter } from '../../tokens/exact.js';
 import type { TokenCounter } from '../../tokens/types.js';
 import { countToolTokens } from '../../tokens/visible.js';
@@ -947,7 +947,9 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
       return { result: out };
     }
     const id = newId();
-    const remainder: Remainder = { owner: ownerOf(ctx), tool, segments, labels };
+    const total = textTokens + structuredTokens;
+    const cutTokens = Math.max(0, total - kept);
+    const remainder: Remainder = { owner: ownerOf(ctx), tool, segments, labels, tokens: cutTokens };
     try {
       const put = putRemainder(pages, id, remainder, pageTtlMs, clock());
       if (put instanceof Promise) await put;
@@ -966,8 +968,6 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
       return reply;
     }
     const uri = pageUri(id, 0);
-    const total = textTokens + structuredTokens;
-    const cutTokens = Math.max(0, total - kept);
     const what = labels.includes('structuredContent') ? 'structuredContent' : undefined;
     const note = marker(cutTokens, total, limit, uri, counter.exact, what);
     const finalBlocks = blocks.filter((_, i) => !drop.has(i));
@@ -1076,13 +1076,9 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
     const uri = pageUri(address.id, address.offset);
     const more = nextOffset < total;
     const nextUri = pageUri(address.id, nextOffset);
-    let remaining = 0;
-    if (more) {
-      remaining += countTokensBounded(segmentText.slice(offset + end), counter);
-      for (let i = segment + 1; i < remainder.segments.length; i++) {
-        remaining += countTokensBounded(remainder.segments[i]!, counter);
-      }
-    }
+    // Proportional to the characters left: counting a multi-megabyte remainder again for
+    // every page would cost more than the page.
+    const remaining = more ? Math.ceil((remainder.tokens * (total - nextOffset)) / total) : 0;
     const note = more ? pageMarker(remaining, nextUri, false) : undefined;
     stats.pagesServed++;
     if (limits !== undefined) spend(limits, tokens + (more ? markerTokens : 0));

@@ -25,6 +25,8 @@ export interface Remainder {
   readonly segments: readonly string[];
   /** What each segment is, e.g. `content[0]`, `structuredContent`. */
   readonly labels: readonly string[];
+  /** Tokens of all the segments, as counted when the result was cut. */
+  readonly tokens: number;
 }
 
 /** A page URI taken apart. */
@@ -93,6 +95,7 @@ function isRemainder(value: unknown): value is Remainder {
     typeof r.tool === 'string' &&
     Array.isArray(r.segments) &&
     Array.isArray(r.labels) &&
+    typeof r.tokens === 'number' &&
     r.segments.every((s) => typeof s === 'string')
   );
 }

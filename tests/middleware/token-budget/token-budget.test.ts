@@ -19,6 +19,7 @@ import {
   withTokenBudget,
 } from '../../../src/index.js';
 import { fakeContext } from '../../helpers/request-context.js';
+import { connectPair } from '../../helpers/servers.js';
 import { bigPair, createBigServer, linkOf, makeLog, makeRows, texts } from './fixtures.js';
 
 type AnyClient = Pick<Client, 'callTool' | 'readResource'>;
@@ -415,6 +416,34 @@ describe('tokenBudget: server side (SDK v1)', () => {
       assert.ok(out > 0 && out <= 1_000, `metrics saw ${out} tokens`);
     } finally {
       await pair.close();
+    }
+  });
+});
+
+describe('tokenBudget: capability injection', () => {
+  it('adds resources only to a server that had none, and leaves a server with resources as it was', async () => {
+    const bare = await bigPair({});
+    const budgeted = await bigPair({ server: [tokenBudget()] });
+    const withResources = await connectPair({ server: [tokenBudget()] });
+    const plain = await connectPair({});
+    try {
+      assert.equal(bare.client.getServerCapabilities()?.resources, undefined);
+      assert.deepEqual(budgeted.client.getServerCapabilities()?.resources, {});
+      assert.deepEqual(
+        withResources.client.getServerCapabilities(),
+        plain.client.getServerCapabilities(),
+        'a server with resources keeps its own capabilities',
+      );
+      assert.deepEqual(
+        (await withResources.client.listResources()).resources,
+        (await plain.client.listResources()).resources,
+        'resources/list still reaches the server',
+      );
+      await assert.rejects(bare.client.listResources(), /Method not found/);
+      assert.deepEqual((await budgeted.client.listResources()).resources, []);
+      assert.deepEqual((await budgeted.client.listResourceTemplates()).resourceTemplates, []);
+    } finally {
+      await Promise.all([bare.close(), budgeted.close(), withResources.close(), plain.close()]);
     }
   });
 });
