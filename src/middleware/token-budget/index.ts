@@ -30,6 +30,7 @@ import {
 import { asError } from '../../internal/as-error.js';
 import { compileGlobs, isGlob } from '../../internal/glob.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
+import { principalOf as requestPrincipal } from '../../internal/principal.js';
 import { MemoryStore } from '../../stores/memory.js';
 import type { CacheStore } from '../../stores/types.js';
 import { approximateTokenCounter } from '../../tokens/approximate.js';
@@ -398,21 +399,6 @@ function resolveBudget(
   return { ledger: new Ledger(tokens, windowMs, maxKeys), policy, tightenTo, scope };
 }
 
-/**
- * The default principal: the OAuth client with the user (or the token when there is no
- * user) from `ctx.authInfo`, the way the cache partitions private entries; only its
- * digest is kept.
- */
-function defaultPrincipalOf(ctx: RequestContext): string | undefined {
-  const auth = ctx.authInfo;
-  if (auth === undefined) return undefined;
-  const extra = auth.extra;
-  const user = extra?.sub ?? extra?.userId ?? extra?.user_id ?? extra?.username;
-  return user === undefined
-    ? `${auth.clientId}\u0000token:${auth.token}`
-    : `${auth.clientId}\u0000user:${typeof user === 'string' ? user : JSON.stringify(user)}`;
-}
-
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
@@ -492,7 +478,7 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
   const maxKeys = positiveInteger('maxKeys', options.maxKeys, d.maxKeys);
   const sessionBudget = resolveBudget('session', options.session, maxKeys);
   const principalBudget = resolveBudget('principal', options.principal, maxKeys);
-  const principalOf = fn('principalOf', options.principalOf) ?? defaultPrincipalOf;
+  const principalOf = fn('principalOf', options.principalOf) ?? requestPrincipal;
   const clock = fn('clock', options.clock) ?? Date.now;
   const onCut = fn('onCut', options.onCut);
   const onPage = fn('onPage', options.onPage);
