@@ -152,7 +152,7 @@ export interface ToolFilterOptions {
   caller?: (ctx: RequestContext) => ToolRules | undefined;
   /**
    * Tells callers apart for `caller`, the memo and per-caller stats. Default: the
-   * principal (`principalKey`: the token's subject or a hash of the token, `anonymous`
+   * principal (`principalKey`: a digest of the OAuth client with the user or the token, `anonymous`
    * without auth) and the client's name.
    */
   callerKey?: (ctx: RequestContext) => string;

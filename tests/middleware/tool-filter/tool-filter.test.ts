@@ -17,6 +17,7 @@ import {
   createProxy,
   isInvalidOptionError,
   metrics,
+  principalKey,
   TOOL_FILTER_DEFAULTS,
   TOOL_QUERY_META_KEY,
   type ToolFilterOptions,
@@ -360,7 +361,14 @@ describe('toolFilter: per-principal rules from auth info', () => {
     );
     assert.deepEqual(await names('alice', 3), alice);
     assert.deepEqual(seen, ['alice', 'bob']);
-    assert.deepEqual([...filter.callers().keys()], ['sub:alice\u0000web', 'sub:bob\u0000web']);
+    const principal = (sub: string) =>
+      principalKey({
+        authInfo: { token: `token-${sub}`, clientId: 'web', scopes: [], extra: { sub } },
+      } as never);
+    assert.deepEqual(
+      [...filter.callers().keys()],
+      [`${principal('alice')}\u0000web`, `${principal('bob')}\u0000web`],
+    );
   });
 });
 
