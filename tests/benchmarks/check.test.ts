@@ -188,10 +188,11 @@ describe('the gate, measuring', () => {
     const results = await runBench({
       scenarios: gateScenarios,
       budgets: [
-        { id: 'same.gate', scenario: 'same', metric: 'ratio', limit: 1.03, why: 'test' },
-        // Generous: this checks the gate's plumbing on a cheap middleware, measured under
-        // tsx (which doubles a closure's cost) in a short run on a shared machine, not
-        // the figure itself, which the benchmark suite gates on compiled code.
+        // Generous, both: this checks the gate's plumbing, measured under tsx (which doubles
+        // a closure's cost) in a short run on a shared machine, not the figures themselves,
+        // which the benchmark suite gates on compiled code (`harness.aa.inmemory` holds A/A
+        // to 3%). A 3% limit here failed at random when the machine was busy.
+        { id: 'same.gate', scenario: 'same', metric: 'ratio', limit: 1.5, why: 'test' },
         { id: 'one.gate', scenario: 'onePass', metric: 'ratio', limit: 1.5, why: 'test' },
       ],
       check: true,
