@@ -4,11 +4,9 @@
  * SDK server transport throws for a message related to a request id it never saw, so the
  * pipeline must keep what concerns its own request to itself.
  */
+
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -17,14 +15,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { z } from 'zod';
 import { withMiddleware } from '../../src/index.js';
 import { type CacheMiddleware, cache } from '../../src/middleware/cache/index.js';
+import { listenOnLoopback } from '../helpers/http.js';
 import { fakeClock, textOf, until } from '../middleware/cache/helpers.js';
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? undefined : JSON.parse(text);
-}
 
 /** A server whose `chatty` tool logs and reports progress before it answers with its run number. */
 function chattyServer(runs: { count: number }, errors: Error[]): McpServer {
@@ -76,31 +68,21 @@ async function serve(stateless: boolean, c: CacheMiddleware) {
     transports.push(transport);
     return transport;
   };
-  const http = createServer((req, res) => {
-    readBody(req)
-      .then(async (body) => {
-        const id = req.headers['mcp-session-id'] as string | undefined;
-        const transport = (id === undefined ? undefined : sessions.get(id)) ?? (await connect());
-        await transport.handleRequest(req, res, body);
-      })
-      .catch((error: unknown) => {
-        errors.push(error as Error);
-        res.statusCode = 500;
-        res.end(String(error));
-      });
-  });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+  const endpoint = await listenOnLoopback(
+    async (req, res, body) => {
+      const id = req.headers['mcp-session-id'] as string | undefined;
+      const transport = (id === undefined ? undefined : sessions.get(id)) ?? (await connect());
+      await transport.handleRequest(req, res, body);
+    },
+    (error) => errors.push(error as Error),
+  );
   return {
-    url,
+    url: endpoint.url,
     runs,
     errors,
     async close() {
       for (const transport of transports) await transport.close();
-      http.closeAllConnections();
-      http.close();
-      await once(http, 'close');
+      await endpoint.close();
     },
   };
 }

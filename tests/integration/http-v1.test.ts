@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import {
-  createServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type AuthInfo, type Middleware, type MiddlewareTransport, withMiddleware } from '../../src/index.js';
+import { listenOnLoopback } from '../helpers/http.js';
 import { type Counts, createCountingServer } from '../helpers/servers.js';
 import {
   methodCounter,
@@ -33,46 +27,21 @@ interface SeenRequest {
   rpc: string | undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? undefined : JSON.parse(text);
-}
-
 async function listen(
   handle: (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown) => Promise<void>,
 ) {
   const seen: SeenRequest[] = [];
-  const http: HttpServer = createServer((req, res) => {
-    readBody(req)
-      .then(async (body) => {
-        seen.push({
-          http: req.method,
-          session: req.headers['mcp-session-id'] as string | undefined,
-          version: req.headers['mcp-protocol-version'] as string | undefined,
-          rpc: (body as { method?: string } | undefined)?.method,
-        });
-        (req as IncomingMessage & { auth?: AuthInfo }).auth = AUTH;
-        await handle(req, res, body);
-      })
-      .catch((error: unknown) => {
-        res.statusCode = 500;
-        res.end(String(error));
-      });
+  const endpoint = await listenOnLoopback(async (req, res, body) => {
+    seen.push({
+      http: req.method,
+      session: req.headers['mcp-session-id'] as string | undefined,
+      version: req.headers['mcp-protocol-version'] as string | undefined,
+      rpc: (body as { method?: string } | undefined)?.method,
+    });
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = AUTH;
+    await handle(req, res, body);
   });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
-  return {
-    url,
-    seen,
-    async close() {
-      http.closeAllConnections();
-      http.close();
-      await once(http, 'close');
-    },
-  };
+  return { url: endpoint.url, seen, close: endpoint.close };
 }
 
 /** Stateful Streamable HTTP: one server and transport per session, created on initialize. */

@@ -1,50 +1,32 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type CacheMiddleware, cache, withCache } from '../../../src/middleware/cache/index.js';
+import { listenOnLoopback } from '../../helpers/http.js';
 import { createCountingServer } from '../../helpers/servers.js';
 import { fakeClock, manualGate, textOf, until } from './helpers.js';
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? undefined : JSON.parse(text);
-}
 
 /** A stateful Streamable HTTP server on 127.0.0.1 around the counting server, and a v1 client with a cache. */
 async function httpPair(c: CacheMiddleware, gate?: () => Promise<void>) {
   const { server, counts } = createCountingServer(gate ? { gate } : {});
   const posts: string[] = [];
   let transport: StreamableHTTPServerTransport | undefined;
-  const http = createServer((req, res) => {
-    readBody(req)
-      .then(async (body) => {
-        if (req.method === 'POST') {
-          const messages = Array.isArray(body) ? body : [body];
-          for (const m of messages as { method?: string }[]) if (m?.method) posts.push(m.method);
-        }
-        if (transport === undefined) {
-          transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
-          await server.connect(transport);
-        }
-        await transport.handleRequest(req, res, body);
-      })
-      .catch((error: unknown) => {
-        res.statusCode = 500;
-        res.end(String(error));
-      });
+  const endpoint = await listenOnLoopback(async (req, res, body) => {
+    if (req.method === 'POST') {
+      const messages = Array.isArray(body) ? body : [body];
+      for (const m of messages as { method?: string }[]) if (m?.method) posts.push(m.method);
+    }
+    if (transport === undefined) {
+      transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
+      await server.connect(transport);
+    }
+    await transport.handleRequest(req, res, body);
   });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+  const url = endpoint.url;
   const client = new Client({ name: 'http-client', version: '1.0.0' });
   withCache(client, c);
   await client.connect(new StreamableHTTPClientTransport(url));
@@ -56,9 +38,7 @@ async function httpPair(c: CacheMiddleware, gate?: () => Promise<void>) {
     async close() {
       await client.close();
       await server.close();
-      http.closeAllConnections();
-      http.close();
-      await once(http, 'close');
+      await endpoint.close();
     },
   };
 }

@@ -4,10 +4,8 @@
  * servers that describe themselves alike but live at different endpoints never share
  * entries. Real Streamable HTTP servers (stateless: a server per request), SDK v1 clients.
  */
+
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import {
   Client as ClientV2,
@@ -18,14 +16,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type CacheMiddleware, cache, withCache } from '../../../src/middleware/cache/index.js';
+import { listenOnLoopback } from '../../helpers/http.js';
 import { textOf } from './helpers.js';
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? undefined : JSON.parse(text);
-}
 
 /**
  * A stateless HTTP MCP server that always calls itself `same@1.0.0`. Its `whoami` tool
@@ -33,41 +25,23 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  */
 async function startServer(label: string, scope: 'private' | undefined) {
   const state = { calls: 0 };
-  const http = createServer((req, res) => {
-    readBody(req)
-      .then(async (body) => {
-        const server = new McpServer({ name: 'same', version: '1.0.0' });
-        server.registerTool('whoami', {}, async () => ({
-          content: [{ type: 'text', text: `${label} #${++state.calls}` }],
-          ...(scope === undefined ? {} : { cacheScope: scope }),
-        }));
-        const transport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: undefined,
-        });
-        res.on('close', () => {
-          transport.close();
-          server.close();
-        });
-        await server.connect(transport);
-        await transport.handleRequest(req, res, body);
-      })
-      .catch((error: unknown) => {
-        res.statusCode = 500;
-        res.end(String(error));
-      });
+  const endpoint = await listenOnLoopback(async (req, res, body) => {
+    const server = new McpServer({ name: 'same', version: '1.0.0' });
+    server.registerTool('whoami', {}, async () => ({
+      content: [{ type: 'text', text: `${label} #${++state.calls}` }],
+      ...(scope === undefined ? {} : { cacheScope: scope }),
+    }));
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+    });
+    res.on('close', () => {
+      transport.close();
+      server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
   });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
-  return {
-    url,
-    state,
-    async close() {
-      http.closeAllConnections();
-      http.close();
-      await once(http, 'close');
-    },
-  };
+  return { url: endpoint.url, state, close: endpoint.close };
 }
 
 async function clientOf(c: CacheMiddleware, url: URL) {
