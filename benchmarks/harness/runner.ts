@@ -125,6 +125,7 @@ async function measure(name: string, s: CompareScenario, rounds: number): Promis
     rounds,
     ...(s.warmupRounds !== undefined ? { warmupRounds: s.warmupRounds } : {}),
     ...(s.timePerRoundMs !== undefined ? { timePerRoundMs: s.timePerRoundMs } : {}),
+    ...(s.itersPerRound !== undefined ? { itersPerRound: s.itersPerRound } : {}),
     ...(s.statistic !== undefined ? { statistic: s.statistic } : {}),
     ...(s.gc !== undefined ? { gc: s.gc } : {}),
   });

@@ -22,6 +22,8 @@ export interface CompareScenario {
   warmupRounds?: number;
   /** Time per variant per round, in ms. Default 150. */
   timePerRoundMs?: number;
+  /** Operations per variant per round, instead of a time. */
+  itersPerRound?: number;
   /** The per-round statistic compared (see `CompareOptions.statistic`). Default `median`. */
   statistic?: 'median' | 'mean';
   /** Run a full GC before each block (see `CompareOptions.gc`). Default true. */

@@ -5,6 +5,9 @@
  *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()` and `cache()` at their defaults
  *   (tool calls are not cached by default, so every call runs the tool): what the full stack
  *   costs when it cannot help.
+ * - `stack.defaults-gc.inmemory`: the same, with a full (major) GC before every block of 250
+ *   calls, so each block starts right after one, as a busy server's calls often do: the JIT's
+ *   feedback and the heap's layout after a major GC must not make the stack pay more.
  * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
  *   `resources/read`, 70% tool calls over a slow tool set (a 5 ms I/O-bound `sleep` and a
  *   1 ms CPU-bound `cpu`, arguments drawn Zipf(1.0) over 300 sets) — by 8 concurrent
@@ -118,6 +121,17 @@ export const stackScenarios: ScenarioSet = {
     baseline: echo(undefined),
     candidate: echo(defaultStack),
     ...FINE_INTERLEAVE,
+  },
+  'stack.defaults-gc.inmemory': {
+    kind: 'compare',
+    description:
+      'the same echo through the full default stack, a major GC before every block of 250 calls: what a server under load (major GCs every few seconds) pays right after one',
+    baseline: echo(undefined),
+    candidate: echo(defaultStack),
+    rounds: 60,
+    warmupRounds: 10,
+    itersPerRound: 250,
+    gc: true,
   },
   'agent.realistic.inmemory': {
     kind: 'compare',
