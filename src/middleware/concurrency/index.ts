@@ -24,7 +24,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
+import type { MiddlewareObject, Next, Reply, RequestContext } from '../../core/types.js';
 import {
   CancelledError,
   InvalidOptionError,
@@ -329,56 +329,71 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     throw error;
   };
 
+  /** A request with its slots: runs it, then gives the slots back (or lingers with them). */
+  const holding = async (ctx: RequestContext, next: Next, held: readonly Gate[]): Promise<Reply> => {
+    const start = clock();
+    let replied = false;
+    try {
+      const reply = await next();
+      replied = true;
+      return reply;
+    } finally {
+      // A request cancelled while its handler had it holds its slots while the handler may run.
+      if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
+        const end = clock();
+        limiter.finish(held, ctx, end - start, replied, end);
+      }
+    }
+  };
+  // The common case, one scope without a key: its gate, and the list of gates a request
+  // through it holds (read, never changed, so one list serves every request).
+  const onlyGate = scopes.length === 1 ? scopes[0]!.single : undefined;
+  const onlyHeld: readonly Gate[] = onlyGate ? [onlyGate] : [];
+
+  const queued = async (ctx: RequestContext, next: Next): Promise<Reply> => {
+    const held: Gate[] = [];
+    let queuedAt = -1;
+    let cls: Priority = CONCURRENCY_DEFAULTS.priority;
+    for (let i = 0; i < scopes.length; i++) {
+      const gate = limiter.gateOf(scopes[i]!, ctx);
+      if (gate === undefined) continue;
+      if (limiter.tryAcquire(gate)) {
+        held.push(gate);
+        continue;
+      }
+      if (ctx.cancelled) {
+        limiter.release(held);
+        throw new CancelledError();
+      }
+      if (queuedAt < 0) {
+        queuedAt = clock();
+        if (priority) cls = priority(ctx);
+      }
+      const waiting = limiter.enqueue(gate, ctx, cls);
+      if (!(waiting instanceof Promise)) {
+        limiter.release(held);
+        return refuse(ctx, waiting);
+      }
+      try {
+        await waiting;
+      } catch (error) {
+        limiter.release(held);
+        if (isOverloadedError(error)) return refuse(ctx, error);
+        throw error;
+      }
+      held.push(gate);
+    }
+    if (queuedAt >= 0) ctx.state.queuedMs = clock() - queuedAt;
+    return holding(ctx, next, held);
+  };
+
   const limiterMiddleware: ConcurrencyLimiter = {
     name: 'concurrencyLimit',
-    request: async function concurrencyLimit(ctx, next) {
+    request: function concurrencyLimit(ctx, next) {
       if (ctx.control) return next();
-      const held: Gate[] = [];
-      let queuedAt = -1;
-      let cls: Priority = CONCURRENCY_DEFAULTS.priority;
-      for (let i = 0; i < scopes.length; i++) {
-        const gate = limiter.gateOf(scopes[i]!, ctx);
-        if (gate === undefined) continue;
-        if (limiter.tryAcquire(gate)) {
-          held.push(gate);
-          continue;
-        }
-        if (ctx.cancelled) {
-          limiter.release(held);
-          throw new CancelledError();
-        }
-        if (queuedAt < 0) {
-          queuedAt = clock();
-          if (priority) cls = priority(ctx);
-        }
-        const waiting = limiter.enqueue(gate, ctx, cls);
-        if (!(waiting instanceof Promise)) {
-          limiter.release(held);
-          return refuse(ctx, waiting);
-        }
-        try {
-          await waiting;
-        } catch (error) {
-          limiter.release(held);
-          if (isOverloadedError(error)) return refuse(ctx, error);
-          throw error;
-        }
-        held.push(gate);
-      }
-      const start = clock();
-      if (queuedAt >= 0) ctx.state.queuedMs = start - queuedAt;
-      let replied = false;
-      try {
-        const reply = await next();
-        replied = true;
-        return reply;
-      } finally {
-        // A request cancelled while its handler had it holds its slots while the handler may run.
-        if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
-          const end = clock();
-          limiter.finish(held, ctx, end - start, replied, end);
-        }
-      }
+      // A free slot in the only scope: taken at once, nothing allocated for the list.
+      if (onlyGate !== undefined && limiter.tryAcquire(onlyGate)) return holding(ctx, next, onlyHeld);
+      return queued(ctx, next);
     },
     stats: () => limiter.stats(),
     on: subscribe,
