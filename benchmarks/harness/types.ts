@@ -96,3 +96,16 @@ export type Scenario = CompareScenario | LoadScenario | ExperimentScenario;
 
 /** Scenarios keyed by name, e.g. `pipeline.empty-stack.inmemory`. */
 export type ScenarioSet = Record<string, Scenario>;
+
+/**
+ * How a comparison of one stdio round trip to a child process (50-100 µs a call, two
+ * processes on two cores) is run: short interleaved blocks of about 20 ms, as
+ * {@link FINE_INTERLEAVE} for the same reasons, with enough calls per block that the
+ * block's median is not one scheduling accident of either process.
+ */
+export const STDIO_INTERLEAVE = {
+  rounds: 120,
+  warmupRounds: 10,
+  timePerRoundMs: 20,
+  gc: false,
+} as const satisfies Pick<CompareScenario, 'rounds' | 'warmupRounds' | 'timePerRoundMs' | 'gc'>;

@@ -16,7 +16,7 @@ import {
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
+import { FINE_INTERLEAVE, type ScenarioSet, STDIO_INTERLEAVE } from '../harness/types.js';
 
 const ECHO = { name: 'echo', arguments: { text: 'hello' } };
 
@@ -89,14 +89,14 @@ export const pipelineScenarios: ScenarioSet = {
     description: 'stdio child process echo: bare SDK vs withMiddleware(server, [])',
     baseline: stdioVariant('none'),
     candidate: stdioVariant('empty'),
-    rounds: 10,
+    ...STDIO_INTERLEAVE,
   },
   'pipeline.pass5.stdio': {
     kind: 'compare',
     description: 'stdio child process echo: bare SDK vs 5 pass-through middlewares',
     baseline: stdioVariant('none'),
     candidate: stdioVariant('pass5'),
-    rounds: 10,
+    ...STDIO_INTERLEAVE,
   },
   'pipeline.empty-stack.http': {
     kind: 'compare',

@@ -8,6 +8,8 @@
  * - `stack.defaults-gc.inmemory`: the same, with a full (major) GC before every block of 250
  *   calls, so each block starts right after one, as a busy server's calls often do: the JIT's
  *   feedback and the heap's layout after a major GC must not make the stack pay more.
+ * - `stack.defaults.stdio`: the same over stdio, the stack in the child process: what a
+ *   host sees of it over a real transport.
  * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
  *   `resources/read`, 70% tool calls over a slow tool set (a 5 ms I/O-bound `sleep` and a
  *   1 ms CPU-bound `cpu`, arguments drawn Zipf(1.0) over 300 sets) — by 8 concurrent
@@ -23,23 +25,18 @@ import {
   type Middleware,
   metrics,
   tokenBudget,
-  toolFilter,
   withMiddleware,
 } from 'mcp-perf';
-import { type Connected, connectInMemory, createSlowServer } from '../fixtures/servers.js';
+import { type Connected, connectInMemory, createSlowServer, defaultStack } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
+import { FINE_INTERLEAVE, type ScenarioSet, STDIO_INTERLEAVE } from '../harness/types.js';
 import { seededRandom, zipfSampler } from '../load/workload.js';
+import { stdioVariant } from './pipeline.js';
 
 /** Requests per agent workload. */
 export const AGENT_REQUESTS = 2_000;
 /** Concurrent callers of the agent workload. */
 export const AGENT_CONCURRENCY = 8;
-
-/** The default stack, fresh for each connection set-up. */
-function defaultStack(): Middleware[] {
-  return [metrics(), concurrencyLimit(), toolFilter(), tokenBudget(), cache()];
-}
 
 /** The stack an agent-facing server would run: the slow tools cached. */
 function agentStack(): Middleware[] {
@@ -132,6 +129,13 @@ export const stackScenarios: ScenarioSet = {
     warmupRounds: 10,
     itersPerRound: 250,
     gc: true,
+  },
+  'stack.defaults.stdio': {
+    kind: 'compare',
+    description: 'stdio child process echo: bare SDK vs the full default stack in the child',
+    baseline: stdioVariant('none'),
+    candidate: stdioVariant('defaults'),
+    ...STDIO_INTERLEAVE,
   },
   'agent.realistic.inmemory': {
     kind: 'compare',
