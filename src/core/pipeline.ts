@@ -417,14 +417,19 @@ export class Pipeline implements Connection {
   }
 
   /** Runs the stack for one request and answers the caller. Never rejects. */
-  private async execute(ctx: Context): Promise<void> {
-    let reply: Reply;
+  private execute(ctx: Context): void {
+    // Not an async function: one reaction on the stack's promise allocates a fraction of
+    // what an async function's frame and await do, on every request.
+    let replied: Promise<Reply>;
     try {
-      reply = await this.run(ctx, this.innermost);
+      replied = this.run(ctx, this.innermost);
     } catch (error) {
       return this.fail(ctx, error);
     }
-    this.deliver(ctx, reply);
+    replied.then(
+      (reply) => this.deliver(ctx, reply),
+      (error: unknown) => this.fail(ctx, error),
+    );
   }
 
   /** The innermost `next()`: hands the request to the handler and waits for its answer. */

@@ -330,20 +330,36 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   };
 
   /** A request with its slots: runs it, then gives the slots back (or lingers with them). */
-  const holding = async (ctx: RequestContext, next: Next, held: readonly Gate[]): Promise<Reply> => {
-    const start = clock();
-    let replied = false;
-    try {
-      const reply = await next();
-      replied = true;
-      return reply;
-    } finally {
-      // A request cancelled while its handler had it holds its slots while the handler may run.
-      if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
-        const end = clock();
-        limiter.finish(held, ctx, end - start, replied, end);
-      }
+  /** Gives back a request's slots, unless it was cancelled while its handler had it. */
+  const release = (ctx: RequestContext, held: readonly Gate[], start: number, replied: boolean): void => {
+    // A request cancelled while its handler had it holds its slots while the handler may run.
+    if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
+      const end = clock();
+      limiter.finish(held, ctx, end - start, replied, end);
     }
+  };
+  /**
+   * A request with its slots: runs it, then gives the slots back. Not an async function: a
+   * reaction on next()'s promise allocates a fraction of what an async frame and await do.
+   */
+  const holding = (ctx: RequestContext, next: Next, held: readonly Gate[]): Promise<Reply> => {
+    const start = clock();
+    let replied: Promise<Reply>;
+    try {
+      replied = next();
+    } catch (error) {
+      replied = Promise.reject(error);
+    }
+    return replied.then(
+      (reply) => {
+        release(ctx, held, start, true);
+        return reply;
+      },
+      (error: unknown) => {
+        release(ctx, held, start, false);
+        throw error;
+      },
+    );
   };
   // The common case, one scope without a key: its gate, and the list of gates a request
   // through it holds (read, never changed, so one list serves every request).

@@ -343,21 +343,28 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
 
   const middleware: MetricsMiddleware = {
     name: 'metrics',
-    request: async function metrics(ctx, next) {
+    // Not an async function: a reaction on next()'s promise allocates a fraction of what an
+    // async function's frame and await do, and this runs on every request.
+    request: function metrics(ctx, next) {
       const side = registry.side(ctx.side);
       const start = ownClock ? clock() : ctx.startedAt;
       side.inFlight++;
-      let reply: Reply;
-      try {
-        reply = await next();
-      } catch (error) {
+      const failed = (error: unknown): never => {
         side.inFlight--;
         finish(ctx, side, start, undefined, classifyThrown(error, verdict));
         throw error;
+      };
+      let replied: Promise<Reply>;
+      try {
+        replied = next();
+      } catch (error) {
+        replied = Promise.reject(error);
       }
-      side.inFlight--;
-      finish(ctx, side, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
-      return reply;
+      return replied.then((reply) => {
+        side.inFlight--;
+        finish(ctx, side, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
+        return reply;
+      }, failed);
     },
     // Records what a layer inside answers early (a client-side cache hit); answers nothing itself.
     early: passesThrough(function metricsEarly(ctx, next) {
