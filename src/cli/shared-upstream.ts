@@ -85,10 +85,10 @@ export class SharedUpstream {
     return this.connection.ready;
   }
 
-  /** Sends a channel's request upstream under an id of the shared connection. */
-  forward(channel: UpstreamChannel, message: Record<string, unknown>): number {
+  /** Sends a channel's request upstream under an id of the shared connection; `undefined` if it closed meanwhile. */
+  forward(channel: UpstreamChannel, message: Record<string, unknown>): number | undefined {
     const connection = this.connection;
-    if (connection === undefined) throw new Error('upstream connection closed');
+    if (connection === undefined) return undefined;
     const upstreamId = this.nextId++;
     const params = message.params as { _meta?: { progressToken?: string | number } } | undefined;
     const progressToken = params?._meta?.progressToken;
@@ -291,7 +291,10 @@ export class UpstreamChannel implements McpTransport {
       this.deliver({ jsonrpc: '2.0', id, result } as JsonRpcMessage);
       return;
     }
-    this.open.set(id, this.shared.forward(this, m));
+    const upstreamId = this.shared.forward(this, m);
+    if (upstreamId === undefined)
+      this.deliver(errorResponse(id, CONNECTION_CLOSED, 'the server closed the connection'));
+    else this.open.set(id, upstreamId);
   }
 
   /** Hands a message from the shared connection to this channel's proxy. */

@@ -35,6 +35,7 @@ describe('mcp-perf proxy --listen --stateless', () => {
   let counts: Counts;
   let opened = 0;
   let stateless = true;
+  const upstreams: InMemoryTransport[] = [];
   const stack = createStack({
     middleware: [{ metrics: {} }, { cache: { tools: { include: ['echo'] } } }],
   });
@@ -58,6 +59,7 @@ describe('mcp-perf proxy --listen --stateless', () => {
         const target = opened++ === 0 ? server.server : createCountingServer().server;
         const [client, serverSide] = InMemoryTransport.createLinkedPair();
         void target.connect(serverSide);
+        upstreams.push(client);
         return client;
       },
       endpoint: { command: 'counting-server', args: [] },
@@ -149,6 +151,19 @@ describe('mcp-perf proxy --listen --stateless', () => {
     assert.match(await dashboard.text(), /<html/i);
   });
 
+  it('opens a new upstream connection when the shared one closes', async () => {
+    await upstreams[0]!.close();
+    const call = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'add', arguments: { a: 5, b: 5 } },
+    };
+    const answer = await postAlone(url, call);
+    assert.equal(answer.body.result.content[0]?.text, '10');
+    assert.equal(opened, 2);
+  });
+
   it('follows the setting per request: stateful again when it is off', async () => {
     stateless = false;
     try {
@@ -159,7 +174,7 @@ describe('mcp-perf proxy --listen --stateless', () => {
       assert.equal(textOf(await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })), '3');
       await transport.terminateSession();
       await client.close();
-      assert.equal(opened, 2, 'a session opens its own upstream');
+      assert.equal(opened, 3, 'a session opens its own upstream');
     } finally {
       stateless = true;
     }
