@@ -1,8 +1,11 @@
 import { MIDDLEWARE_REGISTRY, type MiddlewareDefinition } from './registry.js';
 import { type JsonSchema, SHARED_DEFINITIONS } from './schema-parts.js';
 
-/** Defaults of the config's `listen` settings. */
-export const LISTEN_DEFAULTS = Object.freeze({ stateless: false });
+/** Defaults of the config's `listen` settings, in one place: `stateless` false. */
+export const LISTEN_DEFAULTS = Object.freeze({
+  /** Serve Streamable HTTP with sessions. */
+  stateless: false,
+});
 
 /** The `listen` settings: how `mcp-perf proxy --listen` serves Streamable HTTP. */
 const LISTEN_SCHEMA: JsonSchema = {
