@@ -83,8 +83,10 @@ export function createProxy(options: ProxyOptions): McpProxy {
     const sending = pipeline.fromCaller(message, extra);
     if (sending) sending.then(undefined, report);
   };
-  upstream.onmessage = (message: JsonRpcMessage, extra?: unknown) => {
-    const sending = pipeline.fromHandler(message, extra);
+  // A transport that knows which caller request a message belongs to (the stateless HTTP
+  // front's shared upstream) says so in a third argument, as a server's send() would.
+  upstream.onmessage = (message: JsonRpcMessage, extra?: unknown, sendOptions?: SendOptions) => {
+    const sending = pipeline.fromHandler(message, extra, sendOptions);
     if (sending) sending.then(undefined, report);
   };
   downstream.onclose = closeBoth;

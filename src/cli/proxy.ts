@@ -34,6 +34,9 @@ Options:
       --pool <n>          Keep-alive connections to --upstream. Default 16.
       --listen <host:port> Serve over Streamable HTTP at /mcp, with /metrics, /stats and
                           /dashboard, instead of stdio. Binds loopback unless told otherwise.
+      --stateless         With --listen: serve without sessions; each POST stands alone and
+                          all share one upstream connection. Also the config's
+                          listen.stateless. Default: stateful sessions.
       --token <token>     Bearer token every HTTP request must carry; required to listen
                           on an address other than loopback. Default: $MCP_PERF_TOKEN.
       --kill-after <dur>  Grace period before a child that does not exit is killed. Default 5s.
@@ -44,6 +47,7 @@ Examples:
   mcp-perf proxy -c mcp-perf.yaml -- python server.py --verbose
   mcp-perf proxy -c mcp-perf.yaml --upstream http://127.0.0.1:3000/mcp
   mcp-perf proxy -c mcp-perf.yaml --listen 127.0.0.1:8080 -- node server.js
+  mcp-perf proxy --listen 127.0.0.1:8080 --stateless --upstream http://127.0.0.1:3000/mcp
   MCP_PERF_TOKEN=s3cret mcp-perf proxy -c c.yaml --listen 0.0.0.0:8080 --upstream http://10.0.0.5:3000/mcp
 `;
 
@@ -59,6 +63,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
       upstream: { type: 'string' },
       pool: { type: 'string' },
       listen: { type: 'string' },
+      stateless: { type: 'boolean' },
       token: { type: 'string' },
       'kill-after': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -91,6 +96,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
       return fail(`--upstream: not a URL: ${values.upstream}`);
     }
   }
+  if (values.stateless && values.listen === undefined) return fail('--stateless needs --listen');
   const token = values.token || process.env.MCP_PERF_TOKEN || undefined;
   let listen: { host: string; port: number } | undefined;
   if (values.listen !== undefined) {
@@ -159,6 +165,9 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
         };
       },
       openUpstream,
+      endpoint:
+        upstreamUrl !== undefined ? { url: upstreamUrl } : { command: command[0]!, args: command.slice(1) },
+      stateless: () => values.stateless === true || current().config.listen?.stateless === true,
     });
     log(`listening on http://${formatHost(front.address.address)}:${front.address.port}/mcp`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

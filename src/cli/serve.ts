@@ -1,6 +1,11 @@
 /**
  * `--listen`: the proxied server exposed over Streamable HTTP, beside the proxy's own
  * endpoints: `/metrics` (Prometheus text), `/stats` (JSON) and `/dashboard`.
+ *
+ * Stateful (the default): each session gets its own proxy and its own upstream. Stateless
+ * (`--stateless` or `listen.stateless` in the config): no session id; each POST gets a
+ * fresh server transport and proxy, and every POST shares one upstream connection
+ * ({@link SharedUpstream}).
  */
 
 import { randomUUID, timingSafeEqual } from 'node:crypto';
@@ -14,6 +19,7 @@ import { dashboardData } from '../dashboard/data.js';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
 import type { MetricsMiddleware } from '../middleware/metrics/index.js';
 import { log } from './log.js';
+import { SharedUpstream, type UpstreamEndpoint } from './shared-upstream.js';
 
 /** What the HTTP endpoints need from the running proxy. */
 export interface ServeOptions {
@@ -32,6 +38,10 @@ export interface ServeOptions {
   };
   /** Opens a new upstream for a new session. */
   openUpstream(): McpTransport & { stop?(): Promise<unknown> };
+  /** What the upstream is (for middleware keyed on it when stateless POSTs share one connection). */
+  endpoint: UpstreamEndpoint;
+  /** Whether a request without a session id is served statelessly; asked per request, so a config reload applies. */
+  stateless(): boolean;
 }
 
 /** A running HTTP front. */
@@ -65,8 +75,33 @@ export async function serveHttp(options: ServeOptions): Promise<HttpFront> {
 
   const metricsOf = () => options.current().find('metrics') as MetricsMiddleware | undefined;
 
+  let shared: SharedUpstream | undefined;
+  const handleStateless = async (req: IncomingMessage, res: ServerResponse) => {
+    // No session to stream to or end: only POST means something (as in the SDK's stateless examples).
+    if (req.method !== 'POST')
+      return json(res, 405, {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32000, message: 'Method not allowed: this endpoint is stateless, POST each request' },
+      });
+    shared ??= new SharedUpstream(options.openUpstream, options.endpoint, (error) =>
+      log(`upstream: ${error.message}`),
+    );
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const proxy = createProxy({
+      downstream: transport,
+      upstream: shared.channel(),
+      stack: options.stack,
+      onerror: (error) => log(`request: ${error.message}`),
+    });
+    res.once('close', () => void proxy.close());
+    await proxy.start();
+    await transport.handleRequest(req, res);
+  };
+
   const handleMcp = async (req: IncomingMessage, res: ServerResponse) => {
     const id = req.headers['mcp-session-id'];
+    if (id === undefined && options.stateless()) return handleStateless(req, res);
     const existing = typeof id === 'string' ? sessions.get(id) : undefined;
     if (existing) return existing.transport.handleRequest(req, res);
     if (typeof id === 'string')
@@ -146,6 +181,7 @@ export async function serveHttp(options: ServeOptions): Promise<HttpFront> {
     async close() {
       await Promise.allSettled([...sessions.values()].map((s) => s.proxy.close()));
       sessions.clear();
+      await shared?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

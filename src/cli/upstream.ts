@@ -42,17 +42,11 @@ export function pooledFetch(options: PoolOptions = {}): PooledFetch {
 /** A fetch that opens a fresh connection for every request (the baseline the pool is measured against). */
 export function unpooledFetch(): FetchLike {
   return (async (url: string | URL, init?: RequestInit) => {
-    const agent = new Agent({ pipelining: 0 });
+    const agent = new Agent();
     try {
-      const response = await undiciFetch(url, { ...(init as object), dispatcher: agent });
-      // The body may still be streaming (SSE): close the agent once it is read or cancelled.
-      const body = await response.arrayBuffer();
-      return new Response(body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers as unknown as Headers,
-      });
+      return await undiciFetch(url, { ...(init as object), dispatcher: agent });
     } finally {
+      // Graceful: the connection closes once the response body (an SSE stream too) has been read.
       void agent.close();
     }
   }) as unknown as FetchLike;

@@ -22,9 +22,9 @@ export {
   REDIS_CONNECT_WAIT_MS,
   type StackContext,
 } from './registry.js';
-export { buildConfigSchema, CONFIG_SCHEMA, CONFIG_SCHEMA_ID } from './schema.js';
+export { buildConfigSchema, CONFIG_SCHEMA, CONFIG_SCHEMA_ID, LISTEN_DEFAULTS } from './schema.js';
 export type { JsonSchema } from './schema-parts.js';
 export { type ConfiguredStack, type CreateStackOptions, createStack } from './stack.js';
 export { type SwitchableStack, switchableStack } from './switchable.js';
 export { parseDuration, parseSize } from './units.js';
-export { type StackConfig, type StackEntry, validateConfig } from './validate.js';
+export { type ListenConfig, type StackConfig, type StackEntry, validateConfig } from './validate.js';

@@ -13,8 +13,9 @@ export function renderConfigReference(schema: JsonSchema): string {
     '<!-- Generated from the config schema by `npm run docs:config`. Do not edit by hand. -->',
     '',
     String(schema.description),
-    'A config file (YAML or JSON) holds one key, `middleware`: a list whose entries each name one',
-    'middleware and hold its options. The JSON Schema ships as `mcp-perf/config.schema.json`.',
+    'A config file (YAML or JSON) holds the key `middleware`: a list whose entries each name one',
+    'middleware and hold its options; beside it, `listen` sets how `mcp-perf proxy --listen` serves.',
+    'The JSON Schema ships as `mcp-perf/config.schema.json`.',
     '',
     '```yaml',
     'middleware:',
@@ -33,6 +34,20 @@ export function renderConfigReference(schema: JsonSchema): string {
     '  An unset variable without a fallback is an error naming the path.',
     '',
   ];
+  const settings = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  for (const [name, entry] of Object.entries(settings)) {
+    if (entry.type !== 'object') continue;
+    out.push(
+      `## Top-level \`${name}\``,
+      '',
+      String(entry.description),
+      '',
+      '| setting | type | default | description |',
+      '|---|---|---|---|',
+    );
+    rows(entry, `${name}.`, out);
+    out.push('');
+  }
   for (const [name, entry] of Object.entries(entries)) {
     out.push(
       `## \`${name}\``,

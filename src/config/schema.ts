@@ -1,6 +1,28 @@
 import { MIDDLEWARE_REGISTRY, type MiddlewareDefinition } from './registry.js';
 import { type JsonSchema, SHARED_DEFINITIONS } from './schema-parts.js';
 
+/** Defaults of the config's `listen` settings, in one place: `stateless` false. */
+export const LISTEN_DEFAULTS = Object.freeze({
+  /** Serve Streamable HTTP with sessions. */
+  stateless: false,
+});
+
+/** The `listen` settings: how `mcp-perf proxy --listen` serves Streamable HTTP. */
+const LISTEN_SCHEMA: JsonSchema = {
+  description:
+    'How `mcp-perf proxy --listen` serves Streamable HTTP. Read for each new request, so a reload applies at once. Ignored without --listen.',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    stateless: {
+      description:
+        'Serve without sessions: no session id, each POST stands alone (no initialize needed before it) and all of them share one upstream connection. Sessions already open keep being served. `--stateless` sets it too.',
+      type: 'boolean',
+      default: LISTEN_DEFAULTS.stateless,
+    },
+  },
+};
+
 /** The `$id` of the published config schema. */
 export const CONFIG_SCHEMA_ID = 'https://mcp-perf.dev/schemas/config.schema.json';
 
@@ -27,6 +49,7 @@ export function buildConfigSchema(registry: Readonly<Record<string, MiddlewareDe
         type: 'array',
         items: { $ref: '#/$defs/middlewareEntry' },
       },
+      listen: LISTEN_SCHEMA,
     },
     $defs: {
       ...SHARED_DEFINITIONS,

@@ -1,7 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { MIDDLEWARE_REGISTRY } from './registry.js';
-import { CONFIG_SCHEMA } from './schema.js';
+import { CONFIG_SCHEMA, type LISTEN_DEFAULTS } from './schema.js';
 import type { JsonSchema } from './schema-parts.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -13,10 +13,18 @@ export interface StackEntry {
   readonly options: Record<string, unknown>;
 }
 
-/** A validated config: the stack, outermost first. */
+/** The `listen` settings of a config: how `mcp-perf proxy --listen` serves Streamable HTTP. */
+export interface ListenConfig {
+  /** Serve without sessions, each POST on its own. Default `false` ({@link LISTEN_DEFAULTS}). */
+  readonly stateless?: boolean;
+}
+
+/** A validated config: the stack, outermost first, and the proxy's `listen` settings. */
 export interface StackConfig {
   /** The middlewares, outermost first. */
   readonly middleware: readonly StackEntry[];
+  /** How `mcp-perf proxy --listen` serves, when the file says. */
+  readonly listen?: ListenConfig;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -38,9 +46,13 @@ function validator(): ValidateFunction {
 export function validateConfig(data: unknown, source?: string): StackConfig {
   const validate = validator();
   if (!validate(data)) throw new ConfigError(describeErrors(validate.errors ?? [], data), source);
-  const list = (data as { middleware: Record<string, unknown>[] }).middleware;
+  const { middleware: list, listen } = data as {
+    middleware: Record<string, unknown>[];
+    listen?: ListenConfig;
+  };
   const schemaRoot = CONFIG_SCHEMA;
   return {
+    ...(listen === undefined ? {} : { listen: { ...listen } }),
     middleware: list.map((entry) => {
       const [name, options] = Object.entries(entry)[0]!;
       const definition = MIDDLEWARE_REGISTRY[name]!;

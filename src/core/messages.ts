@@ -22,6 +22,8 @@ export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 /** `_meta` key carrying the client's name and version on modern requests. */
 export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+/** `_meta` key naming the `subscriptions/listen` request a modern change notification is delivered on. */
+export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 /** Methods that are never cached, queued or delayed. */
 export const CONTROL_METHODS: ReadonlySet<string> = new Set(['initialize', 'server/discover', 'ping']);

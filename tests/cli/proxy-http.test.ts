@@ -145,3 +145,35 @@ describe('mcp-perf proxy --listen with a child per session', () => {
     await client.close().catch(() => {});
   });
 });
+
+describe('mcp-perf proxy --listen, stateless from the config', () => {
+  it('serves each POST on its own through one upstream session, and --stateless needs --listen', async () => {
+    const { dir, cleanup } = await tempDir();
+    const upstream = await upstreamServer();
+    const config = await writeConfig(
+      dir,
+      'listen: { stateless: true }\nmiddleware:\n  - cache: { tools: { include: [echo] } }\n',
+    );
+    const cli = startCli(['proxy', '-c', config, '--upstream', upstream.url, '--listen', '127.0.0.1:0']);
+    const misuse = startCli(['proxy', '--stateless', '--upstream', upstream.url]);
+    try {
+      const base = (await cli.waitForStderr(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/))[1]!;
+      for (const name of ['first', 'second']) {
+        const client = new Client({ name, version: '1.0.0' });
+        const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`));
+        await client.connect(transport);
+        assert.equal(transport.sessionId, undefined);
+        assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'y' } })), 'y');
+        await client.close();
+      }
+      assert.equal(upstream.counts.echo, 1, 'the second client was answered by the shared cache');
+      assert.equal((await misuse.exited).code, 2);
+      assert.match(misuse.stderr(), /--stateless needs --listen/);
+    } finally {
+      cli.process.kill('SIGTERM');
+      assert.equal((await cli.exited).code, 0);
+      await upstream.close();
+      await cleanup();
+    }
+  });
+});

@@ -10,7 +10,8 @@ const FIXTURE = [process.execPath, '--import', 'tsx', fixturePath('stdio-server-
 /** A child that reports its pid on stderr, ignores stdin and (optionally) SIGTERM, and never exits by itself. */
 const STUBBORN = (ignoreTerm: boolean) =>
   nodeEval(
-    `process.stderr.write('child pid ' + process.pid + '\\n');${ignoreTerm ? "process.on('SIGTERM', () => {}); process.on('SIGINT', () => {});" : ''}setInterval(() => {}, 1000);`,
+    // The pid is announced only once the handlers are in place: a signal sent on seeing it must find them.
+    `${ignoreTerm ? "process.on('SIGTERM', () => {}); process.on('SIGINT', () => {});" : ''}setInterval(() => {}, 1000);process.stderr.write('child pid ' + process.pid + '\\n');`,
   );
 
 describe('mcp-perf proxy over stdio', () => {

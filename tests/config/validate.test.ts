@@ -97,7 +97,7 @@ describe('validateConfig', () => {
     );
     assert.deepEqual(issuesOf('mdidleware: []\n'), [
       { path: 'middleware', message: 'is required' },
-      { path: 'mdidleware', message: 'unknown option "mdidleware" (known: $schema, middleware)' },
+      { path: 'mdidleware', message: 'unknown option "mdidleware" (known: $schema, middleware, listen)' },
     ]);
   });
 
@@ -186,6 +186,22 @@ describe('validateConfig', () => {
       () => parseConfig('middleware: 1\n', { source: 'proxy.yaml' }),
       /^ConfigError: invalid config proxy\.yaml:\n {2}middleware: expected array, got 1$/,
     );
+  });
+
+  it('accepts the listen settings beside the stack and names their problems', () => {
+    const config = parseConfig('listen: { stateless: true }\nmiddleware: [{ metrics: {} }]\n', { env: {} });
+    assert.deepEqual(config.listen, { stateless: true });
+    assert.equal(config.middleware[0]?.name, 'metrics');
+    assert.equal(parseConfig('middleware: []\n', { env: {} }).listen, undefined);
+    assert.equal(
+      only('listen: { stateless: yes please }\nmiddleware: []\n'),
+      'listen.stateless: expected boolean, got "yes please"',
+    );
+    assert.equal(
+      only('listen: { sessions: false }\nmiddleware: []\n'),
+      'listen.sessions: unknown option "sessions" (known: stateless)',
+    );
+    assert.equal(only('listen: true\nmiddleware: []\n'), 'listen: expected object, got true');
   });
 
   it('validates plain data too', () => {

@@ -20,13 +20,20 @@
  * - **Changes**: `setRules()` and a server's `notifications/tools/list_changed` send
  *   callers `notifications/tools/list_changed` through the stack (so a cache outside the
  *   filter drops the lists it holds), and `tools.listChanged` is advertised in the
- *   handshake.
+ *   handshake. On a modern connection a change is delivered only on the caller's
+ *   `subscriptions/listen` streams that asked for tool changes, stamped with the
+ *   subscription's id, as the modern era requires.
  *
  * @module
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../../core/messages.js';
+import {
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_PROTOCOL_VERSION,
+  META_SUBSCRIPTION_ID,
+} from '../../core/messages.js';
 import type {
   Connection,
   JsonObject,
@@ -35,6 +42,7 @@ import type {
   NotificationContext,
   Reply,
   RequestContext,
+  RequestId,
 } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
@@ -246,6 +254,7 @@ export interface ToolFilterMiddleware extends MiddlewareObject {
 
 const WHERE = 'toolFilter';
 const LIST_CHANGED: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/tools/list_changed' };
+const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 /** A tool name no server has: what a server answers for it is its answer for an unknown tool. */
 const PROBE_NAME = `mcp-perf-unknown-tool-${Math.random().toString(36).slice(2, 12)}`;
 const NO_TAGS: readonly string[] = Object.freeze([]);
@@ -276,6 +285,8 @@ interface ConnectionState {
   loading: Promise<Catalog> | undefined;
   unknownAnswer: Promise<string> | undefined;
   tokens: Map<string, number>;
+  /** Open `subscriptions/listen` requests (modern era) that asked for tool list changes. */
+  listens: Set<RequestId> | undefined;
 }
 
 /**
@@ -726,6 +737,51 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
     };
   };
 
+  // ---- modern-era change delivery ----
+
+  /** Remembers a caller's listen stream that wants tool changes, for as long as it is open. */
+  const listen = (ctx: RequestContext, next: () => Promise<Reply>): Promise<Reply> => {
+    const wanted = ctx.params?.notifications as JsonObject | undefined;
+    if (wanted?.toolsListChanged !== true) return next();
+    const state = stateOf(ctx.connection);
+    state.listens ??= new Set();
+    const listens = state.listens;
+    listens.add(ctx.id);
+    const forget = () => void listens.delete(ctx.id);
+    const reply = next();
+    reply.then(forget, forget);
+    return reply;
+  };
+
+  /**
+   * The server acknowledges only what its own capabilities promise; where the filter
+   * advertised `tools.listChanged` on its behalf, the acknowledgement says so too.
+   */
+  const acknowledge = (nctx: NotificationContext): JsonRpcNotification | undefined => {
+    const params = nctx.message.params;
+    const id = (params?._meta as JsonObject | undefined)?.[META_SUBSCRIPTION_ID] as RequestId | undefined;
+    const honored = params?.notifications as JsonObject | undefined;
+    if (id === undefined || honored?.toolsListChanged === true) return undefined;
+    if (states.get(nctx.connection)?.listens?.has(id) !== true) return undefined;
+    return { ...nctx.message, params: { ...params, notifications: { ...honored, toolsListChanged: true } } };
+  };
+
+  /** Tells a connection's caller that its list changed, in the way its era delivers changes. */
+  const announce = (connection: Connection): void => {
+    if (connection.session.era !== 'modern') {
+      totals.listChangedSent++;
+      connection.notify(LIST_CHANGED, 'caller', { throughStack: true });
+      return;
+    }
+    // The modern era never delivers a change nobody subscribed to.
+    for (const id of states.get(connection)?.listens ?? []) {
+      totals.listChangedSent++;
+      connection.notify({ ...LIST_CHANGED, params: { _meta: { [META_SUBSCRIPTION_ID]: id } } }, 'caller', {
+        throughStack: true,
+      });
+    }
+  };
+
   const filter: ToolFilterMiddleware = {
     name: 'toolFilter',
     request: function toolFilter(ctx, next) {
@@ -738,6 +794,8 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
         case 'initialize':
         case 'server/discover':
           return listChanged ? advertise(next) : next();
+        case 'subscriptions/listen':
+          return listen(ctx, next);
         default:
           return next();
       }
@@ -755,8 +813,9 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
       }
     },
     notification: function toolFilterNotification(nctx: NotificationContext) {
-      if (nctx.from !== 'handler' || emitting || nctx.message.method !== LIST_CHANGED.method)
-        return undefined;
+      if (nctx.from !== 'handler' || emitting) return undefined;
+      if (nctx.message.method === ACKNOWLEDGED) return listChanged ? acknowledge(nctx) : undefined;
+      if (nctx.message.method !== LIST_CHANGED.method) return undefined;
       const state = states.get(nctx.connection);
       if (state !== undefined) {
         state.listVersion++;
@@ -784,11 +843,7 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
       rulesVersion++;
       emitting = true;
       try {
-        for (const connection of live) {
-          if (connection.closed) continue;
-          totals.listChangedSent++;
-          connection.notify(LIST_CHANGED, 'caller', { throughStack: true });
-        }
+        for (const connection of live) if (!connection.closed) announce(connection);
       } finally {
         emitting = false;
       }
@@ -824,6 +879,7 @@ function newState(): ConnectionState {
     loading: undefined,
     unknownAnswer: undefined,
     tokens: new Map(),
+    listens: undefined,
   };
 }
 

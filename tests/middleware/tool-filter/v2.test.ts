@@ -12,15 +12,19 @@ import {
   withMiddleware,
   wrapTransport,
 } from '../../../src/index.js';
+import { deferred } from '../../helpers/servers.js';
 import { MODERN_AND_LEGACY_VERSIONS } from '../../helpers/servers-v2.js';
 
 const MODERN = '2026-07-28';
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 /** A v2 McpServer with `names` as tools, each answering its own name; `ran` records real executions. */
-function serverV2(names: readonly string[], ran: string[], modern = false): McpServer {
+function serverV2(names: readonly string[], ran: string[], modern = false, listChanged = true): McpServer {
   const server = new McpServer(
     { name: 'v2-tools', version: '2.0.0' },
-    modern ? { supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS } : undefined,
+    modern
+      ? { supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS, capabilities: { tools: { listChanged } } }
+      : undefined,
   );
   for (const name of names) {
     server.registerTool(
@@ -174,3 +178,73 @@ for (const [era, pair] of [
     });
   });
 }
+
+describe('toolFilter on SDK v2, modern era: changes at run time', () => {
+  for (const serverListChanged of [true, false]) {
+    it(`setRules() reaches the client on its subscriptions/listen stream, stamped with the subscription id (server ${serverListChanged ? 'advertises' : 'does not advertise'} listChanged)`, async () => {
+      const ran: string[] = [];
+      const filter = toolFilter({ rules: { deny: ['delete_*'] } });
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      const wire: Record<string, unknown>[] = [];
+      const send = serverSide.send.bind(serverSide);
+      serverSide.send = (message, options) => {
+        wire.push(message as Record<string, unknown>);
+        return send(message, options);
+      };
+      const handle = serveStdio(() => serverV2(NAMES, ran, true, serverListChanged), {
+        transport: wrapTransport(serverSide, [filter], { side: 'server' }),
+      });
+      const changed = deferred<string[]>();
+      const client = new Client(
+        { name: 'modern-client', version: '2.0.0' },
+        {
+          supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS,
+          versionNegotiation: { mode: 'auto' },
+          listChanged: {
+            tools: {
+              onChanged: (error, tools) => {
+                if (error) changed.reject(error);
+                else changed.resolve((tools ?? []).map((t) => t.name));
+              },
+            },
+          },
+        },
+      );
+      await client.connect(clientSide);
+      try {
+        assert.equal(client.getNegotiatedProtocolVersion?.(), MODERN);
+        const subscription = client.autoOpenedSubscription;
+        assert.ok(subscription, 'the client opened subscriptions/listen');
+        // Where the server does not promise tool changes, the filter does, in the acknowledgement too.
+        assert.equal(subscription.honoredFilter.toolsListChanged, true);
+        const before = wire.length;
+        filter.setRules({ deny: ['delete_*', 'send_*'] });
+        assert.deepEqual(await changed.promise, ['read_calendar', 'read_weather']);
+        const notes = wire.slice(before).filter((m) => m.method === 'notifications/tools/list_changed');
+        assert.equal(notes.length, 1);
+        const listen = wire.find((m) => m.method === 'notifications/subscriptions/acknowledged') as {
+          params: { _meta: Record<string, unknown> };
+        };
+        assert.equal(
+          (notes[0]!.params as { _meta?: Record<string, unknown> } | undefined)?._meta?.[SUBSCRIPTION_ID],
+          listen.params._meta[SUBSCRIPTION_ID],
+        );
+        assert.equal(filter.stats().listChangedSent, 1);
+        // A closed subscription gets no more changes, and the modern era sends none unasked.
+        await subscription.close();
+        await new Promise((resolve) => setImmediate(resolve));
+        const afterClose = wire.length;
+        filter.setRules({ deny: ['delete_*'] });
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(
+          wire.slice(afterClose).filter((m) => m.method === 'notifications/tools/list_changed').length,
+          0,
+        );
+        assert.equal(filter.stats().listChangedSent, 1);
+      } finally {
+        await client.close();
+        await handle.close();
+      }
+    });
+  }
+});
