@@ -12,6 +12,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
+import { rangeCounter } from '../../tokens/approximate.js';
 import { BOUNDED_COUNT_DEFAULTS, sliceEnd } from '../../tokens/bounded.js';
 import type { TokenCounter } from '../../tokens/types.js';
 
@@ -153,11 +154,12 @@ export function countSlices(
 ): SliceCounts | Promise<SliceCounts> {
   const counted: SliceCounts = { text, ends: [], counts: [], total: 0, complete: text.length === 0 };
   const pacer = new Pacer(signal);
+  const count = rangeCounter(counter);
   let start = 0;
   const step = (): SliceCounts | Promise<SliceCounts> => {
     while (start < text.length) {
       const end = sliceEnd(text, start);
-      const tokens = counter.count(start === 0 && end === text.length ? text : text.slice(start, end));
+      const tokens = count(text, start, end);
       counted.counts.push(tokens);
       counted.ends.push(end);
       counted.total += tokens;
@@ -199,9 +201,10 @@ export function cutCounted(counted: SliceCounts, budget: number, counter: TokenC
   let from = sliceStart;
   const to = ends[i]!;
   let left = budget - kept;
+  const count = rangeCounter(counter);
   for (let fine = from; fine < to; ) {
     const fineEnd = Math.min(to, sliceEnd(text, fine, FINE_SLICE, FINE_FORCED, to));
-    const tokens = counter.count(text.slice(fine, fineEnd));
+    const tokens = count(text, fine, fineEnd);
     if (tokens > left) break;
     left -= tokens;
     kept += tokens;
