@@ -99,15 +99,25 @@ function runCost(run: number, length: number, newline: boolean, tail: number): n
  * ```
  */
 export function estimateTokens(text: string): number {
-  const n = text.length;
-  if (n === 0) return 0;
+  return estimateRange(text, 0, text.length);
+}
+
+/**
+ * {@link estimateTokens} of `text.slice(from, to)`, without making the slice: a counter
+ * of a long text slice by slice reads the text in place (a sliced string costs a
+ * representation check on every character read).
+ *
+ * @internal
+ */
+export function estimateRange(text: string, from: number, to: number): number {
+  if (to <= from) return 0;
   let total = 0;
   let run = RUN_NONE;
   let length = 0;
   let prevLower = false;
   let newline = false;
   let tail = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (c >= 97 && c <= 122) {
       if (run !== RUN_WORD) {
@@ -183,6 +193,17 @@ export function estimateTokens(text: string): number {
   }
   total += runCost(run, length, newline, tail);
   return total < 1.5 ? 1 : Math.round(total);
+}
+
+/**
+ * A function counting `text.slice(from, to)` with `counter`: in place for the approximate
+ * counter, through a slice (or the text itself when the range is all of it) for any other.
+ *
+ * @internal
+ */
+export function rangeCounter(counter: TokenCounter): (text: string, from: number, to: number) => number {
+  if (counter === APPROXIMATE) return estimateRange;
+  return (text, from, to) => counter.count(from === 0 && to === text.length ? text : text.slice(from, to));
 }
 
 /** The {@link TokenCounter} returned by {@link approximateTokenCounter}. */

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { get_encoding } from 'tiktoken';
-import { approximateTokenCounter, estimateTokens } from '../../src/tokens/approximate.js';
+import {
+  approximateTokenCounter,
+  estimateRange,
+  estimateTokens,
+  rangeCounter,
+} from '../../src/tokens/approximate.js';
 import { CATEGORIES, loadCorpus, loadHeldOut } from './corpus.js';
 
 /** Headings of the error table in estimateTokens' doc comment, by corpus category. */
@@ -148,6 +153,22 @@ describe('estimateTokens', () => {
       const n = estimateTokens(text);
       assert.ok(Number.isInteger(n) && n >= 1, `${JSON.stringify(text.slice(0, 20))}: ${n}`);
     }
+  });
+
+  it('counts a range of a text in place exactly as it counts the slice', () => {
+    const text = loadCorpus()
+      .map((sample) => sample.text)
+      .join('\n');
+    for (let from = 0; from < text.length; from += 997) {
+      const to = Math.min(text.length, from + (from % 3_001));
+      assert.equal(estimateRange(text, from, to), estimateTokens(text.slice(from, to)), `${from}-${to}`);
+    }
+    assert.equal(rangeCounter(approximateTokenCounter()), estimateRange);
+    const seen: string[] = [];
+    const other = rangeCounter({ name: 'spy', exact: true, count: (t) => seen.push(t) });
+    other(text, 0, text.length);
+    other(text, 2, 5);
+    assert.deepEqual(seen, [text, text.slice(2, 5)]);
   });
 
   it('grows with the text', () => {

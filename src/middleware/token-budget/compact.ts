@@ -61,8 +61,27 @@ export function minifyJson(text: string): string | undefined {
 const TRAILING = /[ \t]+(?=\r?\n|$)/g;
 const BLANK_RUNS = /(\r?\n)(?:[ \t]*\r?\n){2,}/g;
 
+/**
+ * True when {@link collapseWhitespace} may change `text`: a space or tab ends a line or
+ * the text, or a line break follows another. One `indexOf` per line, where the regular
+ * expressions would try a match at every space.
+ */
+function mayCollapse(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  if (last === 32 || last === 9) return true;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
+    let p = i - 1;
+    if (p >= 0 && text.charCodeAt(p) === 13) p--;
+    if (p < 0) continue;
+    const c = text.charCodeAt(p);
+    if (c === 32 || c === 9 || c === 10) return true;
+  }
+  return false;
+}
+
 /** `text` with trailing spaces removed and runs of blank lines collapsed to one. */
 export function collapseWhitespace(text: string): string {
+  if (!mayCollapse(text)) return text;
   return text.replace(TRAILING, '').replace(BLANK_RUNS, '$1$1');
 }
 

@@ -39,7 +39,7 @@ import { exactTokenCounter } from '../../tokens/exact.js';
 import type { TokenCounter } from '../../tokens/types.js';
 import { countToolTokens } from '../../tokens/visible.js';
 import { compactText, tabulate } from './compact.js';
-import { type Cut, cutText, isGraphemeBoundary } from './cut.js';
+import { type Cut, countSlices, cutCounted, cutText, isGraphemeBoundary, type SliceCounts } from './cut.js';
 import { Ledger } from './ledger.js';
 import {
   getRemainder,
@@ -318,6 +318,8 @@ interface TextItem {
   kind: 'text' | 'resource';
   text: string;
   tokens: number;
+  /** `text` counted slice by slice, so that it is cut without being counted again. */
+  counted: SliceCounts | undefined;
 }
 
 interface Limits {
@@ -801,18 +803,20 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
       const block = content[i];
       if (!isObject(block)) continue;
       if (block.type === 'text' && typeof block.text === 'string') {
-        items.push({ block: i, kind: 'text', text: block.text, tokens: 0 });
+        items.push({ block: i, kind: 'text', text: block.text, tokens: 0, counted: undefined });
       } else if (
         block.type === 'resource' &&
         isObject(block.resource) &&
         typeof block.resource.text === 'string'
       ) {
-        items.push({ block: i, kind: 'resource', text: block.resource.text, tokens: 0 });
+        items.push({ block: i, kind: 'resource', text: block.resource.text, tokens: 0, counted: undefined });
       }
     }
     let textTokens = 0;
     for (const item of items) {
-      item.tokens = await count(item.text, signal);
+      const counted = countSlices(item.text, counter, Number.POSITIVE_INFINITY, signal);
+      item.counted = counted instanceof Promise ? await counted : counted;
+      item.tokens = item.counted.total;
       textTokens += item.tokens;
     }
     const structured = result.structuredContent;
@@ -836,33 +840,29 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
     let changed = false;
     if (compact || tabular) {
       for (const item of items) {
-        let best = item.text;
-        let bestTokens = item.tokens;
+        let best = item.counted!;
         if (compact) {
           const compacted = compactText(item.text);
           if (compacted !== item.text) {
-            const tokens = await count(compacted, signal);
-            if (tokens < bestTokens) {
-              best = compacted;
-              bestTokens = tokens;
-            }
+            const counted = await countSlices(compacted, counter, Number.POSITIVE_INFINITY, signal);
+            if (counted.total < best.total) best = counted;
           }
         }
         if (tabular) {
           const table = tabulate(item.text);
           if (table !== undefined) {
-            const tokens = await count(table, signal);
-            if (tokens <= item.tokens * (1 - tabularMinSaving) && tokens < bestTokens) {
-              best = table;
-              bestTokens = tokens;
+            const counted = await countSlices(table, counter, Number.POSITIVE_INFINITY, signal);
+            if (counted.total <= item.tokens * (1 - tabularMinSaving) && counted.total < best.total) {
+              best = counted;
             }
           }
         }
-        if (best !== item.text) {
-          saved += item.tokens - bestTokens;
-          textTokens -= item.tokens - bestTokens;
-          item.text = best;
-          item.tokens = bestTokens;
+        if (best !== item.counted) {
+          saved += item.tokens - best.total;
+          textTokens -= item.tokens - best.total;
+          item.text = best.text;
+          item.tokens = best.total;
+          item.counted = best;
           changed = true;
         }
       }
@@ -912,7 +912,8 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
         kept += item.tokens;
         continue;
       }
-      const cut: Cut = await cutText(item.text, left, counter, false, signal);
+      // Counted to the end above: the cut counts only around the place it falls.
+      const cut: Cut = cutCounted(item.counted!, left, counter);
       kept += cut.keptTokens;
       left = 0;
       segments.push(item.text.slice(cut.index));

@@ -29,6 +29,25 @@ describe('compaction', () => {
     assert.equal(compactText('[\n 1,\n 2\n]'), '[1,2]');
   });
 
+  it('collapses exactly what the rewrite rules match, and returns a text with nothing to collapse as is', () => {
+    const rules = (text: string) =>
+      text.replace(/[ \t]+(?=\r?\n|$)/g, '').replace(/(\r?\n)(?:[ \t]*\r?\n){2,}/g, '$1$1');
+    const pieces = ['a', 'b c', ' ', '\t', '\n', '\r', '\r\n', '  x', '{}', 'é'];
+    let seed = 7;
+    const pick = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return pieces[seed % pieces.length]!;
+    };
+    for (let i = 0; i < 3_000; i++) {
+      let text = '';
+      for (let n = i % 12; n > 0; n--) text += pick();
+      assert.equal(collapseWhitespace(text), rules(text), JSON.stringify(text));
+    }
+    const log = 'line one\nline two\r\n\r\nline three';
+    assert.equal(collapseWhitespace(log), log);
+    assert.equal(collapseWhitespace('a \r'), 'a \r', 'a lone CR ends no line');
+  });
+
   it('tabulates uniform arrays of scalars so that they read back to the same values', () => {
     const rows = [
       { id: 1, name: 'a, b', ok: true, note: null },

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exactTokenCounter } from '../../../src/entries/tokens.js';
 import { approximateTokenCounter } from '../../../src/index.js';
-import { type Cut, cutText, isGraphemeBoundary } from '../../../src/middleware/token-budget/cut.js';
+import {
+  type Cut,
+  countSlices,
+  cutCounted,
+  cutText,
+  isGraphemeBoundary,
+  type SliceCounts,
+} from '../../../src/middleware/token-budget/cut.js';
 import type { TokenCounter } from '../../../src/tokens/types.js';
 import { TRICKY } from './fixtures.js';
 
@@ -87,6 +94,47 @@ describe('cutText', () => {
     const partial = await cut(text, 100, spy, false);
     assert.equal(partial.totalTokens, undefined);
     assert.ok(counted < 20_000, `counted ${counted} characters for a 100-token cut`);
+  });
+
+  it('cuts a text counted once at any limit, counting only around the cut', async () => {
+    let counted = 0;
+    const spy: TokenCounter = {
+      name: 'spy',
+      exact: false,
+      count: (t) => {
+        counted += t.length;
+        return approximateTokenCounter().count(t);
+      },
+    };
+    const text = `${'INFO request id=4711 path=/api/items/42 status=200\r\n'.repeat(2_000)}${SAMPLES.mixed}`;
+    // Segmenting the whole text would be slow (each segment copies its input): judge each
+    // cut with the 200 characters before it.
+    const boundary = (i: number) => {
+      const from = Math.max(0, i - 200);
+      return clusterBoundaries(text.slice(from, i + 10)).has(i - from);
+    };
+    const whole: SliceCounts = await countSlices(text, spy, Number.POSITIVE_INFINITY);
+    assert.equal(whole.complete, true);
+    assert.equal(counted, text.length, 'counted once, slice by slice');
+    for (const budget of [1, 50, 1_000, 4_321, whole.total - 1, whole.total]) {
+      counted = 0;
+      const cut = cutCounted(whole, budget, spy);
+      // At most the slice the cut falls in (4 K characters) and a binary search in its last 256.
+      assert.ok(counted < 8_000, `@${budget}: counted ${counted} of ${text.length} characters again`);
+      assert.deepEqual(cut, await cutText(text, budget, approximateTokenCounter(), true), `@${budget}`);
+      assert.ok(cut.index === 0 || boundary(cut.index), `@${budget}: cut inside a cluster`);
+    }
+    const partial: SliceCounts = await countSlices(text, spy, 100);
+    assert.equal(partial.complete, false);
+    assert.throws(() => cutCounted(partial, partial.total, spy), RangeError);
+  });
+
+  it('judges boundaries between ASCII characters without a segmenter, CR LF joined', () => {
+    const text = 'a\r\nb\n\rc \u0301d\t😀e\u200d\r\n';
+    const boundaries = clusterBoundaries(text);
+    for (let i = 0; i <= text.length; i++) {
+      assert.equal(isGraphemeBoundary(text, i), boundaries.has(i), `at ${i}`);
+    }
   });
 
   it('judges grapheme boundaries with context', () => {
