@@ -386,3 +386,21 @@ describe('batching: requests between two mcp-perf peers (SDK v1, legacy era)', (
     await p.close();
   });
 });
+
+describe('batching from a config', () => {
+  it('builds request batching from its settings and refuses bad ones', async () => {
+    const { createStack, parseConfig } = await import('../../../src/config/index.js');
+    const serverStack = await createStack(
+      parseConfig('middleware:\n  - batching: { requests: { maxBatchSize: 4, maxWaitMs: 1ms } }\n'),
+    );
+    const clientStack = await createStack(parseConfig('middleware:\n  - batching: {}\n'));
+    const server = serverStack.find('batching') as ReturnType<typeof batching>;
+    const p = await pair(serverStack.middleware, clientStack.middleware);
+    await Promise.all(
+      ['a', 'b', 'c'].map((text) => p.client.callTool({ name: 'echo', arguments: { text } })),
+    );
+    assert.equal(server.stats().requestBatchesReceived, 1);
+    await p.close();
+    assert.throws(() => parseConfig('middleware:\n  - batching: { requests: { maxBatchSize: 0 } }\n'));
+  });
+});
