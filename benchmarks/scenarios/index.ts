@@ -4,6 +4,7 @@
  */
 
 import type { ScenarioSet } from '../harness/types.js';
+import { batchingScenarios } from './batching.js';
 import { cacheScenarios } from './cache.js';
 import { compressionScenarios } from './compression.js';
 import { concurrencyScenarios } from './concurrency.js';
@@ -38,4 +39,5 @@ export const scenarios: ScenarioSet = merge(
   tokenBudgetScenarios,
   toolFilterScenarios,
   compressionScenarios,
+  batchingScenarios,
 );

@@ -2,9 +2,10 @@
  * The whole library at once.
  *
  * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
- *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()` and `cache()` at their defaults
- *   (tool calls are not cached by default, so every call runs the tool): what the full stack
- *   costs when it cannot help.
+ *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()`, `cache()` and `batching()` at their
+ *   defaults (tool calls are not cached by default, so every call runs the tool; with no batch
+ *   handlers and a client that does not offer request batching, batching passes every request
+ *   on): what the full stack costs when it cannot help.
  * - `agent.realistic.inmemory`: an agent-like session — 10% `tools/list`, 20%
  *   `resources/read`, 70% tool calls over a slow tool set (a 5 ms I/O-bound `sleep` and a
  *   1 ms CPU-bound `cpu`, arguments drawn Zipf(1.0) over 300 sets) — by 8 concurrent
@@ -14,6 +15,7 @@
 
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
+  batching,
   cache,
   concurrencyLimit,
   isCacheMiddleware,
@@ -35,7 +37,7 @@ export const AGENT_CONCURRENCY = 8;
 
 /** The default stack, fresh for each connection set-up. */
 function defaultStack(): Middleware[] {
-  return [metrics(), concurrencyLimit(), toolFilter(), tokenBudget(), cache()];
+  return [metrics(), concurrencyLimit(), toolFilter(), tokenBudget(), cache(), batching()];
 }
 
 /** The stack an agent-facing server would run: the slow tools cached. */
@@ -114,7 +116,7 @@ export const stackScenarios: ScenarioSet = {
   'stack.defaults.inmemory': {
     kind: 'compare',
     description:
-      'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + toolFilter() + cache() at their defaults',
+      'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + toolFilter() + tokenBudget() + cache() + batching() at their defaults',
     baseline: echo(undefined),
     candidate: echo(defaultStack),
     ...FINE_INTERLEAVE,
