@@ -32,7 +32,7 @@ function lookupTool(runs: unknown[][], extra: { maxBatchSize?: number; maxWaitMs
 }
 
 /** A v1 pair around the counting server, plus a `lookup` tool registered on it (it never runs when batched). */
-async function pair(server: Middleware[], client: Middleware[] = []) {
+async function pair(server: readonly Middleware[], client: readonly Middleware[] = []) {
   const { server: mcp, counts } = createCountingServer();
   const { z } = await import('zod');
   mcp.registerTool('lookup', { inputSchema: { id: z.string() } }, async ({ id }) => {
