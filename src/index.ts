@@ -64,7 +64,6 @@ export {
   type BatchingOptions,
   type BatchingStats,
   batching,
-  type CoalescedWritable,
   coalesceWrites,
   type RequestBatchingOptions,
   type ResourceBatchHandler,

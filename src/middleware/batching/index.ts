@@ -51,7 +51,7 @@ export {
   BATCH_METHOD,
   type BatchCapability,
 } from './negotiation.js';
-export { type CoalescedWritable, coalesceWrites } from './writes.js';
+export { coalesceWrites } from './writes.js';
 
 /** The defaults of {@link batching}, each cited in its option's doc comment. */
 export const BATCHING_DEFAULTS = Object.freeze({

@@ -23,9 +23,9 @@ export type CoalescedWritable<W extends Writable = Writable> = W & {
  * const transport = new StdioServerTransport(process.stdin, coalesceWrites(process.stdout));
  * ```
  */
-export function coalesceWrites<W extends Writable>(stream: W): CoalescedWritable<W> {
+export function coalesceWrites<W extends Writable>(stream: W): W {
   const target = stream as W & { [COALESCED]?: true };
-  if (target[COALESCED]) return target as CoalescedWritable<W>;
+  if (target[COALESCED]) return stream;
   const write = stream.write;
   let corked = false;
   const uncork = () => {
@@ -45,5 +45,5 @@ export function coalesceWrites<W extends Writable>(stream: W): CoalescedWritable
     },
   });
   Object.defineProperty(stream, COALESCED, { value: true });
-  return target as CoalescedWritable<W>;
+  return stream;
 }
