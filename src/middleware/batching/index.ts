@@ -16,7 +16,6 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../../core/messages.js';
 import type {
   Connection,
   JsonObject,
@@ -31,10 +30,18 @@ import type {
 import { CancelledError, ErrorCodes, InvalidOptionError, toJsonRpcError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
 import { now } from '../../internal/clock.js';
+import { withCallerEnvelope } from '../../internal/envelope.js';
 import { compileGlobs } from '../../internal/glob.js';
 import { keyMaterial } from '../../internal/key-material.js';
-import { nonNegativeNumber, positiveInteger } from '../../internal/validate.js';
-import { type BatchItem, BatchLoader, type LoaderCounters, type LoaderSpec, toolReply } from './loader.js';
+import { functionOption, nonNegativeNumber, positiveInteger } from '../../internal/validate.js';
+import {
+  type BatchEvent,
+  type BatchItem,
+  BatchLoader,
+  type LoaderCounters,
+  type LoaderSpec,
+  toolReply,
+} from './loader.js';
 import {
   acceptanceOf,
   BATCH_METHOD,
@@ -45,7 +52,7 @@ import {
   resultWithAcceptance,
 } from './negotiation.js';
 
-export type { BatchItem } from './loader.js';
+export type { BatchEvent, BatchItem } from './loader.js';
 export {
   BATCH_CAPABILITY,
   BATCH_METHOD,
@@ -127,24 +134,6 @@ export interface RequestBatchingOptions {
   maxWaitMs?: number;
   /** Server: requests from batches running at once on one connection; a batch beyond it is refused. Default 256. */
   maxIncoming?: number;
-}
-
-/** Emitted after each batch. */
-export interface BatchEvent {
-  /** `tool` / `resource`: a batch handler ran; `requests`: a client sent a batch; `incoming`: a server answered one. */
-  kind: 'tool' | 'resource' | 'requests' | 'incoming';
-  /** The tool name, the resource handler's first pattern, or the batch method. */
-  name: string;
-  /** Items in the batch (distinct inputs for a handler, requests for a request batch). */
-  size: number;
-  /** Callers answered by it. */
-  callers: number;
-  /** Callers that shared another caller's item. */
-  dedupHits: number;
-  /** How long it took, in milliseconds. */
-  durationMs: number;
-  /** Why the whole batch failed, when it did. */
-  error: string | undefined;
 }
 
 /** Options of {@link batching}. */
@@ -247,10 +236,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError(WHERE, '', 'an object', options);
   }
-  const onBatch = options.onBatch;
-  if (onBatch !== undefined && typeof onBatch !== 'function') {
-    throw new InvalidOptionError(WHERE, 'onBatch', 'a function', onBatch);
-  }
+  const onBatch = functionOption(WHERE, 'onBatch', options.onBatch);
   const counters: LoaderCounters = {
     batches: 0,
     items: 0,
@@ -277,7 +263,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     }
     for (const [name, handler] of Object.entries(options.tools)) {
       const spec = handlerSpec<JsonObject>(`tools.${name}`, 'tool', name, handler, toolReply);
-      const key = functionOf(`tools.${name}.key`, handler.key);
+      const key = functionOption(WHERE, `tools.${name}.key`, handler.key);
       spec.key = key ?? defaultArgsKey;
       tools.set(name, new BatchLoader(spec, counters, report));
     }
@@ -303,7 +289,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         throw new InvalidOptionError(WHERE, `${where}.uris`, 'a non-empty array of URIs or globs', uris);
       }
       const spec = handlerSpec<string>(where, 'resource', uris[0] as string, handler, resourceReply);
-      spec.key = functionOf(`${where}.key`, handler.key) ?? defaultUriKey;
+      spec.key = functionOption(WHERE, `${where}.key`, handler.key) ?? defaultUriKey;
       resources.push({
         match: compileGlobs(uris) as RegExp,
         loader: new BatchLoader(spec, counters, report),
@@ -430,7 +416,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         connection,
       );
     };
-    connection.request(BATCH_METHOD, envelopeParams(first.ctx, messages)).then(
+    connection.request(BATCH_METHOD, withCallerEnvelope(first.ctx, { requests: messages })).then(
       (reply) => {
         const responses = reply.result?.responses;
         if (!Array.isArray(responses)) {
@@ -676,13 +662,6 @@ function requestOptions(value: BatchingOptions['requests']): Required<RequestBat
   };
 }
 
-function functionOf<F>(option: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new InvalidOptionError(WHERE, option, 'a function', value);
-  }
-  return value;
-}
-
 function defaultArgsKey(args: JsonObject): string {
   return keyMaterial(args) ?? '';
 }
@@ -702,18 +681,4 @@ function resourceReply(outcome: unknown): Reply {
 /** A request id as a map key that keeps `1` and `"1"` apart. */
 function idKey(id: unknown): unknown {
   return typeof id === 'string' ? `s:${id}` : id;
-}
-
-/** The batch request's params: the requests, and in the modern era the first request's envelope. */
-function envelopeParams(ctx: RequestContext, messages: JsonRpcRequest[]): JsonObject {
-  const meta = ctx.params?._meta as JsonObject | undefined;
-  if (meta === undefined) return { requests: messages };
-  let envelope: JsonObject | undefined;
-  for (const key of [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO]) {
-    if (meta[key] !== undefined) {
-      envelope ??= {};
-      envelope[key] = meta[key];
-    }
-  }
-  return envelope === undefined ? { requests: messages } : { requests: messages, _meta: envelope };
 }

@@ -27,14 +27,21 @@ export interface LoaderCounters {
   failedBatches: number;
 }
 
-/** What a loader reports after each batch. */
-export interface LoaderBatch {
-  kind: 'tool' | 'resource';
+/** Emitted after each batch. */
+export interface BatchEvent {
+  /** `tool` / `resource`: a batch handler ran; `requests`: a client sent a batch; `incoming`: a server answered one. */
+  kind: 'tool' | 'resource' | 'requests' | 'incoming';
+  /** The tool name, the resource handler's first pattern, or the batch method. */
   name: string;
+  /** Items in the batch (distinct inputs for a handler, requests for a request batch). */
   size: number;
+  /** Callers answered by it. */
   callers: number;
+  /** Callers that shared another caller's item. */
   dedupHits: number;
+  /** How long it took, in milliseconds. */
   durationMs: number;
+  /** Why the whole batch failed, when it did. */
   error: string | undefined;
 }
 
@@ -95,7 +102,7 @@ export class BatchLoader<I> {
   constructor(
     private readonly spec: LoaderSpec<I>,
     private readonly counters: LoaderCounters,
-    private readonly report: (batch: LoaderBatch, ctx: RequestContext) => void,
+    private readonly report: (batch: BatchEvent, ctx: RequestContext) => void,
   ) {}
 
   /** Queues one call; resolves with its own reply. */

@@ -12,8 +12,14 @@
  * travels on every transport and version.
  */
 
-import { META_CLIENT_CAPABILITIES } from '../../core/messages.js';
 import type { JsonObject, JsonRpcRequest } from '../../core/types.js';
+import {
+  asObject,
+  entryOfParams,
+  entryOfResult,
+  paramsWithEntry,
+  resultWithEntry,
+} from '../../internal/handshake.js';
 
 /** The capability (legacy) and extension (modern) key of request batching. */
 export const BATCH_CAPABILITY = 'io.mcp-perf/batch';
@@ -27,52 +33,18 @@ export interface BatchCapability {
   maxBatchSize: number;
 }
 
-function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as JsonObject)
-    : undefined;
-}
-
 /** The handshake params with the client's offer added: a copy (the SDK's objects are never changed). */
 export function paramsWithOffer(
   method: string,
   params: JsonObject | undefined,
   offer: BatchCapability,
 ): JsonObject {
-  const p = params ?? {};
-  if (method === 'initialize') {
-    const capabilities = asObject(p.capabilities) ?? {};
-    const experimental = asObject(capabilities.experimental) ?? {};
-    return {
-      ...p,
-      capabilities: {
-        ...capabilities,
-        experimental: { ...experimental, [BATCH_CAPABILITY]: offer },
-      },
-    };
-  }
-  const meta = asObject(p._meta) ?? {};
-  const capabilities = asObject(meta[META_CLIENT_CAPABILITIES]) ?? {};
-  const extensions = asObject(capabilities.extensions) ?? {};
-  return {
-    ...p,
-    _meta: {
-      ...meta,
-      [META_CLIENT_CAPABILITIES]: {
-        ...capabilities,
-        extensions: { ...extensions, [BATCH_CAPABILITY]: offer },
-      },
-    },
-  };
+  return paramsWithEntry(method, params, BATCH_CAPABILITY, offer);
 }
 
 /** The client's offer in a handshake request, or `undefined`. */
 export function offerOf(method: string, params: JsonObject | undefined): BatchCapability | undefined {
-  const member =
-    method === 'initialize'
-      ? asObject(params?.capabilities)?.experimental
-      : asObject(asObject(params?._meta)?.[META_CLIENT_CAPABILITIES])?.extensions;
-  return capabilityOf(asObject(member)?.[BATCH_CAPABILITY]);
+  return capabilityOf(entryOfParams(method, params, BATCH_CAPABILITY));
 }
 
 /** The handshake result with the server's acceptance added (a copy). */
@@ -81,23 +53,12 @@ export function resultWithAcceptance(
   result: JsonObject,
   accepted: BatchCapability,
 ): JsonObject {
-  const capabilities = asObject(result.capabilities) ?? {};
-  const member = method === 'initialize' ? 'experimental' : 'extensions';
-  const existing = asObject(capabilities[member]) ?? {};
-  return {
-    ...result,
-    capabilities: {
-      ...capabilities,
-      [member]: { ...existing, [BATCH_CAPABILITY]: accepted },
-    },
-  };
+  return resultWithEntry(method, result, BATCH_CAPABILITY, accepted);
 }
 
 /** The server's acceptance in a handshake result, or `undefined`. */
 export function acceptanceOf(method: string, result: unknown): BatchCapability | undefined {
-  const capabilities = asObject(asObject(result)?.capabilities);
-  const member = asObject(capabilities?.[method === 'initialize' ? 'experimental' : 'extensions']);
-  return capabilityOf(member?.[BATCH_CAPABILITY]);
+  return capabilityOf(entryOfResult(method, result, BATCH_CAPABILITY));
 }
 
 function capabilityOf(value: unknown): BatchCapability | undefined {
