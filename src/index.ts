@@ -52,6 +52,24 @@ export {
 export type * from './core/types.js';
 // Errors: one base class with a stable code, guards that work across installed copies.
 export * from './errors/index.js';
+export {
+  BATCH_CAPABILITY,
+  BATCH_METHOD,
+  BATCHING_DEFAULTS,
+  type BatchCapability,
+  type BatchEvent,
+  type BatchHandlerOptions,
+  type BatchItem,
+  type BatchingMiddleware,
+  type BatchingOptions,
+  type BatchingStats,
+  batching,
+  coalesceWrites,
+  type RequestBatchingOptions,
+  type ResourceBatchHandler,
+  type ToolBatchHandler,
+  withBatching,
+} from './middleware/batching/index.js';
 // The middlewares: a factory, its options and defaults, its withX helper.
 export {
   CACHE_DEFAULTS,

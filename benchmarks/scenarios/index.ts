@@ -4,6 +4,7 @@
  */
 
 import type { ScenarioSet } from '../harness/types.js';
+import { batchingScenarios } from './batching.js';
 import { cacheScenarios } from './cache.js';
 import { compressionScenarios } from './compression.js';
 import { concurrencyScenarios } from './concurrency.js';
@@ -40,4 +41,5 @@ export const scenarios: ScenarioSet = merge(
   toolFilterScenarios,
   compressionScenarios,
   proxyScenarios,
+  batchingScenarios,
 );

@@ -2,9 +2,10 @@
  * The whole library at once.
  *
  * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
- *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()` and `cache()` at their defaults
- *   (tool calls are not cached by default, so every call runs the tool): what the full stack
- *   costs when it cannot help.
+ *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()`, `cache()` and `batching()` at their
+ *   defaults (tool calls are not cached by default, so every call runs the tool; with no batch
+ *   handlers and a client that does not offer request batching, batching passes every request
+ *   on): what the full stack costs when it cannot help.
  * - `stack.defaults-gc.inmemory`: the same, with a full (major) GC before every block of 250
  *   calls, so each block starts right after one, as a busy server's calls often do: the JIT's
  *   feedback and the heap's layout after a major GC must not make the stack pay more.
@@ -19,6 +20,7 @@
 
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
+  batching,
   cache,
   concurrencyLimit,
   isCacheMiddleware,
@@ -114,7 +116,7 @@ export const stackScenarios: ScenarioSet = {
   'stack.defaults.inmemory': {
     kind: 'compare',
     description:
-      'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + toolFilter() + cache() at their defaults',
+      'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + toolFilter() + tokenBudget() + cache() + batching() at their defaults',
     baseline: echo(undefined),
     candidate: echo(defaultStack),
     ...FINE_INTERLEAVE,

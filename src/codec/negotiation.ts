@@ -1,5 +1,11 @@
-import { META_CLIENT_CAPABILITIES } from '../core/messages.js';
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest, RequestId } from '../core/types.js';
+import {
+  asObject,
+  entryOfParams,
+  entryOfResult,
+  paramsWithEntry,
+  resultWithEntry,
+} from '../internal/handshake.js';
 
 /**
  * The capability key both eras use: `capabilities.experimental[CODEC_CAPABILITY]` in an
@@ -26,12 +32,6 @@ export interface CodecAcceptance {
 const OFFER: CodecOffer = { formats: [CODEC_FORMAT] };
 const ACCEPTANCE: CodecAcceptance = { format: CODEC_FORMAT };
 
-function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as JsonObject)
-    : undefined;
-}
-
 /** Whether a request is one of the two handshake requests that can carry the offer. */
 export function isHandshakeRequest(message: JsonRpcMessage): message is JsonRpcRequest {
   const method = (message as { method?: unknown }).method;
@@ -44,44 +44,15 @@ export function isHandshakeRequest(message: JsonRpcMessage): message is JsonRpcR
  * `server/discover` in the `extensions` of `params._meta[clientCapabilities]`.
  */
 export function withOffer(request: JsonRpcRequest): JsonRpcRequest {
-  const params = asObject(request.params) ?? {};
-  if (request.method === 'initialize') {
-    const capabilities = asObject(params.capabilities) ?? {};
-    const experimental = asObject(capabilities.experimental) ?? {};
-    return {
-      ...request,
-      params: {
-        ...params,
-        capabilities: { ...capabilities, experimental: { ...experimental, [CODEC_CAPABILITY]: OFFER } },
-      },
-    };
-  }
-  const meta = asObject(params._meta) ?? {};
-  const capabilities = asObject(meta[META_CLIENT_CAPABILITIES]) ?? {};
-  const extensions = asObject(capabilities.extensions) ?? {};
   return {
     ...request,
-    params: {
-      ...params,
-      _meta: {
-        ...meta,
-        [META_CLIENT_CAPABILITIES]: {
-          ...capabilities,
-          extensions: { ...extensions, [CODEC_CAPABILITY]: OFFER },
-        },
-      },
-    },
+    params: paramsWithEntry(request.method, asObject(request.params), CODEC_CAPABILITY, OFFER),
   };
 }
 
 /** The handshake request's offer lists a format this side speaks. */
 export function offersCodec(request: JsonRpcRequest): boolean {
-  const params = asObject(request.params);
-  const capabilities =
-    request.method === 'initialize'
-      ? asObject(params?.capabilities)?.experimental
-      : asObject(asObject(params?._meta)?.[META_CLIENT_CAPABILITIES])?.extensions;
-  const offer = asObject(asObject(capabilities)?.[CODEC_CAPABILITY]);
+  const offer = asObject(entryOfParams(request.method, asObject(request.params), CODEC_CAPABILITY));
   return Array.isArray(offer?.formats) && offer.formats.includes(CODEC_FORMAT);
 }
 
@@ -91,20 +62,12 @@ export function offersCodec(request: JsonRpcRequest): boolean {
  * `server/discover`.
  */
 export function withAcceptance(method: string, result: JsonObject): JsonObject {
-  const capabilities = asObject(result.capabilities) ?? {};
-  const member = method === 'initialize' ? 'experimental' : 'extensions';
-  const existing = asObject(capabilities[member]) ?? {};
-  return {
-    ...result,
-    capabilities: { ...capabilities, [member]: { ...existing, [CODEC_CAPABILITY]: ACCEPTANCE } },
-  };
+  return resultWithEntry(method, result, CODEC_CAPABILITY, ACCEPTANCE);
 }
 
 /** The handshake result accepts the format this side offered. */
 export function acceptsCodec(method: string, result: unknown): boolean {
-  const capabilities = asObject(asObject(result)?.capabilities);
-  const member = asObject(capabilities?.[method === 'initialize' ? 'experimental' : 'extensions']);
-  return asObject(member?.[CODEC_CAPABILITY])?.format === CODEC_FORMAT;
+  return asObject(entryOfResult(method, result, CODEC_CAPABILITY))?.format === CODEC_FORMAT;
 }
 
 /** A request id as a map key that keeps `1` and `"1"` apart. */

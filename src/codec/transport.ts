@@ -47,12 +47,19 @@ export interface CodecTransportOptions {
    * SDK's own stdio read buffer bound).
    */
   maxMessageBytes?: number;
+  /**
+   * Gather the messages written in one turn of the event loop into one write of the
+   * output stream (corked until the end of the turn, then handed to the kernel in one
+   * `writev`). A lone message still leaves in the turn it was sent. Default: false.
+   */
+  coalesceWrites?: boolean;
 }
 
 /** Defaults of the codec transports' options. */
 export const CODEC_DEFAULTS: Readonly<Required<CodecTransportOptions>> = Object.freeze({
   codec: true,
   maxMessageBytes: 10 * 1024 * 1024,
+  coalesceWrites: false,
 });
 
 /** What a codec transport has done, for metrics. */
@@ -104,7 +111,11 @@ function validateOptions(where: string, options: CodecTransportOptions): Require
   if (!Number.isSafeInteger(max) || max < 64 || max > 0xffffffff) {
     throw new InvalidOptionError(where, 'maxMessageBytes', 'an integer from 64 to 4294967295', max);
   }
-  return { codec, maxMessageBytes: max };
+  const coalesceWrites = options.coalesceWrites ?? CODEC_DEFAULTS.coalesceWrites;
+  if (typeof coalesceWrites !== 'boolean') {
+    throw new InvalidOptionError(where, 'coalesceWrites', 'a boolean', coalesceWrites);
+  }
+  return { codec, maxMessageBytes: max, coalesceWrites };
 }
 
 /**
@@ -393,8 +404,20 @@ abstract class CodecStreamTransport implements McpTransport {
 
   private write(data: Buffer | string): boolean {
     this.counters.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    return (this.output as Writable).write(data);
+    const output = this.output as Writable;
+    if (this.options.coalesceWrites && !this.corked) {
+      this.corked = true;
+      output.cork();
+      process.nextTick(this.uncork);
+    }
+    return output.write(data);
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.output?.uncork();
+  };
 
   /** Clears the read state and reports the close once. */
   protected closed_(): void {

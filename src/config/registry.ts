@@ -5,6 +5,7 @@
  */
 
 import type { Middleware, RequestContext } from '../core/types.js';
+import { BATCHING_DEFAULTS, type BatchingOptions, batching } from '../middleware/batching/index.js';
 import { CACHE_DEFAULTS, type CacheOptions, type CachePolicy, cache } from '../middleware/cache/index.js';
 import {
   CONCURRENCY_DEFAULTS,
@@ -578,6 +579,35 @@ const TOKEN_BUDGET: MiddlewareDefinition = {
   },
 };
 
+const BATCHING: MiddlewareDefinition = {
+  schema: object(
+    'Request batching with another mcp-perf peer: a client sends the requests of one turn as one batch request, a server accepts such batches and runs each request through its stack. Batch handlers for tools and resources need code: use the batching factory.',
+    {
+      requests: {
+        description:
+          'Offer (client) and accept (server) request batching; false does neither, true takes every default.',
+        anyOf: [
+          { type: 'boolean' },
+          object('Request batching settings.', {
+            maxBatchSize: integer('Most requests in one batch (sent or accepted).', 1, {
+              default: BATCHING_DEFAULTS.requestMaxBatchSize,
+            }),
+            maxWaitMs: duration(
+              'How long a client waits for more requests after the first; 0 collects one turn of the event loop.',
+              BATCHING_DEFAULTS.requestMaxWaitMs,
+            ),
+            maxIncoming: integer('Server: batched requests running at once on one connection.', 1, {
+              default: BATCHING_DEFAULTS.maxIncoming,
+            }),
+          }),
+        ],
+        default: true,
+      },
+    },
+  ),
+  create: (options) => batching(options as BatchingOptions),
+};
+
 /**
  * The middlewares a config names, by the key used in a config file. Their order in a
  * config's `middleware` list is the stack's order, outermost first.
@@ -589,4 +619,5 @@ export const MIDDLEWARE_REGISTRY: Readonly<Record<string, MiddlewareDefinition>>
   cache: CACHE,
   toolFilter: TOOL_FILTER,
   tokenBudget: TOKEN_BUDGET,
+  batching: BATCHING,
 });

@@ -59,6 +59,18 @@ export class Context implements RequestContext {
   handlerOptions: SendOptions | undefined = undefined;
   /** The transport `extra` that came with the handler's response. */
   handlerExtra: unknown = undefined;
+  /**
+   * Set for a request that arrived inside another one (see `Connection.dispatch`): its
+   * answer goes here instead of to the caller, `undefined` when it was cancelled.
+   * @internal
+   */
+  answer: ((response: JsonRpcResponse | undefined) => void) | undefined = undefined;
+  /**
+   * The id of the request that carried this one, for a dispatched request: what the
+   * handler's notifications about it are related to on the way out.
+   * @internal
+   */
+  carrier: RequestId | undefined = undefined;
 
   /**
    * True from a cancel that found the request with the handler until the handler's

@@ -105,6 +105,8 @@ export class Pipeline implements Connection {
   /** Requests cancelled while with the handler, until its answer arrives (bounded, oldest dropped). */
   private readonly lingering = new Map<RequestId, Context>();
   private ownSeq = 0;
+  /** Dispatched requests (see {@link Pipeline.dispatch}) not answered yet. */
+  private dispatched = 0;
   private readonly innermost = (ctx: RequestContext): Promise<Reply> => this.forward(ctx as Context);
 
   constructor(side: Side, ends: PipelineEnds, layers: readonly Middleware[] = []) {
@@ -205,6 +207,9 @@ export class Pipeline implements Connection {
     if ('method' in message) {
       if (this.isOwn(options?.relatedRequestId)) {
         return this.fromHandlerForOwn(message, extra, options);
+      }
+      if (this.dispatched !== 0 && options?.relatedRequestId !== undefined) {
+        options = this.relateToCarrier(options);
       }
       if ('id' in message) return this.ends.toCaller(message, options, extra);
       if (
@@ -359,6 +364,47 @@ export class Pipeline implements Connection {
     this.sendToCaller(notification, this.side === 'client' ? undefined : { relatedRequestId: ctx.id });
   }
 
+  dispatch(
+    request: JsonRpcRequest,
+    extra: unknown,
+    carrier: RequestId,
+    answer: (response: JsonRpcResponse | undefined) => void,
+  ): void {
+    if (this.closed) return answer(undefined);
+    const id = request?.id;
+    const wrong =
+      typeof request !== 'object' || request === null || !('id' in request)
+        ? 'not a request'
+        : malformation(request);
+    const refuse = (message: string) =>
+      answer({
+        jsonrpc: '2.0',
+        id: typeof id === 'string' || typeof id === 'number' ? id : (null as unknown as RequestId),
+        error: { code: ErrorCodes.InvalidRequest, message },
+      });
+    if (wrong !== undefined) return refuse(`invalid request: ${wrong}`);
+    if (this.isOwn(id)) return refuse(FORGED_ID);
+    if (CONTROL_METHODS.has(request.method)) return refuse(`${request.method} cannot travel inside a batch`);
+    if (this.inflight.get(id) !== undefined)
+      return refuse(`request id ${JSON.stringify(id)} is already in flight`);
+    this.session.learnFromRequest(request.method, request.params);
+    const ctx = new Context(this, request, extra, undefined, now());
+    ctx.carrier = carrier;
+    ctx.answer = (response) => {
+      this.dispatched--;
+      answer(response);
+    };
+    this.dispatched++;
+    this.inflight.add(ctx);
+    this.execute(ctx);
+  }
+
+  /** Send options whose related request, if dispatched, is replaced by the request that carried it. */
+  private relateToCarrier(options: SendOptions): SendOptions {
+    const carrier = this.inflight.get(options.relatedRequestId as RequestId)?.carrier;
+    return carrier === undefined ? options : { ...options, relatedRequestId: carrier };
+  }
+
   // ---- requests ----
 
   private handleRequest(
@@ -491,7 +537,7 @@ export class Pipeline implements Connection {
   /** The stack resolved: send its reply to the caller under the caller's id. */
   private deliver(ctx: Context, reply: Reply): void {
     this.inflight.remove(ctx);
-    if (ctx.cancelled || this.closed) return;
+    if (ctx.cancelled || this.closed) return ctx.answer?.(undefined);
     if (
       typeof reply !== 'object' ||
       reply === null ||
@@ -500,6 +546,7 @@ export class Pipeline implements Connection {
       return this.fail(ctx, new Error(`a middleware resolved ${ctx.method} with no result and no error`));
     }
     if (ctx.control) this.learnFromReply(ctx.method, reply);
+    if (ctx.answer !== undefined) return ctx.answer(this.envelope(ctx, reply));
     if (reply === ctx.handlerReply) {
       return this.sendToCaller(ctx.handlerReply, ctx.handlerOptions, ctx.handlerExtra);
     }
@@ -509,12 +556,11 @@ export class Pipeline implements Connection {
   /** The stack rejected: answer with an error, unless the request was cancelled. */
   private fail(ctx: Context, error: unknown): void {
     this.inflight.remove(ctx);
-    if (ctx.cancelled || this.closed) return;
+    if (ctx.cancelled || this.closed) return ctx.answer?.(undefined);
     if (!isMcpPerfError(error)) this.reportError(asError(error));
-    this.sendToCaller(
-      { jsonrpc: '2.0', id: ctx.id, error: toJsonRpcError(error) },
-      this.replyOptions(ctx.id),
-    );
+    const response: JsonRpcResponse = { jsonrpc: '2.0', id: ctx.id, error: toJsonRpcError(error) };
+    if (ctx.answer !== undefined) return ctx.answer(response);
+    this.sendToCaller(response, this.replyOptions(ctx.id));
   }
 
   /** A reply the library made: addressed to the caller and valid for the connection's era. */

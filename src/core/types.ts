@@ -205,6 +205,20 @@ export interface Connection {
   notify(notification: JsonRpcNotification, to: Origin, options?: { throughStack?: boolean }): void;
   /** Reports a problem through the transport's `onerror`, without failing anything. */
   reportError(error: Error): void;
+  /**
+   * Runs a request that arrived inside another request from the caller (a batch) through
+   * the whole stack and on to the handler, as if the caller had sent it on its own, under
+   * its own id. Its answer goes to `answer` instead of to the caller (`undefined` when it
+   * was cancelled); notifications the handler relates to it travel related to `carrier`,
+   * the id of the request that carried it. Cancelling it by its own id works as usual.
+   * Absent on contexts that are not the pipeline's (hand-made ones in tests).
+   */
+  dispatch?(
+    request: JsonRpcRequest,
+    extra: unknown,
+    carrier: RequestId,
+    answer: (response: JsonRpcResponse | undefined) => void,
+  ): void;
 }
 
 /**

@@ -13,6 +13,7 @@ import { createCountingServer } from '../helpers/servers.js';
  * skip the contract.
  */
 const HELPERS: Record<string, string> = {
+  withBatching: 'batching',
   withCache: 'cache',
   withConcurrencyLimit: 'concurrencyLimit',
   withMetrics: 'metrics',

@@ -7,6 +7,7 @@
  */
 import { otel } from '../../src/entries/otel.js';
 import type { Middleware, Next, Reply, RequestContext } from '../../src/index.js';
+import { batching } from '../../src/middleware/batching/index.js';
 import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
@@ -43,6 +44,7 @@ export const everyMiddleware: Middleware[] = [
   toolFilter(),
   tokenBudget(),
   cache(),
+  batching(),
   passThroughFunction,
   passThroughObject,
 ];

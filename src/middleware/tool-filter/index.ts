@@ -28,12 +28,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import {
-  META_CLIENT_CAPABILITIES,
-  META_CLIENT_INFO,
-  META_PROTOCOL_VERSION,
-  META_SUBSCRIPTION_ID,
-} from '../../core/messages.js';
+import { META_SUBSCRIPTION_ID } from '../../core/messages.js';
 import type {
   Connection,
   JsonObject,
@@ -46,6 +41,7 @@ import type {
 } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
+import { withCallerEnvelope } from '../../internal/envelope.js';
 import type { TokenCounter } from '../../tokens/types.js';
 import { countToolTokens } from '../../tokens/visible.js';
 import { principalKey } from '../concurrency/keys.js';
@@ -545,7 +541,7 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
 
   /** Asks the handler for one page of `tools/list` on the filter's own behalf. */
   const ownList = async (ctx: RequestContext, cursor: string | undefined): Promise<JsonObject> => {
-    const params = ownParams(ctx, cursor === undefined ? {} : { cursor });
+    const params = withCallerEnvelope(ctx, cursor === undefined ? {} : { cursor });
     const reply = await ctx.connection.request('tools/list', params, { extra: ctx.extra });
     if (reply.error !== undefined) {
       throw new Error(`the server's tools/list failed while the tool filter read it: ${reply.error.message}`);
@@ -558,7 +554,9 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
     let answer = state.unknownAnswer;
     if (answer === undefined) {
       answer = ctx.connection
-        .request('tools/call', ownParams(ctx, { name: PROBE_NAME, arguments: {} }), { extra: ctx.extra })
+        .request('tools/call', withCallerEnvelope(ctx, { name: PROBE_NAME, arguments: {} }), {
+          extra: ctx.extra,
+        })
         .then((reply) =>
           JSON.stringify(reply.error !== undefined ? { error: reply.error } : { result: reply.result }),
         );
@@ -894,20 +892,6 @@ function setCatalog(state: ConnectionState, version: number, tools: readonly Too
   const catalog = makeCatalog(version, tools);
   state.catalog = catalog;
   return catalog;
-}
-
-/** Params for a request the filter sends itself, carrying the caller's modern-era envelope. */
-function ownParams(ctx: RequestContext, params: JsonObject): JsonObject {
-  const meta = ctx.params?._meta as JsonObject | undefined;
-  if (meta === undefined) return params;
-  let envelope: JsonObject | undefined;
-  for (const key of [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO]) {
-    if (meta[key] !== undefined) {
-      if (envelope === undefined) envelope = {};
-      envelope[key] = meta[key];
-    }
-  }
-  return envelope === undefined ? params : { ...params, _meta: envelope };
 }
 
 function defaultCallerKey(ctx: RequestContext): string {

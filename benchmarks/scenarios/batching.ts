@@ -1,0 +1,152 @@
+/**
+ * Batching: fewer, larger requests.
+ *
+ * - `batching.requests-64.http`: 64 concurrent `tools/call`s of `echo` over Streamable HTTP
+ *   (one session): bare SDK on both ends (64 POSTs) vs `batching()` on both ends (the
+ *   client sends the 64 as one batch request, one POST). One operation is the 64 calls.
+ * - `batching.loader-64.inmemory`: 64 concurrent callers of a `lookup` tool backed by an
+ *   upstream that costs 2 ms per query plus 0.05 ms per item (busy CPU, as a saturated
+ *   backend is): one query per call vs a batch handler that makes one query for the batch.
+ *   One operation is the 64 calls.
+ * - `batching.lone.http`: one call at a time over Streamable HTTP: bare SDK vs
+ *   `batching()` on both ends with `maxWaitMs: 0` (negotiated, but a lone request goes out
+ *   plain after one turn of the event loop). Its latency must stay within 5%.
+ */
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type BatchingMiddleware, batching, type JsonObject, withMiddleware } from 'mcp-perf';
+import { z } from 'zod';
+import {
+  burn,
+  type Connected,
+  connectInMemory,
+  createSlowServer,
+  type HostedHttp,
+  serveHttp,
+} from '../fixtures/servers.js';
+import type { Variant } from '../harness/compare.js';
+import type { ScenarioSet } from '../harness/types.js';
+
+/** Concurrent callers of the burst scenarios. */
+export const BATCH_CALLERS = 64;
+/** The upstream's fixed cost per query, in ms. */
+const QUERY_FIXED_MS = 2;
+/** The upstream's cost per item of a query, in ms. */
+const QUERY_ITEM_MS = 0.05;
+
+type HttpConnected = Connected & { hosted: HostedHttp };
+
+async function connectHttpPair(withBatching: boolean): Promise<HttpConnected> {
+  // One server-side instance for every session, as in production.
+  const server: BatchingMiddleware | undefined = withBatching ? batching() : undefined;
+  const hosted = await serveHttp(() => {
+    const mcp = createSlowServer();
+    return server ? withMiddleware(mcp, [server]) : mcp;
+  });
+  const client = new Client({ name: 'mcp-perf-bench', version: '1.0.0' });
+  if (withBatching) withMiddleware(client, [batching({ requests: { maxWaitMs: 0 } })]);
+  await client.connect(new StreamableHTTPClientTransport(new URL(hosted.url)));
+  return {
+    client,
+    hosted,
+    close: async () => {
+      await client.close();
+      await hosted.close();
+    },
+  };
+}
+
+async function burst(client: Client): Promise<void> {
+  const calls: Promise<unknown>[] = [];
+  for (let i = 0; i < BATCH_CALLERS; i++)
+    calls.push(client.callTool({ name: 'echo', arguments: { text: `m${i}` } }));
+  await Promise.all(calls);
+}
+
+function httpBurst(withBatching: boolean): Variant<HttpConnected> {
+  return {
+    setup: () => connectHttpPair(withBatching),
+    run: (c) => burst(c.client),
+    teardown: (c) => c.close(),
+  };
+}
+
+function httpLone(withBatching: boolean): Variant<HttpConnected> {
+  return {
+    setup: () => connectHttpPair(withBatching),
+    run: async (c) => {
+      await c.client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+    },
+    teardown: (c) => c.close(),
+  };
+}
+
+/** The upstream query: a fixed cost plus a cost per item, spent on the CPU. */
+function query(ids: readonly unknown[]): JsonObject[] {
+  burn(QUERY_FIXED_MS + QUERY_ITEM_MS * ids.length);
+  return ids.map((id) => ({ content: [{ type: 'text', text: `user ${String(id)}` }] }));
+}
+
+function loader(withBatching: boolean): Variant<Connected> {
+  return {
+    setup: () => {
+      const server = createSlowServer();
+      server.registerTool(
+        'lookup',
+        { inputSchema: { id: z.number() } },
+        async ({ id }) => query([id])[0] as never,
+      );
+      if (withBatching) {
+        withMiddleware(server, [
+          batching({
+            tools: {
+              lookup: { maxBatchSize: BATCH_CALLERS, run: (argsList) => query(argsList.map((a) => a.id)) },
+            },
+          }),
+        ]);
+      }
+      return connectInMemory(server);
+    },
+    run: async (c) => {
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < BATCH_CALLERS; i++)
+        calls.push(c.client.callTool({ name: 'lookup', arguments: { id: i } }));
+      await Promise.all(calls);
+    },
+    teardown: (c) => c.close(),
+  };
+}
+
+/** Batching scenarios, keyed by the names budgets use. */
+export const batchingScenarios: ScenarioSet = {
+  'batching.requests-64.http': {
+    kind: 'compare',
+    description: `${BATCH_CALLERS} concurrent tools/call over Streamable HTTP: bare SDK (one POST each) vs batching() on both ends (one POST)`,
+    baseline: httpBurst(false),
+    candidate: httpBurst(true),
+    rounds: 8,
+    warmupRounds: 2,
+    timePerRoundMs: 250,
+    statistic: 'mean',
+  },
+  'batching.loader-64.inmemory': {
+    kind: 'compare',
+    description: `${BATCH_CALLERS} concurrent callers of a tool whose upstream costs ${QUERY_FIXED_MS} ms + ${QUERY_ITEM_MS} ms per item: a query per call vs one batch handler query`,
+    baseline: loader(false),
+    candidate: loader(true),
+    rounds: 6,
+    warmupRounds: 1,
+    timePerRoundMs: 250,
+    statistic: 'mean',
+  },
+  'batching.lone.http': {
+    kind: 'compare',
+    description:
+      'one tools/call at a time over Streamable HTTP: bare SDK vs batching() on both ends, maxWaitMs 0',
+    baseline: httpLone(false),
+    candidate: httpLone(true),
+    rounds: 12,
+    timePerRoundMs: 200,
+  },
+};
