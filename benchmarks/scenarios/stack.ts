@@ -20,7 +20,6 @@
 
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
-  batching,
   cache,
   concurrencyLimit,
   isCacheMiddleware,
