@@ -10,6 +10,7 @@ import type { Middleware, Next, Reply, RequestContext } from '../../src/index.js
 import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
+import { notModified } from '../../src/middleware/not-modified/index.js';
 import { rateLimit } from '../../src/middleware/rate-limit/index.js';
 import { tokenBudget } from '../../src/middleware/token-budget/index.js';
 import { toolFilter } from '../../src/middleware/tool-filter/index.js';
@@ -36,6 +37,7 @@ const passThroughObject: Middleware = {
  * connection, as in production.
  */
 export const everyMiddleware: Middleware[] = [
+  notModified(),
   otel(),
   metrics(),
   rateLimit(),
