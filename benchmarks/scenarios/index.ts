@@ -9,6 +9,7 @@ import { compressionScenarios } from './compression.js';
 import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
+import { notModifiedScenarios } from './not-modified.js';
 import { pipelineScenarios } from './pipeline.js';
 import { redisScenarios } from './redis.js';
 import { stackScenarios } from './stack.js';
@@ -38,4 +39,5 @@ export const scenarios: ScenarioSet = merge(
   tokenBudgetScenarios,
   toolFilterScenarios,
   compressionScenarios,
+  notModifiedScenarios,
 );
