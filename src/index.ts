@@ -128,6 +128,16 @@ export {
   withMetrics,
 } from './middleware/metrics/index.js';
 export {
+  CONDITIONAL_CAPABILITY,
+  NOT_MODIFIED_DEFAULTS,
+  type NotModifiedEvent,
+  type NotModifiedMiddleware,
+  type NotModifiedOptions,
+  type NotModifiedStats,
+  notModified,
+  withNotModified,
+} from './middleware/not-modified/index.js';
+export {
   MEMORY_RATE_LIMIT_STORE_DEFAULTS,
   MemoryRateLimitStore,
   type MemoryRateLimitStoreOptions,

@@ -10,6 +10,7 @@ import { compressionScenarios } from './compression.js';
 import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
+import { notModifiedScenarios } from './not-modified.js';
 import { pipelineScenarios } from './pipeline.js';
 import { proxyScenarios } from './proxy.js';
 import { redisScenarios } from './redis.js';
@@ -42,4 +43,5 @@ export const scenarios: ScenarioSet = merge(
   compressionScenarios,
   proxyScenarios,
   batchingScenarios,
+  notModifiedScenarios,
 );

@@ -149,6 +149,8 @@ abstract class CodecStreamTransport implements McpTransport {
   private buffered = 0;
   private packr: Packr | undefined;
   private readonly counters = { messagesOut: 0, messagesIn: 0, bytesOut: 0, bytesIn: 0 };
+  /** The name its figures appear under in `metrics({ sources: [transport] })`. */
+  readonly name: string = 'codec';
 
   protected constructor(where: string, options: CodecTransportOptions) {
     this.options = validateOptions(where, options);

@@ -17,6 +17,7 @@ import {
   toolKey,
 } from '../middleware/concurrency/index.js';
 import { METRICS_DEFAULTS, type MetricsOptions, metrics } from '../middleware/metrics/index.js';
+import { NOT_MODIFIED_DEFAULTS, notModified } from '../middleware/not-modified/index.js';
 import { RATE_LIMIT_DEFAULTS, type RateLimitOptions, rateLimit } from '../middleware/rate-limit/index.js';
 import {
   TOKEN_BUDGET_DEFAULTS,
@@ -361,6 +362,14 @@ const CACHE: MiddlewareDefinition = {
     admissionWindow: integer('Distinct keys "repeat" admission remembers.', 1, {
       default: CACHE_DEFAULTS.admissionWindow,
     }),
+    conditional: flag(
+      'Revalidate expired entries with conditional "not modified" answers from a server running notModified.',
+      CACHE_DEFAULTS.conditional,
+    ),
+    conditionalKeepMs: duration(
+      'With conditional: how long past its TTL an entry is kept as the copy to revalidate.',
+      CACHE_DEFAULTS.conditionalKeepMs,
+    ),
   }),
   async create(options, context) {
     const { store: storeConfig, ...rest } = options as {
@@ -369,6 +378,18 @@ const CACHE: MiddlewareDefinition = {
     const store = await openStore('cache', storeConfig, context);
     const resolved = rest as CacheOptions & Record<string, CachePolicy | undefined>;
     return cache(store === undefined ? resolved : { ...resolved, store });
+  },
+};
+
+const NOT_MODIFIED: MiddlewareDefinition = {
+  schema: object(
+    'Answers a conditional revalidation from a cache with conditional: true in a few bytes when the result has not changed. Put it first.',
+    {
+      enabled: flag('Accept offers and answer revalidations.', NOT_MODIFIED_DEFAULTS.enabled),
+    },
+  ),
+  create(options) {
+    return notModified(options as { enabled?: boolean });
   },
 };
 
@@ -620,4 +641,5 @@ export const MIDDLEWARE_REGISTRY: Readonly<Record<string, MiddlewareDefinition>>
   toolFilter: TOOL_FILTER,
   tokenBudget: TOKEN_BUDGET,
   batching: BATCHING,
+  notModified: NOT_MODIFIED,
 });

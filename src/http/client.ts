@@ -35,6 +35,8 @@ export interface CompressionFetch {
   (next?: FetchLike): FetchLike;
   /** Request bodies compressed (bytes before and after) and responses seen per coding. */
   stats(): EncodingStats;
+  /** `httpEncodingFetch`: the name its figures appear under in `metrics({ sources })`. */
+  readonly name: string;
 }
 
 const gzip = promisify(zlib.gzip);
@@ -102,5 +104,7 @@ export function compressionFetch(options: CompressionFetchOptions = {}): Compres
       return response;
     }) as CompressionFetch;
   middleware.stats = () => tally.snapshot();
+  // The name its figures appear under in `metrics({ sources: [fetchMiddleware] })`.
+  Object.defineProperty(middleware, 'name', { value: 'httpEncodingFetch' });
   return middleware;
 }

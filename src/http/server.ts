@@ -61,6 +61,8 @@ export interface CompressedHandler {
   (req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void>;
   /** Bytes in and out per content type and coding, and how many bodies were compressed. */
   stats(): EncodingStats;
+  /** `httpEncoding`: the name its figures appear under in `metrics({ sources })`. */
+  readonly name: string;
 }
 
 /** A request body over `maxRequestBytes` once decompressed, or one that would not decompress. */
@@ -316,6 +318,8 @@ export function compressHandler(
 
   const wrapped = compressedHandler as CompressedHandler;
   wrapped.stats = () => tally.snapshot();
+  // The name its figures appear under in `metrics({ sources: [handle] })`.
+  Object.defineProperty(wrapped, 'name', { value: 'httpEncoding' });
   return wrapped;
 }
 

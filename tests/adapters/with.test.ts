@@ -17,6 +17,7 @@ const HELPERS: Record<string, string> = {
   withCache: 'cache',
   withConcurrencyLimit: 'concurrencyLimit',
   withMetrics: 'metrics',
+  withNotModified: 'notModified',
   withRateLimit: 'rateLimit',
   withTokenBudget: 'tokenBudget',
   withToolFilter: 'toolFilter',

@@ -12,6 +12,7 @@ describe('createStack', () => {
   it('builds every registered middleware, in order, from plain data', async () => {
     const stack = await createStack({
       middleware: [
+        { notModified: {} },
         { metrics: {} },
         { concurrencyLimit: { limit: 3, maxQueue: 0 } },
         { rateLimit: { limit: 1000, windowMs: '1s', key: 'tool' } },
@@ -22,7 +23,7 @@ describe('createStack', () => {
     });
     assert.deepEqual(
       stack.middleware.map((m) => (typeof m === 'function' ? m.name : m.name)),
-      ['metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget'],
+      ['notModified', 'metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget'],
     );
     for (const name of Object.keys(MIDDLEWARE_REGISTRY))
       assert.ok(isMiddlewareOfKind(stack.find(name), name), name);

@@ -11,6 +11,7 @@ import { batching } from '../../src/middleware/batching/index.js';
 import { cache } from '../../src/middleware/cache/index.js';
 import { concurrencyLimit } from '../../src/middleware/concurrency/index.js';
 import { metrics } from '../../src/middleware/metrics/index.js';
+import { notModified } from '../../src/middleware/not-modified/index.js';
 import { rateLimit } from '../../src/middleware/rate-limit/index.js';
 import { tokenBudget } from '../../src/middleware/token-budget/index.js';
 import { toolFilter } from '../../src/middleware/tool-filter/index.js';
@@ -37,6 +38,7 @@ const passThroughObject: Middleware = {
  * connection, as in production.
  */
 export const everyMiddleware: Middleware[] = [
+  notModified(),
   otel(),
   metrics(),
   rateLimit(),

@@ -27,6 +27,7 @@ import type {
 } from '../../core/types.js';
 import { isCancelledError, isConnectionClosedError, isStoreError, StoreError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
+import { ifNoneMatch } from '../../internal/conditional.js';
 import { deepFreeze } from '../../internal/deep-freeze.js';
 import { estimateJsonSize } from '../../internal/json-size.js';
 import { noop } from '../../internal/noop.js';
@@ -36,6 +37,7 @@ import type { CacheEntry, CacheStore } from '../../stores/types.js';
 import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
 import { Flight, Flights, type Lookup, REFRESHES_MAX, relay } from './coalesce.js';
+import { isNotModified, Revalidation } from './conditional.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
 import { defaultPrincipal, KeyBuilder, upstreamIdentity } from './keys.js';
 import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -104,6 +106,8 @@ class Cache implements CacheMiddleware {
   private readonly annotations: ReadOnlyAnnotations | undefined;
   /** Set with `admission: 'repeat'`: the keys answered lately. */
   private readonly doorkeeper: Doorkeeper | undefined;
+  /** Conditional revalidation (`conditional`), and the handshake's acceptance taken out. */
+  private readonly revalidation: Revalidation;
   private closed = false;
   private readonly unsubscribe: (() => void)[] = [];
   private storeEvictUnsubscribe: (() => void) | undefined = undefined;
@@ -126,6 +130,7 @@ class Cache implements CacheMiddleware {
     this.annotations = resolved.readOnlyTools ? new ReadOnlyAnnotations() : undefined;
     this.doorkeeper = resolved.admission === 'repeat' ? new Doorkeeper(resolved.admissionWindow) : undefined;
     this.invalidator = new Invalidator(this);
+    this.revalidation = new Revalidation(resolved.conditional, this.counters);
     const onRemote = this.store.onRemoteInvalidate;
     if (typeof onRemote === 'function') {
       this.unsubscribe.push(onRemote.call(this.store, (tag) => this.remoteInvalidated(tag)));
@@ -149,7 +154,7 @@ class Cache implements CacheMiddleware {
   // ---- the request path: no await, no closure before the store answers ----
 
   private handle(ctx: RequestContext, next: Next): Promise<Reply> {
-    if (ctx.control) return next();
+    if (ctx.control) return this.revalidation.handshake(ctx, next);
     const rule = this.rules.get(ctx.method);
     if (rule === undefined) return this.passOn(ctx, next);
     const params = ctx.params;
@@ -245,16 +250,19 @@ class Cache implements CacheMiddleware {
     const now = this.now();
     if (now < entry.freshUntil) return Promise.resolve({ result: this.hit(lookup, entry, now) });
     const { ctx } = lookup;
-    if (now < entry.staleUntil) {
+    // With `conditional`, an entry is kept `conditionalKeepMs` past its stale window, as the
+    // copy a revalidation asks about.
+    const keptMs = this.options.conditionalKeepMs;
+    if (now < entry.staleUntil - keptMs) {
       this.counters.stale++;
       ctx.state.cache = 'stale';
       if (this.staleListeners.size !== 0) this.emit(this.staleListeners, lookup, now - entry.storedAt);
       if (!this.flights.has(lookup.key) && this.flights.refreshing < REFRESHES_MAX) {
-        this.refreshInBackground(lookup);
+        this.refreshInBackground(lookup, entry);
       }
       return Promise.resolve({ result: present(entry, now, 'stale', this.options.markHits) });
     }
-    return this.miss(lookup);
+    return this.miss(lookup, keptMs === 0 ? undefined : entry);
   }
 
   /** Counts and announces a fresh hit; answers the result to serve. */
@@ -273,12 +281,13 @@ class Cache implements CacheMiddleware {
     return present(entry, now, 'hit', this.options.markHits);
   }
 
-  private miss(lookup: Lookup): Promise<Reply> {
+  /** `kept`: the expired entry still held, which a conditional revalidation asks about. */
+  private miss(lookup: Lookup, kept?: CacheEntry): Promise<Reply> {
     if (this.options.coalesce) {
       const flight = this.flights.get(lookup.key);
       if (flight !== undefined && this.flights.joinable(flight)) return this.join(lookup, flight);
     }
-    return this.lead(lookup);
+    return this.lead(lookup, kept);
   }
 
   /**
@@ -286,7 +295,7 @@ class Cache implements CacheMiddleware {
    * concurrency limit, metrics) see every real call. Identical requests arriving
    * meanwhile wait for this one.
    */
-  private lead(lookup: Lookup): Promise<Reply> {
+  private lead(lookup: Lookup, kept?: CacheEntry): Promise<Reply> {
     const { ctx } = lookup;
     this.counters.misses++;
     ctx.state.cache = 'miss';
@@ -297,7 +306,7 @@ class Cache implements CacheMiddleware {
     );
     let reply: Promise<Reply>;
     try {
-      reply = lookup.next();
+      reply = kept === undefined ? lookup.next() : this.revalidation.ask(ctx, lookup.next, kept);
     } catch (error) {
       reply = Promise.reject(error);
     }
@@ -345,21 +354,23 @@ class Cache implements CacheMiddleware {
    * Serves a stale entry's refresh: one request under the pipeline's own id space (no
    * caller waits for it), stored when it succeeds.
    */
-  private refreshInBackground(lookup: Lookup): void {
+  private refreshInBackground(lookup: Lookup, entry: CacheEntry): void {
     const { ctx } = lookup;
+    const hash = this.revalidation.hashFor(ctx.connection, entry);
     const flight = new Flight(lookup.key, ctx.connection, this.invalidator.seq, undefined);
     const controller = new AbortController();
     flight.controller = controller;
     this.flights.start(flight, true);
     this.counters.refreshes++;
     ctx.connection
-      .request(ctx.method, ctx.params, {
+      .request(ctx.method, hash === undefined ? ctx.params : ifNoneMatch(ctx.params, hash), {
         signal: controller.signal,
         onprogress: (params) => relay(flight, params),
         extra: ctx.extra,
       })
       .then(
-        (reply) => {
+        (answer) => {
+          const reply = hash === undefined ? answer : this.revalidation.restore(answer, hash, entry);
           this.offer(lookup, reply, flight.startSeq, true);
           this.end(flight);
           this.settle(flight, reply);
@@ -382,7 +393,7 @@ class Cache implements CacheMiddleware {
       this.annotations.learn(lookup.upstream, result);
     }
     const ttl = freshnessOf(rule, result, ctx, this.sharesPrivate(lookup));
-    if (ttl === 0 || result === undefined) {
+    if (ttl === 0 || result === undefined || isNotModified(result)) {
       this.counters.uncacheable++;
       return;
     }
@@ -411,7 +422,7 @@ class Cache implements CacheMiddleware {
       size,
       storedAt: now,
       freshUntil: now + ttl,
-      staleUntil: now + ttl + rule.policy.staleMs,
+      staleUntil: now + ttl + rule.policy.staleMs + this.options.conditionalKeepMs,
       tags,
     };
     try {

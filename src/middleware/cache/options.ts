@@ -137,6 +137,21 @@ export interface CacheOptions {
    * ```
    */
   key?: (ctx: RequestContext, defaultKey: string) => string | undefined;
+  /**
+   * Revalidate with conditional answers, between this cache (on a client or a proxy) and a
+   * server running the `notModified` middleware: a request for an entry whose freshness ran
+   * out carries the hash of the copy held, and the server answers "not modified" in a few
+   * bytes when its result hashes the same. Agreed in the handshake; with any other server
+   * every request goes out as usual. Entries are kept `conditionalKeepMs` longer for it.
+   * Default `false`.
+   */
+  conditional?: boolean;
+  /**
+   * With `conditional`: how long past its TTL (and stale window) an entry is kept as the
+   * copy to revalidate. It is never served in that time without the server's word.
+   * Default 300,000 (five minutes).
+   */
+  conditionalKeepMs?: number;
   /** The clock, in epoch milliseconds. Default `Date.now`. Tests inject a fake clock. */
   clock?: () => number;
   /**
@@ -185,6 +200,10 @@ export interface CacheDefaults {
   readonly admissionWindow: number;
   /** How modern cache hints are used: `'respect'`. */
   readonly hints: 'respect' | 'ignore';
+  /** Conditional revalidation: `false`. */
+  readonly conditional: boolean;
+  /** How long an expired entry is kept for a conditional revalidation: 300,000 ms. */
+  readonly conditionalKeepMs: number;
   /** Lists: enabled, `include: ['**']`, `exclude: []`. */
   readonly lists: CachePolicyDefaults;
   /** Resource reads: enabled, `include: ['**']`, `exclude: []`. */
@@ -210,6 +229,8 @@ export interface CacheDefaults {
  * | `admission` | `'always'` |
  * | `admissionWindow` | 100,000 |
  * | `hints` | `'respect'` |
+ * | `conditional` | `false` |
+ * | `conditionalKeepMs` | 300,000 (five minutes) |
  * | `lists`, `resources`, `prompts` | enabled, `include: ['**']`, `exclude: []` |
  * | `tools` | enabled, `include: []` (nothing until you name tools), `exclude: []` |
  * | `store` | `memoryStore()` bounds: 10,000 entries, 64 MiB |
@@ -224,6 +245,8 @@ export const CACHE_DEFAULTS: CacheDefaults = Object.freeze({
   admission: 'always',
   admissionWindow: 100_000,
   hints: 'respect',
+  conditional: false,
+  conditionalKeepMs: 300_000,
   lists: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
   resources: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
   prompts: Object.freeze({ enabled: true, include: Object.freeze(['**']), exclude: Object.freeze([]) }),
@@ -254,6 +277,9 @@ export interface ResolvedOptions {
   readonly markHits: boolean;
   readonly admission: 'always' | 'repeat';
   readonly admissionWindow: number;
+  readonly conditional: boolean;
+  /** How long past its stale window an entry is kept for revalidation: 0 without `conditional`. */
+  readonly conditionalKeepMs: number;
   readonly principal: ((ctx: RequestContext) => unknown) | undefined;
   readonly key: ((ctx: RequestContext, defaultKey: string) => string | undefined) | undefined;
   readonly now: () => number;
@@ -281,6 +307,8 @@ const OPTION_KEYS = new Set([
   'markHits',
   'admission',
   'admissionWindow',
+  'conditional',
+  'conditionalKeepMs',
   'principal',
   'key',
   'clock',
@@ -326,9 +354,15 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
   const resources = policy('resources', 'resource', options.resources, CACHE_DEFAULTS.resources, base);
   const prompts = policy('prompts', 'prompt', options.prompts, CACHE_DEFAULTS.prompts, base);
   const tools = policy('tools', 'tool', options.tools, CACHE_DEFAULTS.tools, base);
-  const maxLifetimeMs = Math.max(
-    ...[lists, resources, prompts, tools].map((p) => (p.enabled ? p.ttlMs + p.staleMs : 0)),
+  const conditional = bool('conditional', options.conditional ?? CACHE_DEFAULTS.conditional);
+  const keepMs = nonNegative(
+    'conditionalKeepMs',
+    options.conditionalKeepMs ?? CACHE_DEFAULTS.conditionalKeepMs,
   );
+  const conditionalKeepMs = conditional ? keepMs : 0;
+  const maxLifetimeMs =
+    Math.max(...[lists, resources, prompts, tools].map((p) => (p.enabled ? p.ttlMs + p.staleMs : 0))) +
+    conditionalKeepMs;
   return {
     maxEntryBytes,
     readOnlyTools,
@@ -336,6 +370,8 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     markHits,
     admission,
     admissionWindow,
+    conditional,
+    conditionalKeepMs,
     principal,
     key,
     now,

@@ -23,6 +23,10 @@ export interface CacheStats {
   bypassed: number;
   /** Background refreshes started for stale entries. */
   refreshes: number;
+  /** Requests that asked the server whether a held copy was still current (`conditional`). */
+  revalidations: number;
+  /** Of those, answered "not modified" and served from the copy. */
+  notModified: number;
   /** Results written to the store. */
   stored: number;
   /** Results not stored because of what they were (errors, `isError`, `input_required`, tasks, hints, scope). */
@@ -89,6 +93,8 @@ export function newCounters(): CacheCounters {
     coalesced: 0,
     bypassed: 0,
     refreshes: 0,
+    revalidations: 0,
+    notModified: 0,
     stored: 0,
     uncacheable: 0,
     tooLarge: 0,

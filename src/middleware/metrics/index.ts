@@ -77,7 +77,9 @@ function resolveSources(value: unknown): MetricsSource[] {
   if (!Array.isArray(value)) throw new InvalidOptionError(WHERE, 'sources', 'an array of sources', value);
   value.forEach((source: unknown, i) => {
     const s = source as MetricsSource | null;
-    if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || typeof s.stats !== 'function') {
+    // A function with a name and stats() counts too: the HTTP encoding layers are functions.
+    const shaped = (typeof s === 'object' && s !== null) || typeof s === 'function';
+    if (!shaped || typeof s.name !== 'string' || typeof s.stats !== 'function') {
       throw new InvalidOptionError(
         WHERE,
         `sources[${i}]`,

@@ -15,6 +15,9 @@ import type { CacheStatus, Outcome } from './stats.js';
  * `stats()` method. The numeric fields of what `stats()` returns are read, nested ones
  * under dotted names (`scopes.global.queued`); nothing is read on the request path.
  *
+ * The HTTP encoding layers (`compressHandler`, `compressionFetch`) are functions with a
+ * `name` and `stats()`, and the codec transports have both too: each can be passed as it is.
+ *
  * Fields named `queued` (queue depth), `running` (requests holding a slot) and `shed`
  * (requests refused since start), at any depth, get dedicated Prometheus series. Every
  * numeric field appears in {@link MetricsSnapshot.sources}.
