@@ -1,11 +1,11 @@
 /**
  * The whole library at once.
  *
- * - `stack.defaults.inmemory`: the echo round trip through `metrics()`,
- *   `concurrencyLimit()`, `toolFilter()`, `tokenBudget()`, `cache()`, `batching()` and
- *   `notModified()` at their defaults (tool calls are not cached by default, so every call runs the tool; with no batch
- *   handlers and a client that does not offer request batching, batching passes every request
- *   on, and notModified has no client that asked): what the full stack costs when it cannot help.
+ * - `stack.defaults.inmemory`: the echo round trip through every middleware at its defaults
+ *   (`defaultStack()` in the fixtures): tool calls are not cached by default, so every call
+ *   runs the tool; with no batch handlers and a client that offers neither request batching
+ *   nor conditional answers, batching and notModified pass every request on. What the full
+ *   stack costs when it cannot help.
  * - `stack.defaults-gc.inmemory`: the same, with a full (major) GC before every block of 250
  *   calls, so each block starts right after one, as a busy server's calls often do: the JIT's
  *   feedback and the heap's layout after a major GC must not make the stack pay more.
@@ -115,7 +115,7 @@ export const stackScenarios: ScenarioSet = {
   'stack.defaults.inmemory': {
     kind: 'compare',
     description:
-      'in-memory echo: bare SDK vs metrics() + concurrencyLimit() + toolFilter() + tokenBudget() + cache() + batching() + notModified() at their defaults',
+      'in-memory echo: bare SDK vs every middleware at its defaults (metrics, concurrencyLimit, toolFilter, tokenBudget, cache, batching, notModified)',
     baseline: echo(undefined),
     candidate: echo(defaultStack),
     ...FINE_INTERLEAVE,
