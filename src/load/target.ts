@@ -7,7 +7,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InvalidOptionError } from 'mcp-perf';
+import { InvalidOptionError } from '../errors/index.js';
 
 /** A server command: a command line (split on spaces, quotes respected) or its parts. */
 export type StdioCommand =
