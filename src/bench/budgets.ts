@@ -155,7 +155,7 @@ function show(n: number): string {
 }
 
 /**
- * Checks one budget against a value (from {@link BenchMeasure}); `missing` explains why the value is null.
+ * Checks one budget against a value (as `runBench` measured it); `missing` explains why the value is null.
  */
 export function judge(budget: BenchBudget, value: number | null, missing = 'not measured'): BudgetVerdict {
   const ratio = budget.kind === 'maxRatio' || budget.kind === 'minRatio';

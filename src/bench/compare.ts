@@ -115,11 +115,17 @@ export interface CompareResult {
   candidate: VariantSummary;
   /** The settings the comparison ran with. */
   settings: {
+    /** Measured rounds. */
     rounds: number;
+    /** Discarded warm-up rounds. */
     warmupRounds: number;
+    /** Operations per side per round, when fixed. */
     itersPerRound?: number;
+    /** Time per side per round, in ms, when not fixed by count. */
     timePerRoundMs?: number;
+    /** Whether a full GC ran before each block. */
     gc: boolean;
+    /** The per-round statistic the ratio is taken of. */
     statistic: 'median' | 'mean';
   };
 }

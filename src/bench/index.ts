@@ -35,6 +35,7 @@ export {
   type BenchProgress,
   type BenchResult,
   type BenchRunResult,
+  type CheckedBenchConfig,
   checkBenchConfig,
   runBench,
 } from './run.js';

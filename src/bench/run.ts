@@ -117,7 +117,12 @@ export interface BenchComparison {
   /** Sequential throughput ratio, candidate ÷ reference. */
   throughputRatio: number;
   /** Requests that failed during the comparison, per side. */
-  errors: { reference: number; candidate: number };
+  errors: {
+    /** Failures on the reference side. */
+    reference: number;
+    /** Failures on the candidate side. */
+    candidate: number;
+  };
 }
 
 /** What {@link runBench} measured and decided. */
@@ -129,11 +134,30 @@ export interface BenchResult {
   /** When the run started (ISO 8601). */
   startedAt: string;
   /** Node version and platform. */
-  environment: { node: string; platform: string; arch: string };
+  environment: {
+    /** `process.version`. */
+    node: string;
+    /** `process.platform`. */
+    platform: string;
+    /** `process.arch`. */
+    arch: string;
+  };
   /** Load runs: `target`, and `stacked` / `baseline` when configured. */
-  runs: { target: BenchRunResult; stacked?: BenchRunResult; baseline?: BenchRunResult };
+  runs: {
+    /** The target, bare. */
+    target: BenchRunResult;
+    /** The target through the proxy with the stack. */
+    stacked?: BenchRunResult;
+    /** The baseline server. */
+    baseline?: BenchRunResult;
+  };
   /** A/B comparisons. */
-  comparisons: { baseline?: BenchComparison; stacked?: BenchComparison };
+  comparisons: {
+    /** Target (candidate) against the baseline (reference). */
+    baseline?: BenchComparison;
+    /** Stacked (candidate) against the bare target (reference). */
+    stacked?: BenchComparison;
+  };
   /** The tool's own cost per request (null when skipped). */
   selfCost: SelfCost | null;
   /** Every budget's verdict. */
@@ -283,14 +307,19 @@ function ratioFigure(
   return a / b;
 }
 
+/** What {@link checkBenchConfig} returns. */
+export interface CheckedBenchConfig {
+  /** The compiled workload. */
+  workload: CompiledWorkload;
+  /** The parsed budgets. */
+  budgets: BenchBudget[];
+}
+
 /**
  * Validates a bench config without starting anything: the workload, the budgets, the
  * targets and the numeric options. Throws an error naming the option or field.
  */
-export function checkBenchConfig(config: BenchConfig): {
-  workload: CompiledWorkload;
-  budgets: BenchBudget[];
-} {
+export function checkBenchConfig(config: BenchConfig): CheckedBenchConfig {
   if (typeof config !== 'object' || config === null) {
     throw new InvalidOptionError('runBench', 'config', 'an object', config);
   }

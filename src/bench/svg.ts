@@ -11,9 +11,13 @@ import type { LoadResult } from '../load/index.js';
 export const CHART_FONT = 'font-family="Helvetica, Arial, sans-serif"';
 /** The charts' palette: baseline and candidate, and lighter shades of each. */
 export const CHART_COLORS = {
+  /** The reference side. */
   baseline: '#4c78a8',
+  /** The side under test. */
   candidate: '#f58518',
+  /** The reference side, second series. */
   baseline2: '#9ecae9',
+  /** The side under test, second series. */
   candidate2: '#ffbf79',
 };
 

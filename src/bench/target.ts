@@ -14,7 +14,7 @@ import { createProxy } from '../adapters/proxy.js';
 import type { McpTransport } from '../adapters/transport.js';
 import type { Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { type LoadTarget, splitCommand, validateTarget } from '../load/target.js';
+import { type LoadTarget, type StdioCommand, splitCommand, validateTarget } from '../load/target.js';
 
 /** A server that can be connected to: an SDK `McpServer` or `Server` (anything with `connect(transport)`). */
 export interface ConnectableServer {
@@ -26,18 +26,31 @@ export interface ConnectableServer {
 
 /** What `mcp-perf bench` drives. */
 export type BenchTarget =
-  /** Start this command and speak MCP over its stdin/stdout. */
-  | { stdio: string | { command: string; args?: string[]; env?: Record<string, string>; cwd?: string } }
-  /** A Streamable HTTP endpoint (loopback only unless `allowRemote`). */
-  | { url: string }
+  | {
+      /** Start this command (a command line, or its parts) and speak MCP over its stdin/stdout. */
+      stdio: StdioCommand;
+    }
+  | {
+      /** A Streamable HTTP endpoint (loopback only unless `allowRemote`). */
+      url: string;
+    }
   /**
    * A module (path or URL) exporting a server factory: `createServer` or the default
    * export, a function returning (a promise of) an SDK server. Its server runs in this
    * process, so the bench tool's own cost shares the CPU with it.
    */
-  | { module: string; export?: string }
-  /** A server factory, for the programmatic API. */
-  | { factory: () => ConnectableServer | Promise<ConnectableServer>; label?: string };
+  | {
+      /** The module's path or URL. */
+      module: string;
+      /** The factory's export name. Default: `createServer`, else `default`. */
+      export?: string;
+    }
+  | {
+      /** A server factory, for the programmatic API. */
+      factory: () => ConnectableServer | Promise<ConnectableServer>;
+      /** The name reports use. Default `server factory`. */
+      label?: string;
+    };
 
 /** A connected target. */
 export interface OpenBenchTarget {

@@ -12,16 +12,33 @@ import { InvalidOptionError } from '../errors/index.js';
 /** A server command: a command line (split on spaces, quotes respected) or its parts. */
 export type StdioCommand =
   | string
-  | { command: string; args?: string[]; env?: Record<string, string>; cwd?: string };
+  | {
+      /** The executable. */
+      command: string;
+      /** Its arguments. */
+      args?: string[];
+      /** Its environment. Default: this process's. */
+      env?: Record<string, string>;
+      /** Its working directory. */
+      cwd?: string;
+    };
 
 /** What to drive. */
 export type LoadTarget =
-  /** Spawn this command and speak MCP over its stdin/stdout. */
-  | { stdio: StdioCommand }
-  /** A Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
-  | { url: string }
-  /** An already connected client; `runLoad` neither connects nor closes it. */
-  | { client: Client; label?: string };
+  | {
+      /** Spawn this command and speak MCP over its stdin/stdout. */
+      stdio: StdioCommand;
+    }
+  | {
+      /** A Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
+      url: string;
+    }
+  | {
+      /** An already connected client; `runLoad` neither connects nor closes it. */
+      client: Client;
+      /** The name reports use. */
+      label?: string;
+    };
 
 /**
  * Splits a command line into words: whitespace separates, single and double quotes

@@ -55,10 +55,32 @@ export function seededRandom(seed: number): Random {
 
 /** One request, ready to send. */
 export type Request =
-  | { method: 'tools/call'; name: string; arguments: Record<string, unknown> }
-  | { method: 'prompts/get'; name: string; arguments: Record<string, string> }
-  | { method: 'tools/list' | 'resources/list' | 'resources/templates/list' | 'prompts/list' }
-  | { method: 'resources/read'; uri: string };
+  | {
+      /** Call a tool. */
+      method: 'tools/call';
+      /** The tool. */
+      name: string;
+      /** Its arguments, drawn. */
+      arguments: Record<string, unknown>;
+    }
+  | {
+      /** Get a prompt. */
+      method: 'prompts/get';
+      /** The prompt. */
+      name: string;
+      /** Its arguments, drawn (as strings). */
+      arguments: Record<string, string>;
+    }
+  | {
+      /** List something. */
+      method: 'tools/list' | 'resources/list' | 'resources/templates/list' | 'prompts/list';
+    }
+  | {
+      /** Read a resource. */
+      method: 'resources/read';
+      /** Its URI, drawn. */
+      uri: string;
+    };
 
 /** The load's shape, as a workload file may carry it. */
 export interface LoadShape {
@@ -138,7 +160,12 @@ export interface CompiledWorkload {
   /** Operation labels (`tools/call echo`, `tools/list` …), in file order. */
   labels: string[];
   /** Draws an operation and its arguments. */
-  next(random: Random): { label: string; request: Request };
+  next(random: Random): {
+    /** The operation's label. */
+    label: string;
+    /** The request to send. */
+    request: Request;
+  };
 }
 
 type Gen = (random: Random) => unknown;

@@ -68,7 +68,12 @@ export interface TrafficCount {
  * can tell that the pipeline really was in the path (a wrapped mode in which it never
  * ran would compare equal to the bare server and prove nothing).
  */
-export function trafficProbe(): { middleware: Middleware; count: TrafficCount } {
+export function trafficProbe(): {
+  /** The probe, to put in a stack. */
+  middleware: Middleware;
+  /** What it has counted so far (live). */
+  count: TrafficCount;
+} {
   const count: TrafficCount = { connections: 0, requests: new Map(), notifications: 0 };
   const middleware: Middleware = {
     name: 'traffic-probe',

@@ -17,12 +17,14 @@ export {
 export { rateLimitStoreContract } from './rate-limit-store-contract.js';
 export type { TestRunner } from './runner.js';
 export {
+  type CountingServer,
   type CountingServerOptions,
   type Counts,
   connectPair,
   createCountingServer,
   type Deferred,
   deferred,
+  type LinkedPair,
   linkPair,
   type PairStacks,
 } from './servers.js';

@@ -10,8 +10,11 @@ export type Counts = Record<string, number>;
 
 /** A deferred promise, for steering timing without sleeps. */
 export interface Deferred<T = void> {
+  /** Settles when `resolve` or `reject` is called. */
   promise: Promise<T>;
+  /** Fulfils the promise. */
   resolve(value: T): void;
+  /** Rejects the promise. */
   reject(error: unknown): void;
 }
 
@@ -37,10 +40,7 @@ export interface CountingServerOptions {
  * options.gate), `progress` (reports progress steps), `fail` (isError result), `read_only`
  * (annotated readOnlyHint), plus a static resource and a prompt.
  */
-export function createCountingServer(options: CountingServerOptions = {}): {
-  server: McpServer;
-  counts: Counts;
-} {
+export function createCountingServer(options: CountingServerOptions = {}): CountingServer {
   const counts: Counts = {};
   const count = (name: string) => {
     counts[name] = (counts[name] ?? 0) + 1;
@@ -96,6 +96,30 @@ export function createCountingServer(options: CountingServerOptions = {}): {
   return { server, counts };
 }
 
+/** A counting server and its live tally. */
+export interface CountingServer {
+  /** The server (SDK v1 `McpServer`). */
+  server: McpServer;
+  /** How often each tool, resource and prompt really ran, by name. */
+  counts: Counts;
+}
+
+/** A client and a server connected over an in-memory linked pair. */
+export interface LinkedPair<S extends McpServer = McpServer> {
+  /** The server. */
+  server: S;
+  /** The connected client. */
+  client: Client;
+  /** The server's tally of real executions. */
+  counts: Counts;
+  /** The client's end of the pair (wrapped when the client has a stack). */
+  clientTransport: InMemoryTransport;
+  /** The server's end of the pair. */
+  serverTransport: InMemoryTransport;
+  /** Closes the client, then the server. */
+  close(): Promise<void>;
+}
+
 /** Stacks for either side of a pair. */
 export interface PairStacks {
   /** Middleware on the server side. */
@@ -108,7 +132,11 @@ export interface PairStacks {
  * Connects `server` to a new client over an in-memory linked pair, with optional stacks
  * on either side (installed with `withMiddleware`). `close()` closes both ends.
  */
-export async function linkPair<S extends McpServer>(server: S, counts: Counts, stacks: PairStacks = {}) {
+export async function linkPair<S extends McpServer>(
+  server: S,
+  counts: Counts,
+  stacks: PairStacks = {},
+): Promise<LinkedPair<S>> {
   if (stacks.server) withMiddleware(server, stacks.server);
   const client = new Client({ name: 'test-client', version: '1.0.0' });
   if (stacks.client) withMiddleware(client, stacks.client);
@@ -141,7 +169,12 @@ export async function linkPair<S extends McpServer>(server: S, counts: Counts, s
  * await pair.close();
  * ```
  */
-export async function connectPair(options: PairStacks & { counting?: CountingServerOptions } = {}) {
+export async function connectPair(
+  options: PairStacks & {
+    /** Options of the counting server. */
+    counting?: CountingServerOptions;
+  } = {},
+): Promise<LinkedPair> {
   const { server, counts } = createCountingServer(options.counting);
   return linkPair(server, counts, options);
 }
