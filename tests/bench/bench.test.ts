@@ -14,6 +14,7 @@ import {
   runBench,
 } from '../../src/bench/index.js';
 import { runBenchCommand } from '../../src/cli/bench.js';
+import { runLoadCommand } from '../../src/cli/load.js';
 import { isInvalidOptionError } from '../../src/index.js';
 
 /** A server whose one tool spins for `ms` milliseconds: a fixed cost that makes a 20% slowdown plain. */
@@ -224,6 +225,22 @@ export function createServer() {
       bad.stderr,
       /workload\.operations\[0\]\.arguments\.q\.\$zipf\.s must be a positive number \(got -1\)/,
     );
+    // The load command reads the same files and names the same field.
+    let loadStderr = '';
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      loadStderr += chunk;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      assert.equal(
+        await runLoadCommand(['--stdio', 'node x.js', '--workload', join(dir, 'bad-workload.json')]),
+        64,
+      );
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.match(loadStderr, /workload\.operations\[0\]\.arguments\.q\.\$zipf\.s must be a positive number/);
     assert.throws(
       () => checkBenchConfig({ target: { module }, workload: { operations: [{ method: 'tools/cal' }] } }),
       (e: Error) =>
