@@ -7,14 +7,13 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { createProxy } from '../adapters/proxy.js';
 import type { McpTransport } from '../adapters/transport.js';
 import type { Middleware } from '../core/types.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { type LoadTarget, type StdioCommand, splitCommand, validateTarget } from '../load/target.js';
+import { type LoadTarget, type StdioCommand, stdioTransport, validateTarget } from '../load/target.js';
 
 /** A server that can be connected to: an SDK `McpServer` or `Server` (anything with `connect(transport)`). */
 export interface ConnectableServer {
@@ -107,12 +106,6 @@ export function validateBenchTarget(target: BenchTarget, allowRemote: boolean, o
   }
 }
 
-function environment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
-  return env;
-}
-
 async function loadFactory(target: { module: string; export?: string }): Promise<() => unknown> {
   const url = /^[a-z]+:/i.test(target.module) ? target.module : pathToFileURL(resolve(target.module)).href;
   const mod = (await import(url)) as Record<string, unknown>;
@@ -136,19 +129,7 @@ async function upstreamOf(
   if ('url' in target) {
     return { transport: new StreamableHTTPClientTransport(new URL(target.url)), close: async () => {} };
   }
-  if ('stdio' in target) {
-    const spec =
-      typeof target.stdio === 'string'
-        ? (() => {
-            const [command, ...args] = splitCommand(target.stdio);
-            return { command: command!, args };
-          })()
-        : target.stdio;
-    return {
-      transport: new StdioClientTransport({ env: environment(), ...spec, stderr: 'inherit' }),
-      close: async () => {},
-    };
-  }
+  if ('stdio' in target) return { transport: stdioTransport(target.stdio), close: async () => {} };
   const factory = 'factory' in target ? target.factory : await loadFactory(target);
   const server = (await factory()) as ConnectableServer;
   if (typeof server?.connect !== 'function') {

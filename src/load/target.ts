@@ -146,6 +146,21 @@ function inheritedEnvironment(): Record<string, string> {
   return env;
 }
 
+/**
+ * A stdio client transport for a server command: the child gets this process's
+ * environment (unless the command sets its own) and passes its stderr through.
+ */
+export function stdioTransport(stdio: StdioCommand): StdioClientTransport {
+  const spec =
+    typeof stdio === 'string'
+      ? (() => {
+          const [command, ...args] = splitCommand(stdio);
+          return { command: command!, args };
+        })()
+      : stdio;
+  return new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' });
+}
+
 /** Connects to a validated target: a child process gets this process's environment and passes its stderr through. */
 export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
   if ('client' in target) return { client: target.client, owned: false };
@@ -153,16 +168,7 @@ export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
   if ('url' in target) {
     await client.connect(new StreamableHTTPClientTransport(new URL(target.url)));
   } else {
-    const spec =
-      typeof target.stdio === 'string'
-        ? (() => {
-            const [command, ...args] = splitCommand(target.stdio);
-            return { command: command!, args };
-          })()
-        : target.stdio;
-    await client.connect(
-      new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' }),
-    );
+    await client.connect(stdioTransport(target.stdio));
   }
   return { client, owned: true };
 }
