@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `mcp-perf` command line: `proxy`, `validate`, `stats`.
+ * The `mcp-perf` command line: `proxy`, `validate`, `stats`, `load`, `bench`.
  */
 
 import { log } from './log.js';
@@ -11,6 +11,8 @@ Commands:
   proxy      Run an MCP server behind a middleware stack (stdio or Streamable HTTP).
   validate   Check a config file.
   stats      Print a snapshot of a running proxy.
+  load       Drive a server with a workload and print latency and throughput.
+  bench      Measure a server against budgets (for CI): exit 1 on a breach.
 
 Run mcp-perf <command> --help for a command's options and examples.
 
@@ -18,12 +20,16 @@ Examples:
   mcp-perf proxy --config mcp-perf.yaml -- npx -y @modelcontextprotocol/server-memory
   mcp-perf validate mcp-perf.yaml
   mcp-perf stats http://127.0.0.1:8080
+  mcp-perf load --stdio "node server.js" --rate 200 --duration 10s
+  mcp-perf bench --stdio "node server.js" --workload workload.json --budgets budgets.json
 `;
 
 const COMMANDS: Record<string, () => Promise<(argv: readonly string[]) => Promise<number>>> = {
   proxy: async () => (await import('./proxy.js')).runProxy,
   validate: async () => (await import('./validate.js')).runValidate,
   stats: async () => (await import('./stats.js')).runStats,
+  load: async () => (await import('./load.js')).runLoadCommand,
+  bench: async () => (await import('./bench.js')).runBenchCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -10,6 +10,7 @@ import {
   compileWorkload,
   isLoopbackHost,
   type LoadResult,
+  readLoadShape,
   runLoad,
   seededRandom,
   splitCommand,
@@ -113,12 +114,52 @@ describe('workload', () => {
       /options\.workload\.operations\[0\]\.arguments\.text\.\$zipf\.s must be a positive number/,
     );
     bad([{ method: 'tools/call', name: 'echo', arguments: { x: { $normal: {} } } }], /\$normal/);
-    bad([{ method: 'prompts/get' }], /operations\[0\]\.method/);
+    bad([{ method: 'prompts/delete' }], /operations\[0\]\.method/);
+    bad([{ method: 'prompts/get' }], /operations\[0\]\.name must be a prompt name/);
     bad([{ method: 'resources/read' }], /operations\[0\]\.uri/);
     bad([{ method: 'tools/list', weight: 0 }], /operations\[0\]\.weight must be a positive number/);
     assert.throws(
       () => compileWorkload({ operations: [] }),
       /workload\.operations must be a non-empty array/,
+    );
+  });
+});
+
+describe('workload files', () => {
+  it('draw prompts and every list, and carry the load shape beside the operations', () => {
+    const w = compileWorkload({
+      concurrency: 3,
+      duration: '2s',
+      requests: 10,
+      operations: [
+        { method: 'prompts/get', name: 'greet', arguments: { n: { $uniform: { n: 3 } } } },
+        { method: 'prompts/list' },
+        { method: 'resources/list' },
+        { method: 'resources/templates/list' },
+      ],
+    });
+    assert.deepEqual(w.labels, [
+      'prompts/get greet',
+      'prompts/list',
+      'resources/list',
+      'resources/templates/list',
+    ]);
+    const random = seededRandom(3);
+    const drawn = Array.from({ length: 50 }, () => w.next(random).request);
+    const prompt = drawn.find((r) => r.method === 'prompts/get');
+    assert.ok(prompt && typeof prompt.arguments.n === 'string', 'prompt arguments are strings');
+    assert.deepEqual(readLoadShape({ concurrency: 3, duration: '2s', requests: 10 }), {
+      concurrency: 3,
+      durationMs: 2_000,
+      maxRequests: 10,
+    });
+    assert.throws(
+      () => readLoadShape({ rate: 5, concurrency: 2 }),
+      /workload\.concurrency must be absent when rate is set/,
+    );
+    assert.throws(
+      () => readLoadShape({ duration: 'soon' }),
+      /workload\.duration must be a duration like 500ms/,
     );
   });
 });

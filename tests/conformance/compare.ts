@@ -24,8 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { withMiddleware } from '../../src/index.js';
+import { evidence, firstDifference, type TrafficCount, trafficProbe } from '../../src/testing/compare.js';
 import { startEverythingHttp } from '../helpers/everything-server.js';
-import { everyMiddleware, type TrafficCount, trafficProbe } from './stacks.js';
+import { everyMiddleware } from './stacks.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -171,39 +172,9 @@ function conformanceCli(): string {
 const SUMMARY_LINE = /^[✓✗] (\S+): \d+ passed, \d+ failed/;
 const RESULT_DIR = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/;
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-const LOOPBACK_PORT = /(127\.0\.0\.1|localhost|\[::1\]):\d+/g;
-
-/**
- * A JSON value with object keys sorted, also inside strings that hold JSON (raw SSE
- * `data`): member order carries no meaning, and the pipeline may build a response
- * envelope in another order than the SDK does.
- */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
-    );
-  }
-  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
-    try {
-      return { json: canonical(JSON.parse(value)) };
-    } catch {
-      return value;
-    }
-  }
-  return value;
-}
-
 /** The check's details, canonical, with what differs between two servers of the same kind masked. */
 function evidenceOf(check: Check): string {
-  const details = JSON.stringify(canonical(check.details ?? null))
-    .replace(UUID, '<uuid>')
-    .replace(LOOPBACK_PORT, '$1:<port>');
-  return `${check.id}: ${details}`;
+  return `${check.id}: ${evidence(check.details ?? null)}`;
 }
 
 function summarize(scenario: string, checks: Check[]): ScenarioRun {
@@ -217,14 +188,6 @@ function summarize(scenario: string, checks: Check[]): ScenarioRun {
     evidence: decisive.map(evidenceOf).sort(),
     checks,
   };
-}
-
-/** Where two strings first differ, with some context from each. */
-function firstDifference(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  const from = Math.max(0, i - 60);
-  return `bare …${a.slice(from, i + 120)}… vs …${b.slice(from, i + 120)}…`;
 }
 
 /** Runs every server scenario (`--suite all`) against `url`; returns the results by scenario. */

@@ -51,37 +51,4 @@ export const everyMiddleware: Middleware[] = [
   passThroughObject,
 ];
 
-/** What a {@link trafficProbe} has seen. */
-export interface TrafficCount {
-  /** Connections the probe joined. */
-  connections: number;
-  /** Requests that entered the stack, by method. */
-  requests: Map<string, number>;
-  /** Notifications that crossed the stack. */
-  notifications: number;
-}
-
-/**
- * A transparent middleware that counts the traffic crossing the stack, so the comparison
- * can tell that the pipeline really was in the path (a wrapped mode in which it never
- * ran would compare equal to the bare server and prove nothing).
- */
-export function trafficProbe(): { middleware: Middleware; count: TrafficCount } {
-  const count: TrafficCount = { connections: 0, requests: new Map(), notifications: 0 };
-  const middleware: Middleware = {
-    name: 'traffic-probe',
-    request: (ctx, next) => {
-      count.requests.set(ctx.method, (count.requests.get(ctx.method) ?? 0) + 1);
-      return next();
-    },
-    notification: () => {
-      count.notifications++;
-      return undefined;
-    },
-    attach: () => {
-      count.connections++;
-      return undefined;
-    },
-  };
-  return { middleware, count };
-}
+export { type TrafficCount, trafficProbe } from '../../src/testing/compare.js';

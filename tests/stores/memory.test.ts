@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { isInvalidOptionError } from '../../src/errors/index.js';
 import { MEMORY_STORE_DEFAULTS, MemoryStore, memoryStore } from '../../src/stores/memory.js';
 import type { EvictionReason } from '../../src/stores/types.js';
-import { cacheStoreContract, makeEntry } from './contract.js';
+import { cacheStoreContract, makeEntry } from '../../src/testing/index.js';
 
-cacheStoreContract('memory', ({ now }) => memoryStore({ clock: now }), { countsLocally: true });
+cacheStoreContract('memory', ({ now }) => memoryStore({ clock: now }), {
+  runner: { describe, it },
+  countsLocally: true,
+});
 cacheStoreContract(
   'memory (reference isolation)',
   ({ now }) => memoryStore({ clock: now, isolation: 'reference' }),
   {
+    runner: { describe, it },
     countsLocally: true,
     values: 'reference',
   },

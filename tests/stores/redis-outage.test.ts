@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { createClient } from 'redis';
 import { type RedisStore, redisStore } from '../../src/entries/redis.js';
 import { isStoreError } from '../../src/errors/index.js';
-import { makeEntry } from './contract.js';
+import { makeEntry } from '../../src/testing/index.js';
 import { ownRedisUnavailable, startOwnRedis, startPartition } from './redis-server.js';
 
 const unavailable = ownRedisUnavailable();

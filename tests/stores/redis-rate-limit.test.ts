@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { REDIS_RATE_LIMIT_STORE_DEFAULTS, redisRateLimitStore } from '../../src/entries/redis.js';
 import { isInvalidOptionError, isRateLimitedError, isStoreError } from '../../src/errors/index.js';
 import { rateLimit } from '../../src/middleware/rate-limit/index.js';
+import { rateLimitStoreContract } from '../../src/testing/index.js';
 import { fakeContext } from '../helpers/request-context.js';
-import { rateLimitStoreContract } from '../middleware/rate-limit/store-contract.js';
 import { fakeRedisForSuite } from './fake-redis.js';
 import { closeAfter, REDIS_URL, sharedRedis } from './redis-env.js';
 
@@ -18,7 +18,7 @@ rateLimitStoreContract(
     track(
       redisRateLimitStore({ client: admin!, prefix: nextPrefix(), timeSource: 'caller', timeoutMs: 2_000 }),
     ),
-  { skip },
+  { skip, runner: { describe, it } },
 );
 
 rateLimitStoreContract(
@@ -30,7 +30,7 @@ rateLimitStoreContract(
     await store.ready;
     return store;
   },
-  { skip },
+  { skip, runner: { describe, it } },
 );
 
 /** Runs one request through a rate limiter; answers whether the handler ran, or the error. */

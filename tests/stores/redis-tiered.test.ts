@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { redisStore, type TieredStore, tieredStore } from '../../src/entries/redis.js';
 import { isInvalidOptionError } from '../../src/errors/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { cacheStoreContract, makeEntry } from './contract.js';
+import { cacheStoreContract, makeEntry } from '../../src/testing/index.js';
 import { closeAfter, REDIS_URL, sharedRedis } from './redis-env.js';
 import { ownRedisUnavailable, startOwnRedis, startPartition } from './redis-server.js';
 
@@ -16,7 +16,7 @@ cacheStoreContract(
     await l2.ready;
     return tieredStore({ l1: { now }, l2 });
   },
-  { countsLocally: true, ...(skip === undefined ? {} : { skip }) },
+  { runner: { describe, it }, countsLocally: true, ...(skip === undefined ? {} : { skip }) },
 );
 
 /** Two replicas' tiered stores on one prefix of the shared Redis, both listening. */

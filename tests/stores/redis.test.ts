@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { REDIS_STORE_DEFAULTS, redisStore } from '../../src/entries/redis.js';
 import { isInvalidOptionError, isStoreError, StoreError } from '../../src/errors/index.js';
-import { cacheStoreContract, makeEntry } from './contract.js';
+import { cacheStoreContract, makeEntry } from '../../src/testing/index.js';
 import { fakeRedisForSuite } from './fake-redis.js';
 import { closeAfter, REDIS_URL, sharedRedis } from './redis-env.js';
 
@@ -13,7 +13,7 @@ const track = closeAfter;
 cacheStoreContract(
   'redis (your client)',
   ({ now }) => redisStore({ client: admin!, prefix: nextPrefix(), clock: now, timeoutMs: 2_000 }),
-  skip === undefined ? {} : { skip },
+  { runner: { describe, it }, ...(skip === undefined ? {} : { skip }) },
 );
 
 cacheStoreContract(
@@ -29,7 +29,7 @@ cacheStoreContract(
     await store.ready;
     return store;
   },
-  skip === undefined ? {} : { skip },
+  { runner: { describe, it }, ...(skip === undefined ? {} : { skip }) },
 );
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -5,9 +5,9 @@ import {
   MEMORY_RATE_LIMIT_STORE_DEFAULTS,
   MemoryRateLimitStore,
 } from '../../../src/middleware/rate-limit/index.js';
-import { rateLimitStoreContract } from './store-contract.js';
+import { rateLimitStoreContract } from '../../../src/testing/index.js';
 
-rateLimitStoreContract('memory', () => new MemoryRateLimitStore());
+rateLimitStoreContract('memory', () => new MemoryRateLimitStore(), { runner: { describe, it } });
 
 describe('MemoryRateLimitStore', () => {
   const bucket = { capacity: 1, refillPerMs: 1 / 1000 };

@@ -1,8 +1,8 @@
 /**
- * mcp-perf load generator, command line.
+ * `mcp-perf load`: the load generator, command line.
  *
- *   tsx benchmarks/load/cli.ts --stdio "node server.js" --rate 200 --duration 10s
- *   tsx benchmarks/load/cli.ts --url http://127.0.0.1:3000/mcp --concurrency 8 --workload w.json
+ *   mcp-perf load --stdio "node server.js" --rate 200 --duration 10s
+ *   mcp-perf load --url http://127.0.0.1:3000/mcp --concurrency 8 --workload w.json
  *
  * Prints latency percentiles, throughput, errors by kind and a per-second timeline on
  * stdout (or the raw result with --json); a progress bar goes to stderr when it is a
@@ -11,11 +11,16 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { isInvalidOptionError } from 'mcp-perf';
-import { type LoadProgress, type LoadResult, runLoad } from './index.js';
-import type { LoadTarget } from './target.js';
+import { isInvalidOptionError } from '../errors/index.js';
+import { type LoadProgress, type LoadResult, readLoadShape, runLoad } from '../load/index.js';
+import type { LoadTarget } from '../load/target.js';
 
-const HELP = `Usage: mcp-perf-load (--stdio "<command>" | --url <url>) [options]
+/** `load --help`. */
+export const LOAD_HELP = `Usage: mcp-perf load (--stdio "<command>" | --url <url>) [options]
+
+Drives an MCP server at a fixed rate (open loop) or concurrency (closed loop) for a
+bounded time and request count; prints latency percentiles, throughput, errors by kind
+and a per-second timeline. Exit status 2 when any request failed.
 
 Target (one of):
   --stdio "<command>"   start this MCP server (with this environment) and speak to it over stdio
@@ -24,7 +29,7 @@ Target (one of):
 Load shape:
   --rate <n>            open loop: n requests per second, on schedule
   --concurrency <n>     closed loop: n requests in flight (default 1 when no --rate)
-  --duration <t>        how long to send: 500ms, 10s, 2m (default 10s)
+  --duration <t>        how long to send: 500ms, 10s, 2m (default 10s, or the workload file's)
   --requests <n>        stop after n requests
   --timeout <t>         per-request timeout (default 30s)
 
@@ -39,6 +44,11 @@ Output:
   --out <file>          also write the full result as JSON to <file>
   --allow-remote        permit a --url that is not a loopback address
   -h, --help            this text
+
+Examples:
+  mcp-perf load --stdio "node server.js" --rate 200 --duration 10s
+  mcp-perf load --url http://127.0.0.1:3000/mcp --concurrency 8 --workload workload.json
+  mcp-perf load --stdio "python server.py" --tool search --args '{"q":"mcp"}' --requests 1000
 `;
 
 /** Parses `500ms`, `10s`, `2m` or a bare number of seconds into ms. */
@@ -137,14 +147,15 @@ function print(r: LoadResult): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function main(): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
+    args: [...argv],
     options: {
       stdio: { type: 'string' },
       url: { type: 'string' },
       rate: { type: 'string' },
       concurrency: { type: 'string' },
-      duration: { type: 'string', default: '10s' },
+      duration: { type: 'string' },
       requests: { type: 'string' },
       timeout: { type: 'string', default: '30s' },
       workload: { type: 'string' },
@@ -159,7 +170,7 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   if (values.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(LOAD_HELP);
     return 0;
   }
   if ((values.stdio === undefined) === (values.url === undefined)) {
@@ -183,18 +194,25 @@ async function main(): Promise<number> {
     }
     workload = { operations: [{ method: 'tools/call', name: values.tool, arguments: args }] };
   }
-  const rate = parseNumber('rate', values.rate);
-  const concurrency = parseNumber('concurrency', values.concurrency) ?? (rate === undefined ? 1 : undefined);
+  const shape = readLoadShape(workload);
+  const rate =
+    parseNumber('rate', values.rate) ?? (values.concurrency === undefined ? shape.rate : undefined);
+  const concurrency =
+    parseNumber('concurrency', values.concurrency) ??
+    (rate === undefined ? (shape.concurrency ?? 1) : undefined);
   const showProgress = process.stderr.isTTY === true && !values.json;
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
-  const maxRequests = parseNumber('requests', values.requests);
-  const seed = parseNumber('seed', values.seed);
+  const maxRequests = parseNumber('requests', values.requests) ?? shape.maxRequests;
+  const seed = parseNumber('seed', values.seed) ?? shape.seed;
   const result = await runLoad({
     target,
     ...(rate !== undefined ? { rate } : {}),
     ...(concurrency !== undefined ? { concurrency } : {}),
-    durationMs: parseDuration('duration', values.duration!),
+    durationMs:
+      values.duration !== undefined
+        ? parseDuration('duration', values.duration)
+        : (shape.durationMs ?? 10_000),
     timeoutMs: parseDuration('timeout', values.timeout!),
     ...(maxRequests !== undefined ? { maxRequests } : {}),
     ...(seed !== undefined ? { seed } : {}),
@@ -210,25 +228,22 @@ async function main(): Promise<number> {
   return result.failed > 0 ? 2 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
+/** Runs the load command; resolves with the process exit code (64 on a usage error). */
+export async function runLoadCommand(argv: readonly string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
     if (
       error instanceof UsageError ||
       isInvalidOptionError(error) ||
-      (error as Error)?.name === 'TypeError'
+      (error as { code?: unknown })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      error instanceof SyntaxError
     ) {
       process.stderr.write(
-        `mcp-perf-load: ${(error as Error).message}\n\n${error instanceof UsageError ? HELP : ''}`,
+        `mcp-perf load: ${(error as Error).message}\n\n${error instanceof UsageError ? LOAD_HELP : ''}`,
       );
-      process.exitCode = 64;
-    } else {
-      process.stderr.write(
-        `mcp-perf-load: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = 1;
+      return 64;
     }
-  },
-);
+    throw error;
+  }
+}

@@ -7,21 +7,38 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InvalidOptionError } from 'mcp-perf';
+import { InvalidOptionError } from '../errors/index.js';
 
 /** A server command: a command line (split on spaces, quotes respected) or its parts. */
 export type StdioCommand =
   | string
-  | { command: string; args?: string[]; env?: Record<string, string>; cwd?: string };
+  | {
+      /** The executable. */
+      command: string;
+      /** Its arguments. */
+      args?: string[];
+      /** Its environment. Default: this process's. */
+      env?: Record<string, string>;
+      /** Its working directory. */
+      cwd?: string;
+    };
 
 /** What to drive. */
 export type LoadTarget =
-  /** Spawn this command and speak MCP over its stdin/stdout. */
-  | { stdio: StdioCommand }
-  /** A Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
-  | { url: string }
-  /** An already connected client; `runLoad` neither connects nor closes it. */
-  | { client: Client; label?: string };
+  | {
+      /** Spawn this command and speak MCP over its stdin/stdout. */
+      stdio: StdioCommand;
+    }
+  | {
+      /** A Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
+      url: string;
+    }
+  | {
+      /** An already connected client; `runLoad` neither connects nor closes it. */
+      client: Client;
+      /** The name reports use. */
+      label?: string;
+    };
 
 /**
  * Splits a command line into words: whitespace separates, single and double quotes
@@ -129,6 +146,21 @@ function inheritedEnvironment(): Record<string, string> {
   return env;
 }
 
+/**
+ * A stdio client transport for a server command: the child gets this process's
+ * environment (unless the command sets its own) and passes its stderr through.
+ */
+export function stdioTransport(stdio: StdioCommand): StdioClientTransport {
+  const spec =
+    typeof stdio === 'string'
+      ? (() => {
+          const [command, ...args] = splitCommand(stdio);
+          return { command: command!, args };
+        })()
+      : stdio;
+  return new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' });
+}
+
 /** Connects to a validated target: a child process gets this process's environment and passes its stderr through. */
 export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
   if ('client' in target) return { client: target.client, owned: false };
@@ -136,16 +168,7 @@ export async function openTarget(target: LoadTarget): Promise<OpenTarget> {
   if ('url' in target) {
     await client.connect(new StreamableHTTPClientTransport(new URL(target.url)));
   } else {
-    const spec =
-      typeof target.stdio === 'string'
-        ? (() => {
-            const [command, ...args] = splitCommand(target.stdio);
-            return { command: command!, args };
-          })()
-        : target.stdio;
-    await client.connect(
-      new StdioClientTransport({ env: inheritedEnvironment(), ...spec, stderr: 'inherit' }),
-    );
+    await client.connect(stdioTransport(target.stdio));
   }
   return { client, owned: true };
 }

@@ -1,21 +1,34 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { RateLimitStore } from '../../../src/middleware/rate-limit/index.js';
+import type { RateLimitStore } from '../middleware/rate-limit/index.js';
+import { resolveRunner, type TestRunner } from './runner.js';
 
 /**
  * The behaviour every {@link RateLimitStore} must have, as one suite each store's test
  * file runs. `create` returns a fresh store (for a shared store: one with a fresh key
  * prefix) driven by the `now` passed to `take`. `skip` skips the suite with that reason
- * (a shared store whose server is unreachable outside CI).
+ * (a shared store whose server is unreachable outside CI). `runner` is the test runner's
+ * `describe` and `it` (node:test's or vitest's); default: the globals.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * import { rateLimitStoreContract } from 'mcp-perf/testing';
+ * rateLimitStoreContract('my store', () => new MyStore(), { runner: { describe, it } });
+ * ```
  */
 export function rateLimitStoreContract(
   name: string,
   create: () => RateLimitStore | Promise<RateLimitStore>,
-  options: { skip?: string } = {},
+  options: { skip?: string; runner?: TestRunner } = {},
 ): void {
   const bucket = { capacity: 3, refillPerMs: 1 / 100 };
+  const { describe, it, skip } = resolveRunner(options.runner, 'rateLimitStoreContract');
 
-  describe(`RateLimitStore contract: ${name}`, { skip: options.skip }, () => {
+  describe(`RateLimitStore contract: ${name}${options.skip === undefined ? '' : ` (skipped: ${options.skip})`}`, () => {
+    if (options.skip !== undefined) {
+      skip(`every contract test: ${options.skip}`);
+      return;
+    }
     it('starts full and refuses once the burst is spent, with the refill time', async () => {
       const store = await create();
       const seen = [];
