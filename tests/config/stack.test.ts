@@ -18,11 +18,12 @@ describe('createStack', () => {
         { cache: { ttlMs: '5m' } },
         { toolFilter: { rules: { deny: ['debug_*'] } } },
         { tokenBudget: { maxTokens: 10_000 } },
+        { batching: { requests: { maxBatchSize: 8 } } },
       ],
     });
     assert.deepEqual(
       stack.middleware.map((m) => (typeof m === 'function' ? m.name : m.name)),
-      ['metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget'],
+      ['metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget', 'batching'],
     );
     for (const name of Object.keys(MIDDLEWARE_REGISTRY))
       assert.ok(isMiddlewareOfKind(stack.find(name), name), name);
