@@ -19,11 +19,12 @@ describe('createStack', () => {
         { cache: { ttlMs: '5m' } },
         { toolFilter: { rules: { deny: ['debug_*'] } } },
         { tokenBudget: { maxTokens: 10_000 } },
+        { batching: { requests: { maxBatchSize: 8 } } },
       ],
     });
     assert.deepEqual(
       stack.middleware.map((m) => (typeof m === 'function' ? m.name : m.name)),
-      ['notModified', 'metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget'],
+      ['notModified', 'metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget', 'batching'],
     );
     for (const name of Object.keys(MIDDLEWARE_REGISTRY))
       assert.ok(isMiddlewareOfKind(stack.find(name), name), name);

@@ -86,7 +86,7 @@ describe('validateConfig', () => {
   it('names an unknown middleware and lists the known ones', () => {
     assert.equal(
       only('middleware:\n  - cach: {}\n'),
-      'middleware[0].cach: unknown middleware "cach" (known: metrics, concurrencyLimit, rateLimit, cache, toolFilter, tokenBudget, notModified)',
+      'middleware[0].cach: unknown middleware "cach" (known: metrics, concurrencyLimit, rateLimit, cache, toolFilter, tokenBudget, batching, notModified)',
     );
   });
 

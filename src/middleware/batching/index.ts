@@ -16,6 +16,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import { passesThrough } from '../../core/pipeline.js';
 import type {
   Connection,
   JsonObject,
@@ -561,6 +562,11 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
           return next();
       }
     },
+    // An early answer (a client-side cache hit further in) never reaches the wire, so it has
+    // nothing to batch: it passes through.
+    early: passesThrough(function batchingEarly(_ctx, next) {
+      return next();
+    }),
     notification: function batchingNotification(nctx) {
       // A request sent inside a batch is with the peer, but the pipeline never sent it on
       // its own: a caller's cancellation of it is forwarded here (legacy era; a modern

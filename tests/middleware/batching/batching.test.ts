@@ -8,10 +8,13 @@ import {
   BATCHING_DEFAULTS,
   type BatchEvent,
   batching,
+  cache,
   type JsonObject,
   type Middleware,
   withMiddleware,
+  wrapTransport,
 } from '../../../src/index.js';
+import { FakeTransport } from '../../helpers/fake-transport.js';
 import { fakeContext } from '../../helpers/request-context.js';
 import { createCountingServer, deferred } from '../../helpers/servers.js';
 import { methodCounter, RecordingTransport, textOf } from '../../helpers/stacks.js';
@@ -373,6 +376,11 @@ describe('batching: requests between two mcp-perf peers (SDK v1, legacy era)', (
     };
     assert.equal(init.result.capabilities.experimental?.[BATCH_CAPABILITY], undefined);
     await p.close();
+  });
+
+  it('lets an early answer of a layer inside it through on a client', () => {
+    const t = wrapTransport(new FakeTransport(), [batching(), cache()], { side: 'client' });
+    assert.ok(t.pipeline.answersEarly);
   });
 
   it('sends nothing off the wire with requests: false', async () => {
