@@ -1,0 +1,29 @@
+/**
+ * The upstream pool: several MCP servers used as one, with load balancing, failover,
+ * retries within a budget, timeouts, outlier ejection, circuit breaking and hedging.
+ *
+ * @module
+ */
+
+export type { BreakerState } from './breaker.js';
+export {
+  type BreakerOptions,
+  type HashKey,
+  type HealthOptions,
+  type HedgeOptions,
+  POOL_DEFAULTS,
+  type PoolEvent,
+  type PoolStrategy,
+  type RetryOptions,
+  type TimeoutOptions,
+  type UpstreamPoolOptions,
+  type UpstreamSpec,
+} from './options.js';
+export {
+  createUpstreamPool,
+  type PoolStats,
+  PoolErrorCodes,
+  type PoolTransportOptions,
+  type UpstreamPool,
+  type UpstreamStats,
+} from './pool.js';
