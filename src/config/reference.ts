@@ -13,8 +13,9 @@ export function renderConfigReference(schema: JsonSchema): string {
     '<!-- Generated from the config schema by `npm run docs:config`. Do not edit by hand. -->',
     '',
     String(schema.description),
-    'A config file (YAML or JSON) holds one key, `middleware`: a list whose entries each name one',
-    'middleware and hold its options. The JSON Schema ships as `mcp-perf/config.schema.json`.',
+    'A config file (YAML or JSON) holds `middleware`: a list whose entries each name one',
+    'middleware and hold its options (and, for the proxy, an optional `pool` of upstreams).',
+    'The JSON Schema ships as `mcp-perf/config.schema.json`.',
     '',
     '```yaml',
     'middleware:',
@@ -43,6 +44,28 @@ export function renderConfigReference(schema: JsonSchema): string {
       '|---|---|---|---|',
     );
     rows(entry, '', out);
+    out.push('');
+  }
+  const pool = (schema.properties as Record<string, JsonSchema> | undefined)?.pool;
+  if (pool !== undefined) {
+    out.push(
+      '## `pool` (top level)',
+      '',
+      String(pool.description),
+      '',
+      '```yaml',
+      'middleware: []',
+      'pool:',
+      '  upstreams: [http://10.0.0.5:3000/mcp, http://10.0.0.6:3000/mcp, { command: node, args: [server.js] }]',
+      '  strategy: least-in-flight',
+      '  retry: { budget: 0.2, tools: { search: true } }',
+      '  hedge: { percentile: 95 }',
+      '```',
+      '',
+      '| option | type | default | description |',
+      '|---|---|---|---|',
+    );
+    rows(pool, '', out);
     out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;

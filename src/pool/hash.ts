@@ -32,7 +32,11 @@ export function mix(a: number, b: number): number {
  * e.g. the hash of its name), skipping members for which `usable(i)` is false; -1 when
  * none is usable.
  */
-export function rendezvous(keyHash: number, seeds: readonly number[], usable: (i: number) => boolean): number {
+export function rendezvous(
+  keyHash: number,
+  seeds: readonly number[],
+  usable: (i: number) => boolean,
+): number {
   let best = -1;
   let bestScore = -1;
   for (let i = 0; i < seeds.length; i++) {

@@ -21,8 +21,8 @@ export {
 } from './options.js';
 export {
   createUpstreamPool,
-  type PoolStats,
   PoolErrorCodes,
+  type PoolStats,
   type PoolTransportOptions,
   type UpstreamPool,
   type UpstreamStats,

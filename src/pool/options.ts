@@ -178,9 +178,21 @@ export const POOL_DEFAULTS = Object.freeze({
     cooloffMs: 10_000,
     maxEjectedPercent: 50,
   }),
-  retry: Object.freeze({ attempts: 3, budget: 0.2, minPerSecond: 10, windowMs: 10_000, trustAnnotations: true }),
+  retry: Object.freeze({
+    attempts: 3,
+    budget: 0.2,
+    minPerSecond: 10,
+    windowMs: 10_000,
+    trustAnnotations: true,
+  }),
   timeouts: Object.freeze({ defaultMs: 60_000 }),
-  breaker: Object.freeze({ failureRatio: 0.5, minRequests: 10, windowMs: 10_000, openMs: 5000, halfOpenRequests: 3 }),
+  breaker: Object.freeze({
+    failureRatio: 0.5,
+    minRequests: 10,
+    windowMs: 10_000,
+    openMs: 5000,
+    halfOpenRequests: 3,
+  }),
   hedge: Object.freeze({ percentile: 95, minDelayMs: 1, minSamples: 20 }),
 });
 
@@ -276,24 +288,34 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
     cooloffMs: nonNegative,
     maxEjectedPercent: [(v) => typeof v === 'number' && v >= 0 && v <= 100, 'a percentage from 0 to 100'],
   }) as Required<HealthOptions>;
-  const retry = fill('retry', options.retry, { ...POOL_DEFAULTS.retry, tools: undefined }, {
-    attempts: positiveInt,
-    budget: nonNegative,
-    minPerSecond: nonNegative,
-    windowMs: [(v) => typeof v === 'number' && v >= 1000, 'at least 1000 (ms)'],
-    tools: [
-      (v) =>
-        typeof v === 'function' ||
-        (typeof v === 'object' && v !== null && Object.values(v).every((b) => typeof b === 'boolean')),
-      'an object of booleans by tool name, or a function',
-    ],
-    trustAnnotations: [(v) => typeof v === 'boolean', 'a boolean'],
-  }) as ResolvedPoolOptions['retry'];
-  const timeouts = fill('timeouts', options.timeouts, { ...POOL_DEFAULTS.timeouts, methods: {}, tools: {} }, {
-    defaultMs: nonNegative,
-    methods: msMap,
-    tools: msMap,
-  });
+  const retry = fill(
+    'retry',
+    options.retry,
+    { ...POOL_DEFAULTS.retry, tools: undefined },
+    {
+      attempts: positiveInt,
+      budget: nonNegative,
+      minPerSecond: nonNegative,
+      windowMs: [(v) => typeof v === 'number' && v >= 1000, 'at least 1000 (ms)'],
+      tools: [
+        (v) =>
+          typeof v === 'function' ||
+          (typeof v === 'object' && v !== null && Object.values(v).every((b) => typeof b === 'boolean')),
+        'an object of booleans by tool name, or a function',
+      ],
+      trustAnnotations: [(v) => typeof v === 'boolean', 'a boolean'],
+    },
+  ) as ResolvedPoolOptions['retry'];
+  const timeouts = fill(
+    'timeouts',
+    options.timeouts,
+    { ...POOL_DEFAULTS.timeouts, methods: {}, tools: {} },
+    {
+      defaultMs: nonNegative,
+      methods: msMap,
+      tools: msMap,
+    },
+  );
   const breaker =
     options.breaker === false
       ? false

@@ -280,7 +280,10 @@ class Pool implements UpstreamPool {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad();
       const name = typeof spec === 'string' ? url.href : (spec.name ?? url.href);
       return new Member(i, name, async () => {
-        const [{ httpUpstream }, pool] = await Promise.all([import('../cli/upstream.js'), this.sharedFetch()]);
+        const [{ httpUpstream }, pool] = await Promise.all([
+          import('../cli/upstream.js'),
+          this.sharedFetch(),
+        ]);
         return httpUpstream(url, pool.fetch as Parameters<typeof httpUpstream>[1]);
       });
     }
@@ -344,7 +347,8 @@ class Pool implements UpstreamPool {
     for (const m of members) if (!tried.includes(m) && this.available(m, now)) this.scratch[n++] = m.index;
     if (n === 0) {
       for (const m of members) {
-        if (!tried.includes(m) && (m.breaker === undefined || m.breaker.allows())) this.scratch[n++] = m.index;
+        if (!tried.includes(m) && (m.breaker === undefined || m.breaker.allows()))
+          this.scratch[n++] = m.index;
       }
       if (n === 0) return undefined;
     }
@@ -446,7 +450,10 @@ class Pool implements UpstreamPool {
     const h = this.o.health;
     let ejected = 0;
     for (const other of this.members) if (now < other.ejectedUntil) ejected++;
-    const most = Math.min(this.members.length - 1, Math.floor((this.members.length * h.maxEjectedPercent) / 100));
+    const most = Math.min(
+      this.members.length - 1,
+      Math.floor((this.members.length * h.maxEjectedPercent) / 100),
+    );
     if (ejected + 1 > most) return;
     if (now - m.readmittedAt > 2 * h.cooloffMs) m.ejections = 0;
     m.ejections++;
@@ -610,14 +617,13 @@ class HealthLane {
         if (error !== undefined) reject(new Error(`${method} failed: ${error.message}`));
         else resolve();
       });
-      t.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }).then(
-        undefined,
-        (e: unknown) => {
-          clearTimeout(timer);
-          this.waiting.delete(id);
-          reject(asError(e));
-        },
-      );
+      t.send(
+        params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params },
+      ).then(undefined, (e: unknown) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        reject(asError(e));
+      });
     });
   }
 
@@ -779,7 +785,8 @@ class PoolTransport implements McpTransport {
     const sticky = this.legacy && pool.o.sessions === 'sticky';
     if (!sticky || call.method === 'initialize') return pool.pick(call.tried, call.keyHash);
     const home = this.home;
-    if (home !== undefined && !call.tried.includes(home) && pool.available(home, performance.now())) return home;
+    if (home !== undefined && !call.tried.includes(home) && pool.available(home, performance.now()))
+      return home;
     // Failover: the session moves to another upstream (its handshake is replayed there).
     const next = pool.pick(call.tried, pool.o.strategy === 'consistent-hash' ? this.sessionHash : undefined);
     if (next !== undefined) this.home = next;
@@ -870,7 +877,9 @@ class PoolTransport implements McpTransport {
             clearTimeout(timer);
             if (error !== undefined) reject(error);
             else if (response?.error !== undefined) {
-              reject(new Error(`initialize failed on ${lane.member.name}: ${JSON.stringify(response.error)}`));
+              reject(
+                new Error(`initialize failed on ${lane.member.name}: ${JSON.stringify(response.error)}`),
+              );
             } else resolve();
           },
         };
@@ -1054,17 +1063,27 @@ class PoolTransport implements McpTransport {
     else if (!pool.budget.tryRetry()) denied = 'budget';
     if (denied === undefined) {
       pool.retries++;
-      pool.emit({ type: 'retry', upstream: member.name, method: call.method, reason: `${kind}: ${error.message}` });
+      pool.emit({
+        type: 'retry',
+        upstream: member.name,
+        method: call.method,
+        reason: `${kind}: ${error.message}`,
+      });
       this.attempt(call);
       return;
     }
     pool.emit({ type: 'retry-denied', method: call.method, reason: denied });
     const what = call.tool === undefined ? call.method : `tools/call ${call.tool}`;
     if (kind === 'timeout') {
-      this.fail(call, PoolErrorCodes.Timeout, `${member.name} did not answer ${what} within ${call.timeoutMs} ms`, {
-        upstream: member.name,
-        timeoutMs: call.timeoutMs,
-      });
+      this.fail(
+        call,
+        PoolErrorCodes.Timeout,
+        `${member.name} did not answer ${what} within ${call.timeoutMs} ms`,
+        {
+          upstream: member.name,
+          timeoutMs: call.timeoutMs,
+        },
+      );
       return;
     }
     const why =

@@ -63,7 +63,8 @@ describe('upstream pool over child processes', () => {
     const homes: string[] = [];
     for (const client of [first!, second!]) {
       const names: string[] = [];
-      for (let i = 0; i < 4; i++) names.push(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
+      for (let i = 0; i < 4; i++)
+        names.push(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
       assert.equal(new Set(names).size, 1);
       homes.push(names[0]!);
     }

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createUpstreamPool, type PoolEvent, PoolErrorCodes, type UpstreamPool } from '../../src/pool/index.js';
+import {
+  createUpstreamPool,
+  PoolErrorCodes,
+  type PoolEvent,
+  type UpstreamPool,
+} from '../../src/pool/index.js';
 import { clientOf, type Replica, replica, tally, textOf } from './replicas.js';
 
 const pools: UpstreamPool[] = [];
@@ -11,7 +16,10 @@ function three(): [Replica, Replica, Replica] {
   return [replica('a'), replica('b'), replica('c')];
 }
 
-function poolOf(replicas: readonly Replica[], options: Omit<Parameters<typeof createUpstreamPool>[0], 'upstreams'> = {}) {
+function poolOf(
+  replicas: readonly Replica[],
+  options: Omit<Parameters<typeof createUpstreamPool>[0], 'upstreams'> = {},
+) {
   const pool = createUpstreamPool({
     upstreams: replicas.map((r) => r.spec),
     health: { intervalMs: 0, ...options.health },
@@ -58,7 +66,11 @@ describe('upstream pool: strategies', () => {
 
   it('consistent hashing on a tool argument keeps a key on one replica and spreads keys', async () => {
     const replicas = three();
-    const pool = poolOf(replicas, { strategy: 'consistent-hash', hashKey: { argument: 'key' }, sessions: 'spread' });
+    const pool = poolOf(replicas, {
+      strategy: 'consistent-hash',
+      hashKey: { argument: 'key' },
+      sessions: 'spread',
+    });
     const client = await clientOf(pool);
     const homes = new Map<string, string>();
     for (let round = 0; round < 3; round++) {
@@ -241,16 +253,19 @@ describe('upstream pool: failover and retries', () => {
 
 describe('upstream pool: timeouts, breaker, hedging', () => {
   it('times out a tool call by its own timeout, cancels it upstream and does not retry it', async () => {
-    const replicas = [replica('a'), replica('b')];
+    const replicas: [Replica, Replica] = [replica('a'), replica('b')];
     replicas[0].delayMs = 1000;
     replicas[1].delayMs = 1000;
     const pool = poolOf(replicas, { sessions: 'spread', timeouts: { tools: { write: 40 } } });
     const client = await clientOf(pool);
     const started = Date.now();
-    await assert.rejects(client.callTool({ name: 'write', arguments: { id: 'x' } }), (error: { code?: number }) => {
-      assert.equal(error.code, PoolErrorCodes.Timeout);
-      return true;
-    });
+    await assert.rejects(
+      client.callTool({ name: 'write', arguments: { id: 'x' } }),
+      (error: { code?: number }) => {
+        assert.equal(error.code, PoolErrorCodes.Timeout);
+        return true;
+      },
+    );
     assert.ok(Date.now() - started < 500);
     await sleep(20);
     assert.equal(replicas[0].cancelled + replicas[1].cancelled, 1);

@@ -7,7 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { McpTransport, UpstreamPool } from '../../src/index.js';
+import type { McpTransport } from '../../src/index.js';
+import type { UpstreamPool } from '../../src/pool/index.js';
 
 export interface Replica {
   readonly name: string;

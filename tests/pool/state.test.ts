@@ -1,16 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isInvalidOptionError } from '../../src/index.js';
 import { CircuitBreaker } from '../../src/pool/breaker.js';
 import { RetryBudget } from '../../src/pool/budget.js';
 import { hashString, rendezvous } from '../../src/pool/hash.js';
 import { createUpstreamPool, POOL_DEFAULTS } from '../../src/pool/index.js';
 import { LatencyWindow } from '../../src/pool/latency.js';
-import { isInvalidOptionError } from '../../src/index.js';
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
 }
 
 function homes(keys: readonly string[], names: readonly string[]): string[] {
@@ -83,7 +88,7 @@ describe('circuit breaker (fake clock)', () => {
   it('a failed trial opens it again; failures spread beyond the window do not open it', () => {
     const clock = fakeClock();
     const log: string[] = [];
-    const b = new CircuitBreaker(settings, clock.now, (from, to) => log.push(to));
+    const b = new CircuitBreaker(settings, clock.now, (_from, to) => log.push(to));
     for (let i = 0; i < 4; i++) b.record(false, false);
     clock.advance(5000);
     assert.equal(b.allows(), true);
