@@ -10,6 +10,7 @@ import { concurrencyScenarios } from './concurrency.js';
 import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
 import { pipelineScenarios } from './pipeline.js';
+import { poolScenarios } from './pool.js';
 import { redisScenarios } from './redis.js';
 import { stackScenarios } from './stack.js';
 import { tokenBudgetScenarios } from './token-budget.js';
@@ -38,4 +39,5 @@ export const scenarios: ScenarioSet = merge(
   tokenBudgetScenarios,
   toolFilterScenarios,
   compressionScenarios,
+  poolScenarios,
 );
