@@ -33,6 +33,11 @@ for (let i = 0; i < 6; i++) {
   const result = await client.callTool({ name: 'search', arguments: { query: `query ${i}` } });
   console.log(JSON.stringify(result.content).slice(0, 80));
 }
-console.log(pool.stats().upstreams.map((u) => `${u.name}: ${u.requests} requests, ${u.state}`).join('\n'));
+console.log(
+  pool
+    .stats()
+    .upstreams.map((u) => `${u.name}: ${u.requests} requests, ${u.state}`)
+    .join('\n'),
+);
 await client.close();
 await pool.close();

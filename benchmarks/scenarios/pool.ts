@@ -70,7 +70,11 @@ async function startReplica(): Promise<Replica> {
 }
 
 /** Closed-loop calls for `runMs()`; `slow` is made 10× slower half-way when `slowdown`. Returns the p99 in ms. */
-async function drive(client: Client, slow: Replica, slowdown: boolean): Promise<{ p50: number; p99: number }> {
+async function drive(
+  client: Client,
+  slow: Replica,
+  slowdown: boolean,
+): Promise<{ p50: number; p99: number }> {
   const latencies: number[] = [];
   const total = runMs();
   const start = performance.now();
@@ -94,7 +98,7 @@ async function drive(client: Client, slow: Replica, slowdown: boolean): Promise<
 }
 
 async function withClient<T>(
-  transport: Parameters<Client["connect"]>[0],
+  transport: Parameters<Client['connect']>[0],
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
   const client = new Client({ name: 'mcp-perf-bench', version: '1.0.0' });
@@ -132,7 +136,15 @@ async function slowReplicaExperiment(): Promise<ExperimentResult> {
     for (const slowdown of [false, true]) {
       const pool = createUpstreamPool({ upstreams: urls, ...POOL_SETTINGS });
       try {
-        record(slowdown ? 'poolSlow' : 'poolHealthy', await withClient(pool.transport(), (c) => drive(c, slow, slowdown)));
+        record(
+          slowdown ? 'poolSlow' : 'poolHealthy',
+          await withClient(pool.transport(), (c) => drive(c, slow, slowdown)),
+        );
+        if (slowdown) {
+          const stats = pool.stats();
+          figures.poolSlowHedges = stats.hedges;
+          figures.poolSlowEjections = stats.upstreams.reduce((n, u) => n + u.ejections, 0);
+        }
       } finally {
         await pool.close();
       }
@@ -148,7 +160,10 @@ async function slowReplicaExperiment(): Promise<ExperimentResult> {
         env: getDefaultEnvironment(),
         stderr: 'ignore',
       });
-      record(slowdown ? 'cliSlow' : 'cliHealthy', await withClient(transport, (c) => drive(c, slow, slowdown)));
+      record(
+        slowdown ? 'cliSlow' : 'cliHealthy',
+        await withClient(transport, (c) => drive(c, slow, slowdown)),
+      );
     }
 
     figures.bareP99Ratio = figures.bareSlowP99Ms! / figures.bareHealthyP99Ms!;
@@ -156,7 +171,13 @@ async function slowReplicaExperiment(): Promise<ExperimentResult> {
     figures.cliP99Ratio = figures.cliSlowP99Ms! / figures.cliHealthyP99Ms!;
     return {
       figures,
-      details: { baseMs: BASE_MS, slowMs: BASE_MS * 10, callers: CALLERS, runMs: runMs(), pool: POOL_SETTINGS },
+      details: {
+        baseMs: BASE_MS,
+        slowMs: BASE_MS * 10,
+        callers: CALLERS,
+        runMs: runMs(),
+        pool: POOL_SETTINGS,
+      },
     };
   } finally {
     await Promise.allSettled(replicas.map((r) => r.http.close()));
@@ -176,9 +197,12 @@ for (const [name, what] of [
   FIGURES[`${name}P99Ms`] = `p99 per call, ${what} (ms)`;
   FIGURES[`${name}P50Ms`] = `median per call, ${what} (ms)`;
 }
+FIGURES.poolSlowHedges = 'pool, one replica slower: hedged copies sent';
+FIGURES.poolSlowEjections = 'pool, one replica slower: ejections';
 FIGURES.bareP99Ratio = 'bare single upstream: p99 with the slowdown over healthy p99';
 FIGURES.poolP99Ratio = 'pool: p99 with one replica 10× slower over healthy p99 (target ≤ 2)';
-FIGURES.cliP99Ratio = 'proxy CLI with a pool config: p99 with one replica 10× slower over healthy p99 (target ≤ 2)';
+FIGURES.cliP99Ratio =
+  'proxy CLI with a pool config: p99 with one replica 10× slower over healthy p99 (target ≤ 2)';
 
 /** The upstream pool scenarios. */
 export const poolScenarios: ScenarioSet = {
