@@ -7,13 +7,21 @@
 
 export type { BreakerState } from './breaker.js';
 export {
+  type BreakerEvent,
   type BreakerOptions,
+  type EjectEvent,
   type HashKey,
+  type HealthEvent,
   type HealthOptions,
+  type HedgeEvent,
   type HedgeOptions,
   POOL_DEFAULTS,
+  type PoolDefaults,
   type PoolEvent,
   type PoolStrategy,
+  type ReadmitEvent,
+  type RetryDeniedEvent,
+  type RetryEvent,
   type RetryOptions,
   type TimeoutOptions,
   type UpstreamPoolOptions,

@@ -38,7 +38,10 @@ export type HashKey =
   /** The downstream session: one session's requests land on one upstream. */
   | 'session'
   /** A tool argument: calls with the same value land on one upstream ("context sharding"). */
-  | { argument: string }
+  | {
+      /** The tool argument whose value is hashed. */
+      argument: string;
+    }
   /** Your own key from the request; `undefined` falls back to least-in-flight. */
   | ((method: string, params: Record<string, unknown> | undefined) => string | undefined);
 
@@ -152,20 +155,116 @@ export interface HedgeOptions {
   minSamples?: number;
 }
 
+/** An upstream was ejected (passive health). */
+export interface EjectEvent {
+  /** Discriminant. */
+  type: 'eject';
+  /** The upstream's name. */
+  upstream: string;
+  /** Failures in a row, or latency far above the pool's median. */
+  reason: 'failures' | 'latency';
+  /** How long it stays out, in ms. */
+  untilMs: number;
+}
+
+/** An ejected upstream's cool-off ended: it takes requests again. */
+export interface ReadmitEvent {
+  /** Discriminant. */
+  type: 'readmit';
+  /** The upstream's name. */
+  upstream: string;
+}
+
+/** An upstream's active checks changed their verdict. */
+export interface HealthEvent {
+  /** Discriminant. */
+  type: 'health';
+  /** The upstream's name. */
+  upstream: string;
+  /** The new verdict. */
+  healthy: boolean;
+  /** Why the last check failed (when unhealthy). */
+  error?: string;
+}
+
+/** An upstream's circuit breaker changed state. */
+export interface BreakerEvent {
+  /** Discriminant. */
+  type: 'breaker';
+  /** The upstream's name. */
+  upstream: string;
+  /** The state left. */
+  from: 'closed' | 'open' | 'half-open';
+  /** The state entered. */
+  to: 'closed' | 'open' | 'half-open';
+}
+
+/** A failed attempt is retried on another upstream. */
+export interface RetryEvent {
+  /** Discriminant. */
+  type: 'retry';
+  /** The upstream the failed attempt went to. */
+  upstream: string;
+  /** The request's method. */
+  method: string;
+  /** How it failed. */
+  reason: string;
+}
+
+/** A failed request, or a hedge, was not retried. */
+export interface RetryDeniedEvent {
+  /** Discriminant. */
+  type: 'retry-denied';
+  /** The request's method. */
+  method: string;
+  /** The retry budget is spent, the request may have run and is not safe to run twice, or its attempts are used up. */
+  reason: 'budget' | 'unsafe' | 'attempts';
+}
+
+/** A hedged copy of a slow safe request was sent. */
+export interface HedgeEvent {
+  /** Discriminant. */
+  type: 'hedge';
+  /** The upstream the copy went to. */
+  upstream: string;
+  /** The request's method. */
+  method: string;
+  /** How long the first attempt had waited, in ms. */
+  afterMs: number;
+}
+
 /** Something the pool did, for logs and metrics. */
 export type PoolEvent =
-  | { type: 'eject'; upstream: string; reason: 'failures' | 'latency'; untilMs: number }
-  | { type: 'readmit'; upstream: string }
-  | { type: 'health'; upstream: string; healthy: boolean; error?: string }
-  | { type: 'breaker'; upstream: string; from: string; to: string }
-  | { type: 'retry'; upstream: string; method: string; reason: string }
-  | { type: 'retry-denied'; method: string; reason: 'budget' | 'unsafe' | 'attempts' }
-  | { type: 'hedge'; upstream: string; method: string; afterMs: number };
+  | EjectEvent
+  | ReadmitEvent
+  | HealthEvent
+  | BreakerEvent
+  | RetryEvent
+  | RetryDeniedEvent
+  | HedgeEvent;
+
+/** The shape of {@link POOL_DEFAULTS}. */
+export interface PoolDefaults {
+  /** {@link UpstreamPoolOptions.strategy}. */
+  readonly strategy: PoolStrategy;
+  /** {@link UpstreamPoolOptions.sessions}. */
+  readonly sessions: 'sticky';
+  /** {@link UpstreamPoolOptions.health}. */
+  readonly health: Readonly<Required<HealthOptions>>;
+  /** {@link UpstreamPoolOptions.retry} (no tool is marked safe by default). */
+  readonly retry: Readonly<Required<Omit<RetryOptions, 'tools'>>>;
+  /** {@link UpstreamPoolOptions.timeouts} (no per-method or per-tool timeouts by default). */
+  readonly timeouts: Readonly<Pick<Required<TimeoutOptions>, 'defaultMs'>>;
+  /** {@link UpstreamPoolOptions.breaker}. */
+  readonly breaker: Readonly<Required<BreakerOptions>>;
+  /** {@link UpstreamPoolOptions.hedge} (hedging itself is off unless asked for). */
+  readonly hedge: Readonly<Required<HedgeOptions>>;
+}
 
 /** Defaults of {@link UpstreamPoolOptions}. */
-export const POOL_DEFAULTS = Object.freeze({
-  strategy: 'least-in-flight' as PoolStrategy,
-  sessions: 'sticky' as const,
+export const POOL_DEFAULTS: PoolDefaults = Object.freeze({
+  strategy: 'least-in-flight',
+  sessions: 'sticky',
   health: Object.freeze({
     intervalMs: 5000,
     timeoutMs: 2000,

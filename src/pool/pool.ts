@@ -83,7 +83,12 @@ export interface PoolStats {
   /** Per upstream, in the order given. */
   readonly upstreams: readonly UpstreamStats[];
   /** Requests first sent, retries and hedges taken, in the retry budget's window. */
-  readonly budget: { readonly requests: number; readonly retries: number };
+  readonly budget: {
+    /** Requests first sent. */
+    readonly requests: number;
+    /** Retries and hedges taken. */
+    readonly retries: number;
+  };
   /** Requests retried or hedged since the pool started. */
   readonly retries: number;
   /** Hedged copies sent since the pool started. */
