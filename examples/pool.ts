@@ -20,7 +20,9 @@ const pool = createUpstreamPool({
   // The demo server keeps no per-session state: spread a session's requests too.
   sessions: 'spread',
   retry: { budget: 0.2 },
-  timeouts: { defaultMs: 10_000, methods: { 'tools/list': 2000 } },
+  // A child server's start-up counts against the first request's timeout: keep it generous.
+  timeouts: { defaultMs: 60_000, tools: { search: 10_000 } },
+  health: { intervalMs: 30_000 },
   hedge: { percentile: 95 },
   onEvent: (event) => console.error('pool:', JSON.stringify(event)),
 });
