@@ -84,7 +84,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     return fail('give either a command after -- or --upstream <url>, not both');
   }
   if (command.length === 0 && upstreamArgs.length === 0 && values.config === undefined) {
-    return fail('give a command after --, --upstream <url>, or a config with a pool section');
+    return fail('give either a command after -- or --upstream <url>, or a config with a pool section');
   }
   const graceMs = parseDuration(values['kill-after'] ?? '5s');
   if (graceMs === undefined)
@@ -142,7 +142,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
   }
   if (poolConfig === undefined && command.length === 0 && upstreamUrls.length === 0) {
     await closeStack();
-    return fail('give a command after --, --upstream <url>, or a config with a pool section');
+    return fail('give either a command after -- or --upstream <url>, or a config with a pool section');
   }
   let upstreamPool: ReturnType<typeof proxyPool>;
   try {
