@@ -97,7 +97,7 @@ describe('validateConfig', () => {
     );
     assert.deepEqual(issuesOf('mdidleware: []\n'), [
       { path: 'middleware', message: 'is required' },
-      { path: 'mdidleware', message: 'unknown option "mdidleware" (known: $schema, middleware)' },
+      { path: 'mdidleware', message: 'unknown option "mdidleware" (known: $schema, middleware, pool)' },
     ]);
   });
 
