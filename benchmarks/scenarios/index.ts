@@ -12,6 +12,7 @@ import { loadScenarios } from './load.js';
 import { metricsScenarios } from './metrics.js';
 import { notModifiedScenarios } from './not-modified.js';
 import { pipelineScenarios } from './pipeline.js';
+import { poolScenarios } from './pool.js';
 import { proxyScenarios } from './proxy.js';
 import { redisScenarios } from './redis.js';
 import { stackScenarios } from './stack.js';
@@ -44,4 +45,5 @@ export const scenarios: ScenarioSet = merge(
   proxyScenarios,
   batchingScenarios,
   notModifiedScenarios,
+  poolScenarios,
 );

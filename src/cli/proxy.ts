@@ -14,13 +14,15 @@ import { parseDuration } from '../config/units.js';
 import { asError } from '../internal/as-error.js';
 import { ChildServer, exitCodeOf } from './child.js';
 import { log } from './log.js';
+import { proxyPool } from './pool.js';
 import { isLoopback, serveHttp } from './serve.js';
 import { LineTransport } from './stdio.js';
 import { httpUpstream, pooledFetch } from './upstream.js';
 
 /** `proxy --help`. */
 export const PROXY_HELP = `Usage: mcp-perf proxy [options] -- <command> [args...]
-       mcp-perf proxy [options] --upstream <url>
+       mcp-perf proxy [options] --upstream <url> [--upstream <url>...]
+       mcp-perf proxy -c <config with a pool section>
 
 Runs an MCP server behind the middleware stack of a config file. The host talks to
 the proxy over stdio (or over Streamable HTTP with --listen); the proxy talks to the
@@ -30,7 +32,9 @@ In stdio mode stdout carries only the MCP stream; everything else goes to stderr
 Options:
   -c, --config <file>     YAML or JSON config (see docs/config.md); reloaded when it
                           changes (an invalid new file keeps the old stack). Default: none.
-      --upstream <url>    A Streamable HTTP server instead of a child command.
+      --upstream <url>    A Streamable HTTP server instead of a child command. Given more
+                          than once: a pool of replicas (see docs/pool.md), with the
+                          options of the config's pool section if it has one.
       --pool <n>          Keep-alive connections to --upstream. Default 16.
       --listen <host:port> Serve over Streamable HTTP at /mcp, with /metrics, /stats and
                           /dashboard, instead of stdio. Binds loopback unless told otherwise.
@@ -46,6 +50,7 @@ Examples:
   mcp-perf proxy --config mcp-perf.yaml -- npx -y @modelcontextprotocol/server-memory
   mcp-perf proxy -c mcp-perf.yaml -- python server.py --verbose
   mcp-perf proxy -c mcp-perf.yaml --upstream http://127.0.0.1:3000/mcp
+  mcp-perf proxy --upstream http://10.0.0.5:3000/mcp --upstream http://10.0.0.6:3000/mcp
   mcp-perf proxy -c mcp-perf.yaml --listen 127.0.0.1:8080 -- node server.js
   mcp-perf proxy --listen 127.0.0.1:8080 --stateless --upstream http://127.0.0.1:3000/mcp
   MCP_PERF_TOKEN=s3cret mcp-perf proxy -c c.yaml --listen 0.0.0.0:8080 --upstream http://10.0.0.5:3000/mcp
@@ -60,7 +65,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     args: [...own],
     options: {
       config: { type: 'string', short: 'c' },
-      upstream: { type: 'string' },
+      upstream: { type: 'string', multiple: true },
       pool: { type: 'string' },
       listen: { type: 'string' },
       stateless: { type: 'boolean' },
@@ -79,8 +84,12 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     log('see: mcp-perf proxy --help');
     return 2;
   };
-  if ((command.length === 0) === (values.upstream === undefined)) {
-    return fail('give either a command after -- or --upstream <url>, not both or neither');
+  const upstreamArgs = values.upstream ?? [];
+  if (command.length !== 0 && upstreamArgs.length !== 0) {
+    return fail('give either a command after -- or --upstream <url>, not both');
+  }
+  if (command.length === 0 && upstreamArgs.length === 0 && values.config === undefined) {
+    return fail('give either a command after -- or --upstream <url>, or a config with a pool section');
   }
   const graceMs = parseDuration(values['kill-after'] ?? '5s');
   if (graceMs === undefined)
@@ -88,12 +97,12 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
   const pool = Number(values.pool ?? 16);
   if (!Number.isInteger(pool) || pool < 1)
     return fail(`--pool: expected a positive integer, got ${values.pool}`);
-  let upstreamUrl: URL | undefined;
-  if (values.upstream !== undefined) {
+  const upstreamUrls: URL[] = [];
+  for (const text of upstreamArgs) {
     try {
-      upstreamUrl = new URL(values.upstream);
+      upstreamUrls.push(new URL(text));
     } catch {
-      return fail(`--upstream: not a URL: ${values.upstream}`);
+      return fail(`--upstream: not a URL: ${text}`);
     }
   }
   if (values.stateless && values.listen === undefined) return fail('--stateless needs --listen');
@@ -131,10 +140,30 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     layer = switchableStack([]);
   }
 
+  // Several upstreams (--upstream more than once, or the config's pool section) make a pool.
+  const poolConfig = current().config.pool;
+  if (poolConfig !== undefined && command.length !== 0) {
+    await closeStack();
+    return fail('the config has a pool section: give no command after --');
+  }
+  if (poolConfig === undefined && command.length === 0 && upstreamUrls.length === 0) {
+    await closeStack();
+    return fail('give either a command after -- or --upstream <url>, or a config with a pool section');
+  }
+  let upstreamPool: ReturnType<typeof proxyPool>;
+  try {
+    upstreamPool = proxyPool(upstreamUrls, poolConfig);
+  } catch (error) {
+    await closeStack();
+    return fail(`pool: ${asError(error).message}`);
+  }
+  if (upstreamPool !== undefined) log(`pool of ${upstreamPool.stats().upstreams.length} upstreams`);
+  const upstreamUrl = upstreamPool === undefined ? upstreamUrls[0] : undefined;
   const fetchPool = upstreamUrl === undefined ? undefined : pooledFetch({ connections: pool });
   const children = new Set<ChildServer>();
   let spawnFailed = false;
   const openUpstream = (): McpTransport & { stop?(): Promise<unknown>; child?: ChildServer } => {
+    if (upstreamPool !== undefined) return upstreamPool.transport();
     if (upstreamUrl !== undefined) return httpUpstream(upstreamUrl, fetchPool!.fetch);
     const child = new ChildServer(command[0]!, command.slice(1), (error) => {
       spawnFailed = true;
@@ -148,6 +177,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
   const shutdown = async () => {
     await Promise.allSettled([...children].map((c) => c.stop(graceMs)));
     await fetchPool?.close();
+    await upstreamPool?.close();
     await closeStack();
   };
 

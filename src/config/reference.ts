@@ -14,7 +14,8 @@ export function renderConfigReference(schema: JsonSchema): string {
     '',
     String(schema.description),
     'A config file (YAML or JSON) holds the key `middleware`: a list whose entries each name one',
-    'middleware and hold its options; beside it, `listen` sets how `mcp-perf proxy --listen` serves.',
+    'middleware and hold its options; beside it, `listen` sets how `mcp-perf proxy --listen` serves',
+    'and `pool` names a pool of upstreams for the proxy.',
     'The JSON Schema ships as `mcp-perf/config.schema.json`.',
     '',
     '```yaml',
@@ -58,6 +59,28 @@ export function renderConfigReference(schema: JsonSchema): string {
       '|---|---|---|---|',
     );
     rows(entry, '', out);
+    out.push('');
+  }
+  const pool = (schema.properties as Record<string, JsonSchema> | undefined)?.pool;
+  if (pool !== undefined) {
+    out.push(
+      '## `pool` (top level)',
+      '',
+      String(pool.description),
+      '',
+      '```yaml',
+      'middleware: []',
+      'pool:',
+      '  upstreams: [http://10.0.0.5:3000/mcp, http://10.0.0.6:3000/mcp, { command: node, args: [server.js] }]',
+      '  strategy: least-in-flight',
+      '  retry: { budget: 0.2, tools: { search: true } }',
+      '  hedge: { percentile: 95 }',
+      '```',
+      '',
+      '| option | type | default | description |',
+      '|---|---|---|---|',
+    );
+    rows(pool, '', out);
     out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;

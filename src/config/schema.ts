@@ -1,3 +1,4 @@
+import { POOL_SCHEMA } from '../pool/schema.js';
 import { MIDDLEWARE_REGISTRY, type MiddlewareDefinition } from './registry.js';
 import { type JsonSchema, SHARED_DEFINITIONS } from './schema-parts.js';
 
@@ -50,6 +51,7 @@ export function buildConfigSchema(registry: Readonly<Record<string, MiddlewareDe
         items: { $ref: '#/$defs/middlewareEntry' },
       },
       listen: LISTEN_SCHEMA,
+      pool: POOL_SCHEMA,
     },
     $defs: {
       ...SHARED_DEFINITIONS,

@@ -1,4 +1,5 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { POOL_SCHEMA } from '../pool/schema.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { MIDDLEWARE_REGISTRY } from './registry.js';
 import { CONFIG_SCHEMA, type LISTEN_DEFAULTS } from './schema.js';
@@ -25,6 +26,8 @@ export interface StackConfig {
   readonly middleware: readonly StackEntry[];
   /** How `mcp-perf proxy --listen` serves, when the file says. */
   readonly listen?: ListenConfig;
+  /** The upstream pool's options (durations in milliseconds), when the config has a `pool` section. */
+  readonly pool?: Record<string, unknown>;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -51,8 +54,12 @@ export function validateConfig(data: unknown, source?: string): StackConfig {
     listen?: ListenConfig;
   };
   const schemaRoot = CONFIG_SCHEMA;
+  const pool = (data as { pool?: unknown }).pool;
   return {
     ...(listen === undefined ? {} : { listen: { ...listen } }),
+    ...(pool === undefined
+      ? {}
+      : { pool: normalize(pool, POOL_SCHEMA, schemaRoot) as Record<string, unknown> }),
     middleware: list.map((entry) => {
       const [name, options] = Object.entries(entry)[0]!;
       const definition = MIDDLEWARE_REGISTRY[name]!;
@@ -80,10 +87,12 @@ function normalize(value: unknown, schema: JsonSchema, root: JsonSchema): unknow
     return branch === undefined ? value : normalize(value, branch, root);
   }
   const properties = schema.properties as Record<string, JsonSchema> | undefined;
-  if (properties === undefined) return value;
+  const rest = schema.additionalProperties;
+  const others = typeof rest === 'object' && rest !== null ? (rest as JsonSchema) : undefined;
+  if (properties === undefined && others === undefined) return value;
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    const sub = properties[key];
+    const sub = properties?.[key] ?? others;
     out[key] = sub === undefined ? item : normalize(item, sub, root);
   }
   return out;

@@ -24,7 +24,16 @@ describe('createStack', () => {
     });
     assert.deepEqual(
       stack.middleware.map((m) => (typeof m === 'function' ? m.name : m.name)),
-      ['notModified', 'metrics', 'concurrencyLimit', 'rateLimit', 'cache', 'toolFilter', 'tokenBudget', 'batching'],
+      [
+        'notModified',
+        'metrics',
+        'concurrencyLimit',
+        'rateLimit',
+        'cache',
+        'toolFilter',
+        'tokenBudget',
+        'batching',
+      ],
     );
     for (const name of Object.keys(MIDDLEWARE_REGISTRY))
       assert.ok(isMiddlewareOfKind(stack.find(name), name), name);

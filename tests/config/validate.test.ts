@@ -97,7 +97,10 @@ describe('validateConfig', () => {
     );
     assert.deepEqual(issuesOf('mdidleware: []\n'), [
       { path: 'middleware', message: 'is required' },
-      { path: 'mdidleware', message: 'unknown option "mdidleware" (known: $schema, middleware, listen)' },
+      {
+        path: 'mdidleware',
+        message: 'unknown option "mdidleware" (known: $schema, middleware, listen, pool)',
+      },
     ]);
   });
 

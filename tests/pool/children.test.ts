@@ -1,0 +1,74 @@
+/**
+ * The pool over real upstream server processes (stdio children): distribution, a
+ * replica that cannot start, no lost or duplicated unsafe call, and stickiness.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { createUpstreamPool, type PoolEvent, type UpstreamPool } from '../../src/pool/index.js';
+import { fixtureCommand } from '../helpers/child.js';
+import { tally, textOf } from './replicas.js';
+
+const pools: UpstreamPool[] = [];
+after(() => Promise.all(pools.map((p) => p.close())));
+
+function child(name: string) {
+  const { command, args, cwd, env } = fixtureCommand('pool-replica.ts', { REPLICA: name });
+  return { name, command, args, cwd, env };
+}
+
+async function connect(pool: UpstreamPool): Promise<Client> {
+  const client = new Client({ name: 'pool-children', version: '1.0.0' });
+  await client.connect(pool.transport());
+  await client.listTools();
+  return client;
+}
+
+describe('upstream pool over child processes', () => {
+  it('spreads calls over three processes and fails over from one that cannot start, running each write once', async () => {
+    const events: PoolEvent[] = [];
+    const pool = createUpstreamPool({
+      upstreams: [child('a'), { name: 'gone', command: '/nonexistent/mcp-server' }, child('c')],
+      strategy: 'round-robin',
+      sessions: 'spread',
+      health: { intervalMs: 0 },
+      onEvent: (e) => events.push(e),
+    });
+    pools.push(pool);
+    const client = await connect(pool);
+    const names: string[] = [];
+    for (let i = 0; i < 8; i++) names.push(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
+    assert.deepEqual(tally(names), { a: 4, c: 4 });
+    const ids = Array.from({ length: 12 }, (_, i) => `w${i}`);
+    const results = await Promise.all(ids.map((id) => client.callTool({ name: 'write', arguments: { id } })));
+    assert.equal(results.length, 12);
+    // Each process's own log: every write ran exactly once, on a or c.
+    const logs: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      logs.push(...(JSON.parse(textOf(await client.callTool({ name: 'log', arguments: {} }))) as string[]));
+    }
+    assert.deepEqual([...new Set(logs)].sort(), [...ids].sort());
+    assert.ok(events.some((e) => e.type === 'retry' && e.upstream === 'gone'));
+    await client.close();
+  });
+
+  it('keeps a legacy session on the process that initialized it', async () => {
+    const pool = createUpstreamPool({
+      upstreams: [child('a'), child('b')],
+      strategy: 'round-robin',
+      health: { intervalMs: 0 },
+    });
+    pools.push(pool);
+    const [first, second] = await Promise.all([connect(pool), connect(pool)]);
+    const homes: string[] = [];
+    for (const client of [first!, second!]) {
+      const names: string[] = [];
+      for (let i = 0; i < 4; i++)
+        names.push(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
+      assert.equal(new Set(names).size, 1);
+      homes.push(names[0]!);
+    }
+    assert.deepEqual(homes.sort(), ['a', 'b']);
+    await Promise.all([first!.close(), second!.close()]);
+  });
+});
