@@ -6,6 +6,8 @@
  *   runs the tool; with no batch handlers and a client that offers neither request batching
  *   nor conditional answers, batching and notModified pass every request on. What the full
  *   stack costs when it cannot help.
+ * - `stack.core.inmemory`: the same call through the three middlewares a server most often
+ *   runs (`metrics()`, `concurrencyLimit()`, `cache()`) at their defaults.
  * - `stack.defaults-gc.inmemory`: the same, with a full (major) GC before every block of 250
  *   calls, so each block starts right after one, as a busy server's calls often do: the JIT's
  *   feedback and the heap's layout after a major GC must not make the stack pay more.
@@ -118,6 +120,14 @@ export const stackScenarios: ScenarioSet = {
       'in-memory echo: bare SDK vs every middleware at its defaults (metrics, concurrencyLimit, toolFilter, tokenBudget, cache, batching, notModified)',
     baseline: echo(undefined),
     candidate: echo(defaultStack),
+    ...FINE_INTERLEAVE,
+  },
+  'stack.core.inmemory': {
+    kind: 'compare',
+    description:
+      'in-memory echo: bare SDK vs the three middlewares a server most often runs, at their defaults (metrics, concurrencyLimit, cache)',
+    baseline: echo(undefined),
+    candidate: echo(() => [metrics(), concurrencyLimit(), cache()]),
     ...FINE_INTERLEAVE,
   },
   'stack.defaults-gc.inmemory': {
