@@ -42,6 +42,12 @@ import {
   type ScopeConfig,
 } from './limiter.js';
 import type { Priority } from './queue.js';
+import {
+  type HeldLease,
+  type SharedConcurrencyOptions,
+  type SharedConcurrencyStats,
+  SharedLimit,
+} from './shared.js';
 import { toolResultOf } from './shed.js';
 
 export type { AdaptiveLimitOptions } from './adaptive.js';
@@ -59,6 +65,13 @@ export type {
   ShedReason,
 } from './limiter.js';
 export type { Priority } from './queue.js';
+export {
+  type SemaphoreGrant,
+  SHARED_CONCURRENCY_DEFAULTS,
+  type SharedConcurrencyOptions,
+  type SharedConcurrencyStats,
+  type SharedSemaphore,
+} from './shared.js';
 
 /**
  * How a refused request is answered.
@@ -140,6 +153,19 @@ export interface ConcurrencyLimitOptions extends ConcurrencyListeners {
   cancelGraceMs?: number;
   /** The clock, in ms (queue waits, service times, the adaptive limit). Default `performance.now`. */
   clock?: () => number;
+  /**
+   * A limit shared by every replica, on top of the local scopes: once a request holds its
+   * local slots it takes a lease of a semaphore outside the process (`redisSemaphore` from
+   * `mcp-perf/redis`), waiting while the fleet is full and shed after `maxWaitMs`. Leases
+   * expire unless renewed, so a crashed replica frees its slots. Local queueing and
+   * shedding are unchanged. Default: none.
+   *
+   * @example
+   * ```ts
+   * concurrencyLimit({ limit: 16, shared: { semaphore: redisSemaphore({ url }), limit: 20 } });
+   * ```
+   */
+  shared?: SharedConcurrencyOptions;
 }
 
 /** The defaults of {@link concurrencyLimit}, each cited in its option's doc comment. */
@@ -174,6 +200,8 @@ export interface ConcurrencyLimiter extends MiddlewareObject {
   on(listeners: ConcurrencyListeners): () => void;
   /** Sets a scope's limit by hand (for an adaptive scope, the estimate it continues from). */
   setLimit(scope: string, limit: number): void;
+  /** Counters of the limit shared across replicas; `undefined` without {@link ConcurrencyLimitOptions.shared}. */
+  sharedStats(): SharedConcurrencyStats | undefined;
 }
 
 const WHERE = 'concurrencyLimit';
@@ -303,6 +331,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   });
 
   const limiter = new Limiter(configs, clock, maxRetryAfterMs);
+  const shared = options.shared === undefined ? undefined : new SharedLimit(options.shared, maxQueueWaitMs);
   const subscribe = (l: ConcurrencyListeners): (() => void) => {
     const added: [unknown[], unknown][] = [];
     for (const name of LISTENER_NAMES) {
@@ -365,6 +394,16 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
         }
         held.push(gate);
       }
+      let lease: HeldLease | undefined;
+      if (shared !== undefined) {
+        try {
+          lease = await shared.acquire(ctx, clock);
+        } catch (error) {
+          limiter.release(held);
+          if (isOverloadedError(error)) return refuse(ctx, error);
+          throw error;
+        }
+      }
       const start = clock();
       if (queuedAt >= 0) ctx.state.queuedMs = start - queuedAt;
       let replied = false;
@@ -373,6 +412,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
         replied = true;
         return reply;
       } finally {
+        if (lease !== undefined) shared!.release(lease);
         // A request cancelled while its handler had it holds its slots while the handler may run.
         if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
           const end = clock();
@@ -381,6 +421,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
       }
     },
     stats: () => limiter.stats(),
+    sharedStats: () => (shared === undefined ? undefined : { ...shared.stats }),
     on: subscribe,
     setLimit(scope: string, limit: number): void {
       const target = scopes.find((s) => s.name === scope);

@@ -88,8 +88,9 @@ type RemoteListener = (tag: string) => void;
  * messages (a tag not in the memo costs one `MGET`). Dropping a tag bumps its generation
  * (one `INCR`, whatever the number of entries), then deletes the entries left behind in
  * batches of 100; an invalidation that cannot reach Redis is kept here and applied once
- * it answers again. Scripts touch keys they compute, so use a single Redis (or Valkey)
- * node, not a cluster.
+ * it answers again. Scripts touch keys they compute, all under the prefix: on a Redis
+ * Cluster the prefix becomes a hash tag (`'mcp-perf:'` → `'{mcp-perf:}'`), so every key
+ * of one store lives in one slot and each script touches that slot only.
  */
 export class RedisStore implements CacheStore {
   /** Always `redis`. */
