@@ -8,6 +8,7 @@
 import { InvalidOptionError } from '../../errors/index.js';
 import { clockOption, positiveInteger } from '../../internal/validate.js';
 import { clusterClient, clusterPrefix, isRedisCluster, type RedisClusterLike } from './cluster.js';
+import type { RedisCoalesceOptions } from './coalesce.js';
 
 /**
  * Defaults of {@link RedisStoreOptions}, in one place: `prefix` `'mcp-perf:'`, `timeoutMs`
@@ -27,6 +28,15 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
     failureThreshold: 5,
     /** How long it stays open, milliseconds. */
     cooldownMs: 5_000,
+  }),
+  /** Cross-replica coalescing, when enabled. */
+  coalesce: Object.freeze({
+    /** Lifetime of a fill lock, ms. */
+    lockMs: 10_000,
+    /** Longest wait for another replica's fill, ms. */
+    waitMs: 5_000,
+    /** How often a waiting replica looks at the store, ms. */
+    pollMs: 100,
   }),
   /** Bloom filter sizing, when the filter is enabled. */
   bloom: Object.freeze({
@@ -155,6 +165,16 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    * misses by a lost message costs one cache miss, never a wrong answer.
    */
   bloom?: boolean | RedisBloomOptions;
+  /**
+   * Coalescing across replicas: identical requests missing the cache on different replicas
+   * at once make one upstream call. A miss claims the key's fill lock in Redis (`SET NX PX`);
+   * the replica that gets it calls upstream, the others wait for its entry (told on the
+   * channel, and polling the store in case a message is lost) and make their own call if
+   * it stores nothing, dies (the lock expires) or takes longer than `waitMs`. `true` uses
+   * the defaults (`lockMs` 10,000, `waitMs` 5,000, `pollMs` 100). Costs one more round trip
+   * per miss. Off by default, and nothing changes while off.
+   */
+  coalesce?: boolean | RedisCoalesceOptions;
   /** Clock in epoch milliseconds for TTLs, expiry checks and the circuit. Default `Date.now`. */
   clock?: () => number;
 }
@@ -179,6 +199,7 @@ export interface ResolvedConnection {
 export interface ResolvedStoreOptions extends ResolvedConnection {
   readonly maxEntrySize: number;
   readonly bloom: { readonly expectedItems: number; readonly falsePositiveRate: number } | undefined;
+  readonly coalesce: Required<RedisCoalesceOptions> | undefined;
 }
 
 /**
@@ -282,5 +303,18 @@ export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOp
     }
     bloom = { expectedItems, falsePositiveRate };
   }
-  return { ...connection, maxEntrySize, bloom };
+  let coalesce: ResolvedStoreOptions['coalesce'];
+  if (options.coalesce !== undefined && options.coalesce !== false) {
+    const given = options.coalesce === true ? {} : options.coalesce;
+    if (typeof given !== 'object' || given === null) {
+      throw new InvalidOptionError(where, 'coalesce', 'a boolean or { lockMs, waitMs, pollMs }', given);
+    }
+    const d = REDIS_STORE_DEFAULTS.coalesce;
+    coalesce = {
+      lockMs: positiveInteger(where, 'coalesce.lockMs', given.lockMs ?? d.lockMs),
+      waitMs: positiveInteger(where, 'coalesce.waitMs', given.waitMs ?? d.waitMs),
+      pollMs: positiveInteger(where, 'coalesce.pollMs', given.pollMs ?? d.pollMs),
+    };
+  }
+  return { ...connection, maxEntrySize, bloom, coalesce };
 }

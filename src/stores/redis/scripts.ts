@@ -205,3 +205,13 @@ redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 `);
+
+/**
+ * Ends a fill this store claimed: deletes the fill lock if it still holds it, and tells
+ * every replica waiting on the key. KEYS[1] the lock. ARGV: 1 owner, 2 channel, 3 message.
+ */
+export const RELEASE_FILL_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`);
