@@ -23,6 +23,8 @@ export {
   type RedisCircuitOptions,
   type RedisClientLike,
   type RedisClusterLike,
+  type RedisCoalesceOptions,
+  type RedisCoalesceStats,
   type RedisConnectionOptions,
   RedisRateLimitStore,
   type RedisRateLimitStoreOptions,

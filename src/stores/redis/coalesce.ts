@@ -21,7 +21,7 @@ import { RELEASE_FILL_SCRIPT } from './scripts.js';
 export const KIND_FILLED = 'f';
 export const KIND_ABANDONED = 'x';
 
-/** {@link RedisStoreOptions.coalesce}: the fill lock's lifetime and how long others wait. */
+/** `RedisStoreOptions.coalesce`: the fill lock's lifetime and how long others wait. */
 export interface RedisCoalesceOptions {
   /**
    * Lifetime of a fill lock, ms: the longest a replica is trusted to be filling a key.

@@ -9,6 +9,7 @@
 
 export type { BloomStats } from './bloom-sync.js';
 export { isRedisCluster, type RedisClusterLike } from './cluster.js';
+export type { RedisCoalesceOptions, RedisCoalesceStats } from './coalesce.js';
 export type { CircuitState } from './guarded.js';
 export {
   REDIS_STORE_DEFAULTS,
