@@ -3,7 +3,8 @@
  * 127.0.0.1:6379) under a key prefix of their own: an L2 hit against a raw `GET` of the
  * same bytes with the same client; a rate-limit take against a raw `EVALSHA` of a trivial
  * script; and an L1 hit of the tiered store against the memory store alone (a block of
- * lookups per operation: one lookup is a few hundred nanoseconds).
+ * lookups per operation: one lookup is a few hundred nanoseconds); and the share of
+ * lookups for never-written keys the bloom filter answers without a round trip.
  */
 
 import { memoryStore } from 'mcp-perf';
@@ -156,6 +157,47 @@ function l1Scenario() {
   return { baseline: memory, candidate: tiered };
 }
 
+/** Keys written before the bloom experiment, and never-written keys looked up after. */
+const BLOOM_WRITTEN = 2_000;
+const BLOOM_LOOKUPS = 10_000;
+
+/**
+ * A replica writes BLOOM_WRITTEN keys; a fresh bloom-filtered store on the same prefix warms
+ * (one `SCAN` pass) and looks up BLOOM_LOOKUPS keys nobody wrote. The figure is the share
+ * it answered locally; the filter is sized for the default 100,000 keys at 1%, so at this
+ * fill nearly every lookup is skipped.
+ */
+async function bloomExperiment(): Promise<{
+  figures: Record<string, number>;
+  details: Record<string, unknown>;
+}> {
+  const prefix = `${PREFIX}bloom:`;
+  const writer = redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000 });
+  await writer.ready;
+  const reader = redisStore({ url: REDIS_URL, prefix, timeoutMs: 2_000, bloom: true });
+  try {
+    for (let i = 0; i < BLOOM_WRITTEN; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => writer.set(`written-${i + j}`, ENTRY)));
+    }
+    await reader.ready;
+    let local = 0;
+    for (let i = 0; i < BLOOM_LOOKUPS; i++) {
+      const found = reader.get(`never-${i}`);
+      if (found instanceof Promise) await found;
+      else local++;
+    }
+    const bloom = reader.stats().bloom!;
+    return {
+      figures: { skippedShare: local / BLOOM_LOOKUPS },
+      details: { written: BLOOM_WRITTEN, lookups: BLOOM_LOOKUPS, state: bloom.state, skipped: bloom.skipped },
+    };
+  } finally {
+    await writer.clear();
+    await writer.close();
+    await reader.close();
+  }
+}
+
 /** The Redis store scenarios. */
 export const redisScenarios: ScenarioSet = {
   'redis.l2-hit-vs-get': {
@@ -180,5 +222,11 @@ export const redisScenarios: ScenarioSet = {
     ...l1Scenario(),
     ...FINE_INTERLEAVE,
     rounds: 100,
+  },
+  'redis.bloom-skips-unwritten': {
+    kind: 'experiment',
+    description: `share of ${BLOOM_LOOKUPS} lookups for never-written keys the bloom filter answers without Redis, ${BLOOM_WRITTEN} keys written`,
+    figures: { skippedShare: 'lookups answered locally ÷ lookups (0..1; want ≥ 0.99)' },
+    run: bloomExperiment,
   },
 };

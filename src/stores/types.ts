@@ -133,6 +133,13 @@ export interface CacheStore {
    * local tier in front of the store can drop its copies. Answers an unregister function.
    */
   onRemoteInvalidate?(listener: (tag: string) => void): () => void;
+  /**
+   * For a store that coalesces fills across processes (the Redis store with `coalesce`): a
+   * miss `get` answered to this process claimed the key's fill, and the call ended without
+   * a `set` (it failed, or its result is not cached). Other processes waiting for that fill
+   * stop waiting and make their own calls. The cache middleware calls it after such a call.
+   */
+  abandonFill?(key: string): void;
   /** Releases connections and timers the store created. Calling it twice is harmless. */
   close?(): MaybePromise<void>;
 }

@@ -61,6 +61,7 @@ describe('redisStore options', () => {
       timeoutMs: 50,
       maxEntrySize: 1024 * 1024,
       circuit: { failureThreshold: 5, cooldownMs: 5_000 },
+      coalesce: { lockMs: 10_000, waitMs: 5_000, pollMs: 100 },
       bloom: { expectedItems: 100_000, falsePositiveRate: 0.01 },
     });
     assert.ok(Object.isFrozen(REDIS_STORE_DEFAULTS) && Object.isFrozen(REDIS_STORE_DEFAULTS.circuit));
@@ -79,6 +80,8 @@ describe('redisStore options', () => {
       [{ url: REDIS_URL, circuit: { failureThreshold: -1 } }, 'circuit.failureThreshold'],
       [{ url: REDIS_URL, circuit: { cooldownMs: 'soon' } }, 'circuit.cooldownMs'],
       [{ url: REDIS_URL, bloom: { expectedItems: 0 } }, 'bloom.expectedItems'],
+      [{ url: REDIS_URL, coalesce: 'yes' }, 'coalesce'],
+      [{ url: REDIS_URL, coalesce: { waitMs: 0 } }, 'coalesce.waitMs'],
       [{ url: REDIS_URL, bloom: { falsePositiveRate: 1 } }, 'bloom.falsePositiveRate'],
       [{ url: REDIS_URL, bloom: 'yes' }, 'bloom'],
       [{ url: REDIS_URL, clock: 5 }, 'clock'],

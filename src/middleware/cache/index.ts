@@ -37,6 +37,7 @@ import type { CacheEntry, CacheStore } from '../../stores/types.js';
 import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
 import { Flight, Flights, type Lookup, REFRESHES_MAX, relay } from './coalesce.js';
+import { fillAbandoned } from './coalesce-remote.js';
 import { isNotModified, Revalidation } from './conditional.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
 import { defaultPrincipal, KeyBuilder, upstreamIdentity } from './keys.js';
@@ -312,12 +313,15 @@ class Cache implements CacheMiddleware {
     }
     return reply.then(
       (answer) => {
+        const stored = this.counters.stored;
         this.offer(lookup, answer, flight.startSeq);
+        if (this.counters.stored === stored) fillAbandoned(this.store, lookup.key);
         this.end(flight);
         this.settle(flight, answer);
         return answer;
       },
       (error: unknown) => {
+        fillAbandoned(this.store, lookup.key);
         this.end(flight);
         this.flights.retry(flight, this.again);
         throw error;

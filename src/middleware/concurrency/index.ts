@@ -42,6 +42,12 @@ import {
   type ScopeConfig,
 } from './limiter.js';
 import type { Priority } from './queue.js';
+import {
+  type HeldLease,
+  type SharedConcurrencyOptions,
+  type SharedConcurrencyStats,
+  SharedLimit,
+} from './shared.js';
 import { toolResultOf } from './shed.js';
 
 export type { AdaptiveLimitOptions } from './adaptive.js';
@@ -59,6 +65,13 @@ export type {
   ShedReason,
 } from './limiter.js';
 export type { Priority } from './queue.js';
+export {
+  type SemaphoreGrant,
+  SHARED_CONCURRENCY_DEFAULTS,
+  type SharedConcurrencyOptions,
+  type SharedConcurrencyStats,
+  type SharedSemaphore,
+} from './shared.js';
 
 /**
  * How a refused request is answered.
@@ -140,6 +153,19 @@ export interface ConcurrencyLimitOptions extends ConcurrencyListeners {
   cancelGraceMs?: number;
   /** The clock, in ms (queue waits, service times, the adaptive limit). Default `performance.now`. */
   clock?: () => number;
+  /**
+   * A limit shared by every replica, on top of the local scopes: once a request holds its
+   * local slots it takes a lease of a semaphore outside the process (`redisSemaphore` from
+   * `mcp-perf/redis`), waiting while the fleet is full and shed after `maxWaitMs`. Leases
+   * expire unless renewed, so a crashed replica frees its slots. Local queueing and
+   * shedding are unchanged. Default: none.
+   *
+   * @example
+   * ```ts
+   * concurrencyLimit({ limit: 16, shared: { semaphore: redisSemaphore({ url }), limit: 20 } });
+   * ```
+   */
+  shared?: SharedConcurrencyOptions;
 }
 
 /** The defaults of {@link concurrencyLimit}, each cited in its option's doc comment. */
@@ -174,6 +200,8 @@ export interface ConcurrencyLimiter extends MiddlewareObject {
   on(listeners: ConcurrencyListeners): () => void;
   /** Sets a scope's limit by hand (for an adaptive scope, the estimate it continues from). */
   setLimit(scope: string, limit: number): void;
+  /** Counters of the limit shared across replicas; `undefined` without {@link ConcurrencyLimitOptions.shared}. */
+  sharedStats(): SharedConcurrencyStats | undefined;
 }
 
 const WHERE = 'concurrencyLimit';
@@ -303,6 +331,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   });
 
   const limiter = new Limiter(configs, clock, maxRetryAfterMs);
+  const shared = options.shared === undefined ? undefined : new SharedLimit(options.shared, maxQueueWaitMs);
   const subscribe = (l: ConcurrencyListeners): (() => void) => {
     const added: [unknown[], unknown][] = [];
     for (const name of LISTENER_NAMES) {
@@ -329,9 +358,15 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     throw error;
   };
 
-  /** A request with its slots: runs it, then gives the slots back (or lingers with them). */
-  /** Gives back a request's slots, unless it was cancelled while its handler had it. */
-  const release = (ctx: RequestContext, held: readonly Gate[], start: number, replied: boolean): void => {
+  /** Gives back a request's slots and lease, unless it was cancelled while its handler had it. */
+  const release = (
+    ctx: RequestContext,
+    held: readonly Gate[],
+    lease: HeldLease | undefined,
+    start: number,
+    replied: boolean,
+  ): void => {
+    if (lease !== undefined) shared!.release(lease);
     // A request cancelled while its handler had it holds its slots while the handler may run.
     if (replied || !ctx.cancelled || cancelGraceMs === 0 || !limiter.linger(held, ctx, cancelGraceMs)) {
       const end = clock();
@@ -342,7 +377,12 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
    * A request with its slots: runs it, then gives the slots back. Not an async function: a
    * reaction on next()'s promise allocates a fraction of what an async frame and await do.
    */
-  const holding = (ctx: RequestContext, next: Next, held: readonly Gate[]): Promise<Reply> => {
+  const holding = (
+    ctx: RequestContext,
+    next: Next,
+    held: readonly Gate[],
+    lease?: HeldLease,
+  ): Promise<Reply> => {
     const start = clock();
     let replied: Promise<Reply>;
     try {
@@ -352,18 +392,19 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     }
     return replied.then(
       (reply) => {
-        release(ctx, held, start, true);
+        release(ctx, held, lease, start, true);
         return reply;
       },
       (error: unknown) => {
-        release(ctx, held, start, false);
+        release(ctx, held, lease, start, false);
         throw error;
       },
     );
   };
-  // The common case, one scope without a key: its gate, and the list of gates a request
-  // through it holds (read, never changed, so one list serves every request).
-  const onlyGate = scopes.length === 1 ? scopes[0]!.single : undefined;
+  // The common case, one scope without a key and no limit shared across replicas: its gate,
+  // and the list of gates a request through it holds (read, never changed, so one list
+  // serves every request).
+  const onlyGate = scopes.length === 1 && shared === undefined ? scopes[0]!.single : undefined;
   const onlyHeld: readonly Gate[] = onlyGate ? [onlyGate] : [];
 
   const queued = async (ctx: RequestContext, next: Next): Promise<Reply> => {
@@ -399,8 +440,18 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
       }
       held.push(gate);
     }
+    let lease: HeldLease | undefined;
+    if (shared !== undefined) {
+      try {
+        lease = await shared.acquire(ctx, clock);
+      } catch (error) {
+        limiter.release(held);
+        if (isOverloadedError(error)) return refuse(ctx, error);
+        throw error;
+      }
+    }
     if (queuedAt >= 0) ctx.state.queuedMs = clock() - queuedAt;
-    return holding(ctx, next, held);
+    return holding(ctx, next, held, lease);
   };
 
   const limiterMiddleware: ConcurrencyLimiter = {
@@ -412,6 +463,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
       return queued(ctx, next);
     },
     stats: () => limiter.stats(),
+    sharedStats: () => (shared === undefined ? undefined : { ...shared.stats }),
     on: subscribe,
     setLimit(scope: string, limit: number): void {
       const target = scopes.find((s) => s.name === scope);

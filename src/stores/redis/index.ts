@@ -8,6 +8,8 @@
  */
 
 export type { BloomStats } from './bloom-sync.js';
+export { isRedisCluster, type RedisClusterLike } from './cluster.js';
+export type { RedisCoalesceOptions, RedisCoalesceStats } from './coalesce.js';
 export type { CircuitState } from './guarded.js';
 export {
   REDIS_STORE_DEFAULTS,
@@ -24,5 +26,11 @@ export {
   type RedisRateLimitStoreStats,
   redisRateLimitStore,
 } from './rate-limit.js';
+export {
+  RedisSemaphore,
+  type RedisSemaphoreOptions,
+  type RedisSemaphoreStats,
+  redisSemaphore,
+} from './semaphore.js';
 export { RedisStore, type RedisStoreStats, redisStore } from './store.js';
 export { TieredStore, type TieredStoreOptions, type TieredStoreStats, tieredStore } from './tiered.js';

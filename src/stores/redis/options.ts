@@ -7,6 +7,8 @@
 
 import { InvalidOptionError } from '../../errors/index.js';
 import { clockOption, positiveInteger } from '../../internal/validate.js';
+import { clusterClient, clusterPrefix, isRedisCluster, type RedisClusterLike } from './cluster.js';
+import type { RedisCoalesceOptions } from './coalesce.js';
 
 /**
  * Defaults of {@link RedisStoreOptions}, in one place: `prefix` `'mcp-perf:'`, `timeoutMs`
@@ -26,6 +28,15 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
     failureThreshold: 5,
     /** How long it stays open, milliseconds. */
     cooldownMs: 5_000,
+  }),
+  /** Cross-replica coalescing, when enabled. */
+  coalesce: Object.freeze({
+    /** Lifetime of a fill lock, ms. */
+    lockMs: 10_000,
+    /** Longest wait for another replica's fill, ms. */
+    waitMs: 5_000,
+    /** How often a waiting replica looks at the store, ms. */
+    pollMs: 100,
   }),
   /** Bloom filter sizing, when the filter is enabled. */
   bloom: Object.freeze({
@@ -85,11 +96,14 @@ export interface RedisClientLike {
  */
 export interface RedisConnectionOptions {
   /**
-   * A client you own, preferably connected. The store never closes it (only connections it
-   * duplicates from it). Attach your own `error` listener to it: node-redis throws `error`
-   * events nobody listens to.
+   * A client you own, preferably connected: a single-node client (`createClient()`) or a
+   * Redis Cluster client (`createCluster()`). The store never closes it (only connections
+   * it duplicates from it). Attach your own `error` listener to it: node-redis throws
+   * `error` events nobody listens to. On a cluster, the cache store puts all its keys in
+   * one slot (its prefix becomes a hash tag, see `docs/fleet.md`); the rate-limit store and
+   * the semaphore spread theirs, one slot per bucket or semaphore.
    */
-  client?: RedisClientLike;
+  client?: RedisClientLike | RedisClusterLike;
   /**
    * A `redis://` or `rediss://` URL: the store creates, connects and owns the client (with
    * the offline queue disabled, so commands fail at once while disconnected) and closes it
@@ -151,6 +165,16 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    * misses by a lost message costs one cache miss, never a wrong answer.
    */
   bloom?: boolean | RedisBloomOptions;
+  /**
+   * Coalescing across replicas: identical requests missing the cache on different replicas
+   * at once make one upstream call. A miss claims the key's fill lock in Redis (`SET NX PX`);
+   * the replica that gets it calls upstream, the others wait for its entry (told on the
+   * channel, and polling the store in case a message is lost) and make their own call if
+   * it stores nothing, dies (the lock expires) or takes longer than `waitMs`. `true` uses
+   * the defaults (`lockMs` 10,000, `waitMs` 5,000, `pollMs` 100). Costs one more round trip
+   * per miss. Off by default, and nothing changes while off.
+   */
+  coalesce?: boolean | RedisCoalesceOptions;
   /** Clock in epoch milliseconds for TTLs, expiry checks and the circuit. Default `Date.now`. */
   clock?: () => number;
 }
@@ -158,7 +182,11 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 /** {@link RedisConnectionOptions}, validated, with defaults applied. */
 export interface ResolvedConnection {
   readonly url: string | undefined;
+  /** The client passed in; a cluster client is already adapted to the single-node surface. */
   readonly client: RedisClientLike | undefined;
+  /** True when the client passed in is a Redis Cluster client. */
+  readonly cluster: boolean;
+  /** On a cluster with `hashTag`, wrapped in a hash tag so every derived key shares one slot. */
   readonly prefix: string;
   readonly timeoutMs: number;
   /** 0 when the circuit is disabled. */
@@ -171,14 +199,21 @@ export interface ResolvedConnection {
 export interface ResolvedStoreOptions extends ResolvedConnection {
   readonly maxEntrySize: number;
   readonly bloom: { readonly expectedItems: number; readonly falsePositiveRate: number } | undefined;
+  readonly coalesce: Required<RedisCoalesceOptions> | undefined;
 }
 
 /**
- * Validates the connection options of a Redis store created by `where`.
+ * Validates the connection options of a Redis store created by `where`. With `hashTag`
+ * (a store whose scripts touch several of its keys), a cluster client makes the prefix a
+ * hash tag, so all the store's keys share one slot.
  *
  * @throws InvalidOptionError naming the first option that is missing or out of range
  */
-export function resolveConnection(where: string, options: RedisConnectionOptions): ResolvedConnection {
+export function resolveConnection(
+  where: string,
+  options: RedisConnectionOptions,
+  hashTag = false,
+): ResolvedConnection {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(
       where,
@@ -202,10 +237,12 @@ export function resolveConnection(where: string, options: RedisConnectionOptions
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
     throw new InvalidOptionError(where, 'url', 'a redis:// or rediss:// URL', url);
   }
-  const prefix = options.prefix ?? REDIS_STORE_DEFAULTS.prefix;
-  if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw new InvalidOptionError(where, 'prefix', 'a non-empty string', prefix);
+  const given = options.prefix ?? REDIS_STORE_DEFAULTS.prefix;
+  if (typeof given !== 'string' || given.length === 0) {
+    throw new InvalidOptionError(where, 'prefix', 'a non-empty string', given);
   }
+  const cluster = isRedisCluster(client);
+  const prefix = cluster && hashTag ? clusterPrefix(given) : given;
   const timeoutMs = options.timeoutMs ?? REDIS_STORE_DEFAULTS.timeoutMs;
   positiveInteger(where, 'timeoutMs', timeoutMs);
   let failureThreshold = 0;
@@ -222,7 +259,8 @@ export function resolveConnection(where: string, options: RedisConnectionOptions
   }
   return {
     url,
-    client,
+    client: cluster ? clusterClient(client, prefix) : (client as RedisClientLike | undefined),
+    cluster,
     prefix,
     timeoutMs,
     failureThreshold,
@@ -238,7 +276,7 @@ export function resolveConnection(where: string, options: RedisConnectionOptions
  */
 export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOptions {
   const where = 'redisStore';
-  const connection = resolveConnection(where, options);
+  const connection = resolveConnection(where, options, true);
   const maxEntrySize = options.maxEntrySize ?? REDIS_STORE_DEFAULTS.maxEntrySize;
   positiveInteger(where, 'maxEntrySize', maxEntrySize);
   let bloom: ResolvedStoreOptions['bloom'];
@@ -265,5 +303,18 @@ export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOp
     }
     bloom = { expectedItems, falsePositiveRate };
   }
-  return { ...connection, maxEntrySize, bloom };
+  let coalesce: ResolvedStoreOptions['coalesce'];
+  if (options.coalesce !== undefined && options.coalesce !== false) {
+    const given = options.coalesce === true ? {} : options.coalesce;
+    if (typeof given !== 'object' || given === null) {
+      throw new InvalidOptionError(where, 'coalesce', 'a boolean or { lockMs, waitMs, pollMs }', given);
+    }
+    const d = REDIS_STORE_DEFAULTS.coalesce;
+    coalesce = {
+      lockMs: positiveInteger(where, 'coalesce.lockMs', given.lockMs ?? d.lockMs),
+      waitMs: positiveInteger(where, 'coalesce.waitMs', given.waitMs ?? d.waitMs),
+      pollMs: positiveInteger(where, 'coalesce.pollMs', given.pollMs ?? d.pollMs),
+    };
+  }
+  return { ...connection, maxEntrySize, bloom, coalesce };
 }

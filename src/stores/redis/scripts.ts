@@ -167,3 +167,51 @@ redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'u', string.for
 redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate) + tonumber(ARGV[5]))
 return { allowed, retry, math.floor(tokens) }
 `);
+
+/**
+ * Takes a lease of a semaphore (a sorted set of lease ids scored by their deadlines, by
+ * Redis's own `TIME`, so replicas' clocks never matter): drops expired leases, then adds
+ * this one if fewer than the limit remain. KEYS[1] the semaphore. ARGV: 1 limit, 2 lease
+ * id, 3 lease ms. The set expires with its last lease. Answers `{ granted (1 or 0),
+ * leases held, ms until the earliest lease expires }`.
+ */
+export const ACQUIRE_SCRIPT = script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local n = redis.call('ZCARD', KEYS[1])
+if n < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return { 1, n + 1, 0 }
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return { 0, n, math.max(0, tonumber(first[2]) - now) }
+`);
+
+/**
+ * Extends a lease to ARGV[2] ms from now, if it is still held. KEYS[1] the semaphore.
+ * ARGV: 1 lease id, 2 lease ms. Answers 1, or 0 when the lease had expired and was dropped
+ * (a lease past its deadline but not yet dropped is still counted by everyone, so
+ * extending it oversells nothing).
+ */
+export const RENEW_SCRIPT = script(`
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`);
+
+/**
+ * Ends a fill this store claimed: deletes the fill lock if it still holds it, and tells
+ * every replica waiting on the key. KEYS[1] the lock. ARGV: 1 owner, 2 channel, 3 message.
+ */
+export const RELEASE_FILL_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`);

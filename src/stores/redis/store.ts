@@ -12,6 +12,7 @@ import { StoreError } from '../../errors/index.js';
 import { noop } from '../../internal/noop.js';
 import type { CacheEntry, CacheStore, CacheStoreStats } from '../types.js';
 import { type BloomStats, BloomSync } from './bloom-sync.js';
+import { KIND_ABANDONED, KIND_FILLED, type RedisCoalesceStats, RemoteFills } from './coalesce.js';
 import { type CircuitState, escapeGlob, GuardedClient, replyStartsWith, scanKeys } from './guarded.js';
 import { type RedisClientLike, type RedisStoreOptions, resolveStoreOptions } from './options.js';
 import { BUMP_SCRIPT, CHECK_RUN_SCRIPT, EPOCH_SCRIPT, SET_SCRIPT, SWEEP_SCRIPT } from './scripts.js';
@@ -38,6 +39,8 @@ export interface RedisStoreStats extends CacheStoreStats {
   circuit: CircuitState;
   /** Bloom filter counters, when the filter is enabled. */
   bloom?: BloomStats;
+  /** Cross-replica coalescing counters, when `coalesce` is enabled. */
+  coalesce?: RedisCoalesceStats;
   /**
    * Tag invalidations that could not reach Redis, kept in this process and applied once it
    * answers again. Until then entries carrying those tags are neither served nor written here.
@@ -88,8 +91,9 @@ type RemoteListener = (tag: string) => void;
  * messages (a tag not in the memo costs one `MGET`). Dropping a tag bumps its generation
  * (one `INCR`, whatever the number of entries), then deletes the entries left behind in
  * batches of 100; an invalidation that cannot reach Redis is kept here and applied once
- * it answers again. Scripts touch keys they compute, so use a single Redis (or Valkey)
- * node, not a cluster.
+ * it answers again. Scripts touch keys they compute, all under the prefix: on a Redis
+ * Cluster the prefix becomes a hash tag (`'mcp-perf:'` → `'{mcp-perf:}'`), so every key
+ * of one store lives in one slot and each script touches that slot only.
  */
 export class RedisStore implements CacheStore {
   /** Always `redis`. */
@@ -130,6 +134,7 @@ export class RedisStore implements CacheStore {
   #replayed = 0;
   #outdated = 0;
   readonly #bloom: BloomSync | undefined;
+  readonly #fills: RemoteFills | undefined;
   readonly #remoteListeners = new Set<RemoteListener>();
   readonly #resyncListeners = new Set<() => void>();
   #subscriber: RedisClientLike | undefined;
@@ -161,6 +166,12 @@ export class RedisStore implements CacheStore {
     };
     this.#bloom =
       o.bloom === undefined ? undefined : new BloomSync(o.bloom, this.#guarded, this.#entryPrefix, o.now);
+    this.#fills =
+      o.coalesce === undefined
+        ? undefined
+        : new RemoteFills(o.coalesce, this.#guarded, o.prefix, this.#channel, this.instanceId, o.now, (key) =>
+            this.#read(key),
+          );
     this.ready = this.#start();
     this.ready.catch(noop);
   }
@@ -170,8 +181,16 @@ export class RedisStore implements CacheStore {
    * never seen answers `undefined` synchronously. An entry an invalidation or clear has
    * made out of date is a miss (counted in `outdated`). A value that is not a valid entry
    * is deleted and reported as a miss.
+   *
+   * With `coalesce`, a miss first claims the key's fill: answered `undefined` when this
+   * store got it (the caller calls upstream and its `set` ends the fill), otherwise the
+   * entry another replica stores meanwhile, waiting at most `coalesce.waitMs`.
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    return this.#fills === undefined ? this.#read(key) : this.#fills.get(key);
+  }
+
+  #read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const bloom = this.#bloom;
     const consulted = bloom?.ready === true;
     if (bloom !== undefined && !bloom.mayHave(key)) {
@@ -210,11 +229,11 @@ export class RedisStore implements CacheStore {
   set(key: string, entry: CacheEntry): Promise<void> {
     const entryKey = this.#entryPrefix + key;
     const px = Math.ceil(entry.staleUntil - this.#now());
-    if (entry.size > this.#maxEntrySize || !(px > 0)) {
+    if (entry.size > this.#maxEntrySize || !(px > 0) || this.#blocked(entry.tags)) {
       if (entry.size > this.#maxEntrySize) this.#refused++;
+      if (this.#fills?.claimed(key)) this.#fills.end(key, false);
       return this.#guarded.call('set', ['DEL', entryKey]).then(noop);
     }
-    if (this.#blocked(entry.tags)) return this.#guarded.call('set', ['DEL', entryKey]).then(noop);
     let json: string;
     let tagsJson: string;
     try {
@@ -247,11 +266,30 @@ export class RedisStore implements CacheStore {
             ...entry.tags,
           ],
         )
-        .then(noop);
+        .then(
+          this.#fills === undefined || !this.#fills.claimed(key)
+            ? noop
+            : () => {
+                this.#fills!.end(key, true);
+              },
+          (error: unknown) => {
+            if (this.#fills?.claimed(key)) this.#fills.end(key, false);
+            throw error;
+          },
+        );
     // The generations this process knows now: an invalidation it has not heard of yet makes
     // the entry out of date at once, so a fill that raced an invalidation is never served.
     const known = this.#known(entry.tags);
     return known === undefined ? this.#fetch('set', entry.tags).then(write) : write(known);
+  }
+
+  /**
+   * With `coalesce`: the fill of `key` this store claimed ended without an entry (an error,
+   * an uncacheable result), so replicas waiting for it make their own calls now. The cache
+   * middleware calls it; a no-op otherwise.
+   */
+  abandonFill(key: string): void {
+    if (this.#fills?.claimed(key)) this.#fills.end(key, false);
   }
 
   /** Deletes the entry under `key`; `true` if Redis held one. */
@@ -325,6 +363,7 @@ export class RedisStore implements CacheStore {
       outdated: this.#outdated,
     };
     if (this.#bloom !== undefined) stats.bloom = this.#bloom.stats();
+    if (this.#fills !== undefined) stats.coalesce = { ...this.#fills.stats };
     return stats;
   }
 
@@ -494,6 +533,8 @@ export class RedisStore implements CacheStore {
       this.#resync();
     } else if (kind === KIND_KEY) {
       this.#bloom?.heard(payload);
+    } else if (kind === KIND_FILLED || kind === KIND_ABANDONED) {
+      this.#fills?.heard(payload, kind === KIND_ABANDONED);
     }
   }
 

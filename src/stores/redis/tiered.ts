@@ -103,6 +103,11 @@ export class TieredStore implements CacheStore {
     return this.#fill(key, resyncs, remote);
   }
 
+  /** Passes on to L2: the fill of `key` claimed there ended without an entry. */
+  abandonFill(key: string): void {
+    this.#l2.abandonFill(key);
+  }
+
   /** Writes L1 (while L2 is listening), then L2; settles with L2's write. */
   set(key: string, entry: CacheEntry): Promise<void> {
     if (this.#l2.listening) this.#l1.set(key, entry);
