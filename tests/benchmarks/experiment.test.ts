@@ -188,10 +188,22 @@ describe('the runner on an experiment', () => {
 
   it('does not re-run for a non-gating breach', async () => {
     const x = scripted([{ p99Ratio: 9, goodput: 0.95 }]);
-    const results = await runBench({ scenarios: { x }, budgets: [{ ...p99, gating: false }], check: true });
+    const results = await runBench({ scenarios: { x }, budgets: [{ ...p99, gating: false }, goodput], check: true });
     assert.equal(x.runs, 1);
     assert.equal(results.scenarios[0]!.budgets[0]!.status, 'warn');
     assert.equal(results.ok, true);
+  });
+
+  it('leaves a scenario with reported figures only to full runs', async () => {
+    const x = scripted([{ p99Ratio: 9, goodput: 0.95 }]);
+    const budgets = [{ ...p99, gating: false }];
+    const checked = await runBench({ scenarios: { x }, budgets, check: true });
+    assert.equal(x.runs, 0);
+    assert.deepEqual(checked.scenarios, []);
+    assert.equal(checked.ok, true);
+    const full = await runBench({ scenarios: { x }, budgets });
+    assert.equal(x.runs, 1);
+    assert.equal(full.scenarios[0]!.budgets[0]!.status, 'warn');
   });
 
   it('refuses, before running anything, budgets that do not fit their scenario', async () => {
