@@ -188,7 +188,11 @@ describe('the runner on an experiment', () => {
 
   it('does not re-run for a non-gating breach', async () => {
     const x = scripted([{ p99Ratio: 9, goodput: 0.95 }]);
-    const results = await runBench({ scenarios: { x }, budgets: [{ ...p99, gating: false }, goodput], check: true });
+    const results = await runBench({
+      scenarios: { x },
+      budgets: [{ ...p99, gating: false }, goodput],
+      check: true,
+    });
     assert.equal(x.runs, 1);
     assert.equal(results.scenarios[0]!.budgets[0]!.status, 'warn');
     assert.equal(results.ok, true);
