@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { seededRandom, zipfSampler } from '../../src/load/workload.js';
 import { type OwnRedis, ownRedisUnavailable, startOwnRedis } from '../stores/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,23 +51,11 @@ async function runs(): Promise<number> {
   return (await statuses()).reduce((n, s) => n + s.runs, 0);
 }
 
-/** Keys drawn with Zipf-like weights (rank r with weight 1/r), from a fixed seed. */
+/** Keys drawn Zipf(1.0) over `distinct` ranks, from a fixed seed. */
 function zipf(distinct: number, draws: number): string[] {
-  const weights = Array.from({ length: distinct }, (_, r) => 1 / (r + 1));
-  const total = weights.reduce((a, b) => a + b, 0);
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  return Array.from({ length: draws }, () => {
-    let x = random() * total;
-    for (let r = 0; r < distinct; r++) {
-      x -= weights[r]!;
-      if (x <= 0) return `z${r}`;
-    }
-    return `z${distinct - 1}`;
-  });
+  const random = seededRandom(7);
+  const sample = zipfSampler(distinct, 1);
+  return Array.from({ length: draws }, () => `z${sample(random)}`);
 }
 
 before(async () => {

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { redisRateLimitStore, redisStore, type TieredStore, tieredStore } from '../../src/entries/redis.js';
 import { cache, rateLimit } from '../../src/index.js';
+import { seededRandom, zipfSampler } from '../../src/load/workload.js';
 import { createCountingServer, deferred, linkPair } from '../helpers/servers.js';
 import { closeAfter, REDIS_URL, sharedRedis } from './redis-env.js';
 
@@ -46,23 +47,11 @@ async function replica(prefix: string, rateLimitPerHour: number) {
   };
 }
 
-/** Keys drawn with Zipf-like weights (rank r with weight 1/r), from a fixed seed. */
+/** Keys drawn Zipf(1.0) over `distinct` ranks, from a fixed seed. */
 function zipf(distinct: number, draws: number): string[] {
-  const weights = Array.from({ length: distinct }, (_, r) => 1 / (r + 1));
-  const total = weights.reduce((a, b) => a + b, 0);
-  let seed = 42;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  return Array.from({ length: draws }, () => {
-    let x = random() * total;
-    for (let r = 0; r < distinct; r++) {
-      x -= weights[r]!;
-      if (x <= 0) return `key-${r}`;
-    }
-    return `key-${distinct - 1}`;
-  });
+  const random = seededRandom(42);
+  const sample = zipfSampler(distinct, 1);
+  return Array.from({ length: draws }, () => `key-${sample(random)}`);
 }
 
 describe('three replicas on one Redis', { skip }, () => {

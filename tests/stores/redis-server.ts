@@ -43,7 +43,8 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function answers(port: number): Promise<boolean> {
+/** True when a Redis server on 127.0.0.1:`port` answers PING. */
+export async function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     socket.once('connect', () => {
