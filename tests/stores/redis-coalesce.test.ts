@@ -38,6 +38,38 @@ describe('redisStore({ coalesce })', { skip }, () => {
     assert.deepEqual({ a: a.stats().coalesce!.claimed, b: b.stats().coalesce!.coalesced }, { a: 1, b: 1 });
   });
 
+  test('a leader that finishes between a late miss and its claim: the late replica answers its entry', async () => {
+    const prefix = nextPrefix();
+    const a = closeAfter(redisStore({ client: admin!, prefix, timeoutMs: 2_000, coalesce: true }));
+    let race: (() => Promise<void>) | undefined;
+    // b's client runs the leader's fill to its end just before b's claim reaches Redis.
+    const late = new Proxy(admin!, {
+      get(target, property, receiver) {
+        if (property !== 'sendCommand') return Reflect.get(target, property, receiver);
+        return async (args: ReadonlyArray<string>) => {
+          if (args[0] === 'SET' && args.includes('NX') && race !== undefined) {
+            const run = race;
+            race = undefined;
+            await run();
+          }
+          return target.sendCommand(args as string[]);
+        };
+      },
+    });
+    const b = closeAfter(redisStore({ client: late, prefix, timeoutMs: 2_000, coalesce: true }));
+    await Promise.all([a.ready, b.ready]);
+    assert.equal(await a.get('k'), undefined, 'a claims the fill');
+    race = () => a.set('k', makeEntry({ v: 1 }, Date.now()));
+    assert.deepEqual(
+      (await b.get('k'))?.value,
+      { v: 1 },
+      'b finds the entry instead of leading a second call',
+    );
+    assert.deepEqual(b.stats().coalesce, { claimed: 0, coalesced: 1, fellBack: 0, waiting: 0 });
+    await sleep(20);
+    assert.equal(await admin!.exists(`${prefix}f:k`), 0, "b's claim is released");
+  });
+
   test('a fill ended without an entry releases the waiters at once, each to its own call', async () => {
     const { a, b } = await pair({ waitMs: 3_000 });
     assert.equal(await a.get('k'), undefined);

@@ -2,7 +2,8 @@
  * Coalescing across replicas for the Redis cache store: identical requests missing the
  * cache on different replicas at once make one upstream call. A miss first claims the
  * key's fill lock (`SET <prefix>f:<key> <store id> NX PX lockMs`); the replica that gets it
- * answers "miss" and its caller calls upstream. Every other replica waits: for the leader's
+ * answers "miss" and its caller calls upstream, unless the entry appeared between its miss
+ * and its claim (a leader that just finished; the claim is then released). Every other replica waits: for the leader's
  * "filled" message on the store's channel, polling the store every `pollMs` in case the
  * message is lost, and answers the entry once it is there. It stops waiting and answers
  * "miss" (its caller then makes its own call) when the leader reports that it stored
@@ -145,6 +146,19 @@ export class RemoteFills {
         }
         if (reply !== null && reply !== undefined) {
           this.#claims.add(key);
+          // A leader may have stored the entry and released its lock between this
+          // replica's miss and its claim: look once more before calling upstream.
+          let entry: CacheEntry | undefined;
+          try {
+            entry = await this.#read(key);
+          } catch {
+            entry = undefined;
+          }
+          if (entry !== undefined) {
+            void this.end(key, true);
+            this.stats.coalesced++;
+            return entry;
+          }
           this.stats.claimed++;
           return undefined;
         }
