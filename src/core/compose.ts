@@ -12,7 +12,15 @@
  */
 
 import { NextCalledTwiceError } from '../errors/index.js';
-import type { Middleware, NotificationHook, Reply, RequestContext, RequestMiddleware } from './types.js';
+import { asError } from '../internal/as-error.js';
+import type {
+  Connection,
+  Middleware,
+  NotificationHook,
+  Reply,
+  RequestContext,
+  RequestMiddleware,
+} from './types.js';
 
 /** A composed stack: runs `ctx` through every layer, then `innermost`. */
 export type ComposedStack = (
@@ -75,4 +83,62 @@ export function compose(stack: readonly Middleware[]): ComposedStack {
     }
     return dispatch(0);
   };
+}
+
+/** Methods whose stacks one connection keeps; requests of any other method run the whole stack. */
+const METHOD_STACKS_MAX = 64;
+
+/**
+ * A stack composed once per method for one connection, of the layers that handle that
+ * method there (see `MiddlewareObject.handles`): a layer that has nothing to do with a
+ * method is never called for it. Layers without `handles` are in every method's stack.
+ */
+export class MethodStacks {
+  readonly #layers: readonly Middleware[];
+  readonly #all: ComposedStack;
+  readonly #byMethod = new Map<string, ComposedStack>();
+  /** False when no layer declares what it handles: every method runs the whole stack. */
+  readonly selective: boolean;
+
+  constructor(layers: readonly Middleware[]) {
+    this.#layers = layers;
+    this.#all = compose(layers);
+    this.selective = layers.some((m) => typeof m !== 'function' && m.handles !== undefined);
+  }
+
+  /** The whole stack, every layer included. */
+  get all(): ComposedStack {
+    return this.#all;
+  }
+
+  /** The stack requests of `method` run through on `connection`. */
+  for(method: string, connection: Connection): ComposedStack {
+    if (!this.selective) return this.#all;
+    let run = this.#byMethod.get(method);
+    if (run === undefined) {
+      run = compose(this.#layers.filter((m) => layerHandles(m, method, connection)));
+      // A caller can make up methods without end: past the bound they run the whole stack.
+      if (this.#byMethod.size < METHOD_STACKS_MAX) this.#byMethod.set(method, run);
+      else run = this.#all;
+    }
+    return run;
+  }
+
+  /** Forgets the stacks composed so far (see `Connection.restack`). */
+  clear(): void {
+    this.#byMethod.clear();
+  }
+}
+
+/** Whether `m` handles `method` on `connection`; a `handles` that throws is reported and answers true. */
+function layerHandles(m: Middleware, method: string, connection: Connection): boolean {
+  if (typeof m === 'function') return true;
+  if (m.request === undefined) return false;
+  if (m.handles === undefined) return true;
+  try {
+    return m.handles(method, connection) !== false;
+  } catch (error) {
+    connection.reportError(new Error(`${m.name}: handles(${method}) failed: ${asError(error).message}`));
+    return true;
+  }
 }

@@ -11,7 +11,7 @@ import {
 } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
 import { now } from '../internal/clock.js';
-import { type ComposedStack, compose, middlewareName, notificationHookOf } from './compose.js';
+import { MethodStacks, middlewareName, notificationHookOf } from './compose.js';
 import { Context, type SendOptions } from './context.js';
 import { InflightTable } from './inflight.js';
 import { CACHE_HINT_METHODS, CONTROL_METHODS, malformation } from './messages.js';
@@ -86,7 +86,7 @@ export class Pipeline implements Connection {
 
   private readonly ends: PipelineEnds;
   private readonly layers: Middleware[] = [];
-  private run: ComposedStack = compose([]);
+  private stacks = new MethodStacks([]);
   private direct = true;
   /** On a client, the leading request middlewares that have an `early` hook, outermost first. */
   private earlyLayers: (MiddlewareObject & { early: EarlyAnswer })[] = [];
@@ -131,7 +131,7 @@ export class Pipeline implements Connection {
         if (detach) this.detachers.push(detach);
       }
     }
-    this.run = compose(this.layers);
+    this.stacks = new MethodStacks(this.layers);
     this.direct = this.layers.every((m) => typeof m !== 'function' && m.request === undefined);
     this.earlyLayers = this.side === 'client' ? leadingEarlyLayers(this.layers) : [];
     const hooks = this.layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
@@ -346,6 +346,10 @@ export class Pipeline implements Connection {
     else this.sendToHandler(notification, undefined, undefined);
   }
 
+  restack(): void {
+    this.stacks.clear();
+  }
+
   reportError(error: Error): void {
     try {
       this.ends.reportError(error);
@@ -468,7 +472,7 @@ export class Pipeline implements Connection {
     // what an async function's frame and await do, on every request.
     let replied: Promise<Reply>;
     try {
-      replied = this.run(ctx, this.innermost);
+      replied = this.stacks.for(ctx.method, this)(ctx, this.innermost);
     } catch (error) {
       return this.fail(ctx, error);
     }

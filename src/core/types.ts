@@ -219,6 +219,13 @@ export interface Connection {
     carrier: RequestId,
     answer: (response: JsonRpcResponse | undefined) => void,
   ): void;
+  /**
+   * Forgets which layers handle which methods on this connection (see
+   * {@link MiddlewareObject.handles}): the next request of each method asks them again.
+   * Requests already running finish in the stack they started in. Absent on contexts
+   * that are not the pipeline's.
+   */
+  restack?(): void;
 }
 
 /**
@@ -337,6 +344,16 @@ export interface MiddlewareObject {
    * that returns `undefined` must have had no effect.
    */
   readonly early?: EarlyAnswer;
+  /**
+   * Whether this middleware acts on requests of `method` on `connection`: `false` lets
+   * those requests skip its `request` function altogether, so a layer costs nothing
+   * where it has nothing to do (a cache on tool calls it does not cache). Asked once per
+   * method and connection, and the answer kept until `connection.restack()`: a middleware
+   * whose answer changes (a handshake agreed something, its rules changed) calls that.
+   * Answer `true` whenever the request function could have any effect on such a request.
+   * Omit to see every request.
+   */
+  readonly handles?: (method: string, connection: Connection) => boolean;
 }
 
 /** Asks the layers inside for an early answer: their result, or `undefined`. Call it at most once. */

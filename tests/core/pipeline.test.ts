@@ -697,3 +697,89 @@ describe('Pipeline', () => {
     assert.equal(await d.promise, 'miss');
   });
 });
+
+describe('Pipeline: layers that declare what they handle', () => {
+  const recording = (name: string, log: string[], handles?: (method: string) => boolean): Middleware => ({
+    name,
+    ...(handles === undefined ? {} : { handles }),
+    request(ctx, next) {
+      log.push(`${name}:${ctx.method}`);
+      return next();
+    },
+  });
+  const read = (id: number) =>
+    ({ jsonrpc: '2.0', id, method: 'resources/read', params: { uri: 'a://b' } }) as const;
+
+  it('skips a layer for the methods it does not handle, and keeps the order of the others', async () => {
+    const log: string[] = [];
+    const h = harness([
+      recording('outer', log),
+      recording('reads-only', log, (method) => method === 'resources/read'),
+      recording('inner', log),
+    ]);
+    h.pipeline.fromCaller(call(1));
+    h.pipeline.fromCaller(read(2));
+    await flush();
+    assert.deepEqual(log, [
+      'outer:tools/call',
+      'inner:tools/call',
+      'outer:resources/read',
+      'reads-only:resources/read',
+      'inner:resources/read',
+    ]);
+    h.pipeline.fromHandler(answer(1));
+    h.pipeline.fromHandler(answer(2));
+    await flush();
+    assert.deepEqual(
+      h.toCaller.map((c) => (c.message as { id: number }).id),
+      [1, 2],
+    );
+  });
+
+  it('asks again after restack(), and asks once per method until then', async () => {
+    const log: string[] = [];
+    let calls = true;
+    let asked = 0;
+    const h = harness([
+      recording('switching', log, (method) => {
+        asked++;
+        return method !== 'tools/call' || calls;
+      }),
+    ]);
+    h.pipeline.fromCaller(call(1));
+    h.pipeline.fromCaller(call(2));
+    calls = false;
+    h.pipeline.fromCaller(call(3));
+    h.pipeline.restack();
+    h.pipeline.fromCaller(call(4));
+    await flush();
+    assert.deepEqual(log, ['switching:tools/call', 'switching:tools/call', 'switching:tools/call']);
+    assert.equal(asked, 2);
+    assert.equal(h.toHandler.length, 4, 'every request still reaches the handler');
+  });
+
+  it('keeps a layer whose handles() throws, and reports it', async () => {
+    const log: string[] = [];
+    const h = harness([
+      recording('broken', log, () => {
+        throw new Error('boom');
+      }),
+    ]);
+    h.pipeline.fromCaller(call(1));
+    await flush();
+    assert.deepEqual(log, ['broken:tools/call']);
+    assert.match(h.errors[0]?.message ?? '', /broken: handles\(tools\/call\) failed: boom/);
+  });
+
+  it('runs the whole stack for made-up methods past the bound, without keeping them', async () => {
+    const log: string[] = [];
+    const h = harness([recording('none', log, () => false), recording('all', log)]);
+    for (let i = 0; i < 100; i++) {
+      h.pipeline.fromCaller({ jsonrpc: '2.0', id: i, method: `x/${i}` });
+    }
+    await flush();
+    assert.equal(log.filter((l) => l.startsWith('all:')).length, 100);
+    // Past the bound, the whole stack runs: the skipping layer sees those methods.
+    assert.equal(log.filter((l) => l.startsWith('none:')).length, 100 - 64);
+  });
+});

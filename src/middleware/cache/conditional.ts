@@ -25,7 +25,7 @@ import type { CacheEntry } from '../../stores/types.js';
 import type { CacheCounters } from './stats.js';
 
 /** Handshake requests that carry the offer. */
-function isHandshake(method: string): boolean {
+export function isHandshake(method: string): boolean {
   return method === 'initialize' || method === 'server/discover';
 }
 

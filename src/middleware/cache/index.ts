@@ -14,6 +14,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import { CONTROL_METHODS } from '../../core/messages.js';
 import type {
   Connection,
   EarlyAnswer,
@@ -38,7 +39,7 @@ import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
 import { Flight, Flights, type Lookup, REFRESHES_MAX, relay } from './coalesce.js';
 import { fillAbandoned } from './coalesce-remote.js';
-import { isNotModified, Revalidation } from './conditional.js';
+import { isHandshake, isNotModified, Revalidation } from './conditional.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
 import { defaultPrincipal, KeyBuilder, upstreamIdentity } from './keys.js';
 import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -90,6 +91,7 @@ class Cache implements CacheMiddleware {
   readonly request: RequestMiddleware;
   readonly notification: NotificationHook;
   readonly early: EarlyAnswer;
+  readonly handles: (method: string, connection: Connection) => boolean;
   readonly store: CacheStore;
   readonly [BRAND] = true;
 
@@ -145,6 +147,12 @@ class Cache implements CacheMiddleware {
     // way, where the cache stores what comes back.
     this.early = function cacheEarly(ctx: RequestContext) {
       return self.answerEarly(ctx);
+    };
+    // What `handle` does anything with: the methods it caches, a client's handshake (the
+    // conditional offer and its acceptance), and `tools/list` when it learns annotations.
+    this.handles = function cacheHandles(method: string, connection: Connection): boolean {
+      if (CONTROL_METHODS.has(method)) return connection.side === 'client' && isHandshake(method);
+      return self.rules.has(method) || (self.annotations !== undefined && method === 'tools/list');
     };
     this.notification = function cacheNotification(nctx: NotificationContext) {
       if (nctx.from === 'handler') self.fromHandler(nctx);

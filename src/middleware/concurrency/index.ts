@@ -24,6 +24,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import { CONTROL_METHODS } from '../../core/messages.js';
 import type { MiddlewareObject, Next, Reply, RequestContext } from '../../core/types.js';
 import {
   CancelledError,
@@ -456,6 +457,8 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
 
   const limiterMiddleware: ConcurrencyLimiter = {
     name: 'concurrencyLimit',
+    // The handshake and pings are never held back.
+    handles: (method) => !CONTROL_METHODS.has(method),
     request: function concurrencyLimit(ctx, next) {
       if (ctx.control) return next();
       // A free slot in the only scope: taken at once, nothing allocated for the list.

@@ -13,6 +13,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import { CONTROL_METHODS } from '../../core/messages.js';
 import type { MiddlewareObject, Reply, RequestContext } from '../../core/types.js';
 import { InvalidOptionError, RateLimitedError, StoreError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
@@ -214,6 +215,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   const limiter: RateLimiter = {
     name: 'rateLimit',
+    // The handshake and pings are never limited.
+    handles: (method) => !CONTROL_METHODS.has(method),
     request: async function rateLimit(ctx, next) {
       if (ctx.control) return next();
       let k: string | undefined;

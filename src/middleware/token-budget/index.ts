@@ -1121,6 +1121,22 @@ export function tokenBudget(options: TokenBudgetOptions = {}): TokenBudget {
     name: 'tokenBudget',
     counter,
     store: pages,
+    // The methods `request` below does anything with.
+    handles: (method) => {
+      switch (method) {
+        case 'tools/call':
+        case 'resources/read':
+        case 'tools/list':
+          return true;
+        case 'initialize':
+        case 'server/discover':
+        case 'resources/list':
+        case 'resources/templates/list':
+          return addResources;
+        default:
+          return false;
+      }
+    },
     request: function tokenBudget(ctx, next) {
       switch (ctx.method) {
         case 'tools/call':

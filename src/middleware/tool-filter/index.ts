@@ -798,6 +798,21 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
           return next();
       }
     },
+    // A passive filter has nothing to do with a call: calls then skip it altogether.
+    handles: function toolFilterHandles(method) {
+      switch (method) {
+        case 'tools/call':
+          return !passive();
+        case 'initialize':
+        case 'server/discover':
+          return listChanged;
+        case 'tools/list':
+        case 'subscriptions/listen':
+          return true;
+        default:
+          return false;
+      }
+    },
     // An early answer (a client-side cache hit further in) may pass through the filter only
     // where the filter would have let the request through untouched.
     early: function toolFilterEarly(ctx, next) {
@@ -836,9 +851,11 @@ export function toolFilter(options: ToolFilterOptions = {}): ToolFilterMiddlewar
     },
     setRules(rules) {
       const compiled = compileRules(WHERE, 'rules', rules);
+      const wasPassive = passive();
       staticRules = compiled;
       rulesSource = rules;
       rulesVersion++;
+      if (passive() !== wasPassive) for (const connection of live) connection.restack?.();
       emitting = true;
       try {
         for (const connection of live) if (!connection.closed) announce(connection);
