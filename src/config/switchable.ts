@@ -1,5 +1,5 @@
 import { brandMiddleware } from '../adapters/with.js';
-import { type ComposedStack, compose, notificationHookOf } from '../core/compose.js';
+import { MethodStacks, notificationHookOf } from '../core/compose.js';
 import type {
   Connection,
   Middleware,
@@ -29,14 +29,24 @@ export interface SwitchableStack extends MiddlewareObject {
 
 interface Generation {
   readonly layers: readonly Middleware[];
-  readonly run: ComposedStack;
+  /** The stacks per method of each connection (see `MiddlewareObject.handles`). */
+  readonly stacks: WeakMap<Connection, MethodStacks>;
   readonly callerHooks: readonly NotificationHook[];
   readonly handlerHooks: readonly NotificationHook[];
 }
 
 function generation(layers: readonly Middleware[]): Generation {
   const hooks = layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
-  return { layers, run: compose(layers), callerHooks: hooks, handlerHooks: hooks.slice().reverse() };
+  return { layers, stacks: new WeakMap(), callerHooks: hooks, handlerHooks: hooks.slice().reverse() };
+}
+
+function stacksOf(current: Generation, connection: Connection): MethodStacks {
+  let stacks = current.stacks.get(connection);
+  if (stacks === undefined) {
+    stacks = new MethodStacks(current.layers);
+    current.stacks.set(connection, stacks);
+  }
+  return stacks;
 }
 
 /**
@@ -87,7 +97,12 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
       return current.layers;
     },
     request: function switchableRequest(ctx: RequestContext, next: Next): Promise<Reply> {
-      return current.run(ctx, next);
+      const connection = ctx.connection;
+      return stacksOf(current, connection).for(ctx.method, connection)(ctx, next);
+    },
+    // Handled when a layer of the current stack handles it; a swap asks again.
+    handles(method: string, connection: Connection): boolean {
+      return stacksOf(current, connection).handles(method, connection);
     },
     notification: function switchableNotification(ctx: NotificationContext) {
       const hooks = ctx.from === 'caller' ? current.callerHooks : current.handlerHooks;
@@ -126,6 +141,7 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
       for (const [connection, detachers] of attached) {
         attached.set(connection, attachAll(connection, layers));
         detachAll(connection, detachers);
+        connection.restack?.();
       }
       return old.layers;
     },

@@ -92,11 +92,15 @@ const METHOD_STACKS_MAX = 64;
  * A stack composed once per method for one connection, of the layers that handle that
  * method there (see `MiddlewareObject.handles`): a layer that has nothing to do with a
  * method is never called for it. Layers without `handles` are in every method's stack.
+ * The stacks kept are composed again after the connection's `restack()` (the pipeline
+ * counts them in `restacks`), so a stack nested in a layer (a switchable stack) follows too.
  */
 export class MethodStacks {
   readonly #layers: readonly Middleware[];
   readonly #all: ComposedStack;
   readonly #byMethod = new Map<string, ComposedStack>();
+  /** The connection's `restacks` count when the stacks kept were composed. */
+  #epoch = 0;
   /** False when no layer declares what it handles: every method runs the whole stack. */
   readonly selective: boolean;
 
@@ -114,6 +118,11 @@ export class MethodStacks {
   /** The stack requests of `method` run through on `connection`. */
   for(method: string, connection: Connection): ComposedStack {
     if (!this.selective) return this.#all;
+    const epoch = (connection as { restacks?: number }).restacks ?? 0;
+    if (epoch !== this.#epoch) {
+      this.#byMethod.clear();
+      this.#epoch = epoch;
+    }
     let run = this.#byMethod.get(method);
     if (run === undefined) {
       run = compose(this.#layers.filter((m) => layerHandles(m, method, connection)));
@@ -124,9 +133,9 @@ export class MethodStacks {
     return run;
   }
 
-  /** Forgets the stacks composed so far (see `Connection.restack`). */
-  clear(): void {
-    this.#byMethod.clear();
+  /** True when some layer handles `method` on `connection`. */
+  handles(method: string, connection: Connection): boolean {
+    return this.#layers.some((m) => layerHandles(m, method, connection));
   }
 }
 

@@ -346,8 +346,15 @@ export class Pipeline implements Connection {
     else this.sendToHandler(notification, undefined, undefined);
   }
 
+  /**
+   * How many times `restack()` was called: the stacks per method composed before the
+   * last call are composed again (see `MethodStacks`).
+   * @internal
+   */
+  restacks = 0;
+
   restack(): void {
-    this.stacks.clear();
+    this.restacks++;
   }
 
   reportError(error: Error): void {

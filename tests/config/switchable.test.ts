@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { switchableStack } from '../../src/config/index.js';
-import type { Middleware, MiddlewareObject } from '../../src/index.js';
+import type { Connection, Middleware, MiddlewareObject } from '../../src/index.js';
 import { cache } from '../../src/index.js';
 import { connectPair, deferred } from '../helpers/servers.js';
 
@@ -81,6 +81,53 @@ describe('switchableStack', () => {
       await pair.client.ping();
       assert.ok(log.includes('a:handler:notifications/message'));
       assert.ok(log.includes('b:handler:notifications/message'), 'b runs first on the way back, before drop');
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('skips the layers of its stack that do not handle a method, and follows a swap and a restack', async () => {
+    const log: string[] = [];
+    const counting = (label: string): MiddlewareObject => ({
+      name: label,
+      request(ctx, next) {
+        log.push(`${label}:${ctx.method}`);
+        return next();
+      },
+    });
+    let callsToo = false;
+    let attachedTo: Connection | undefined;
+    const picky: MiddlewareObject = {
+      ...counting('picky'),
+      handles: (method) => method === 'tools/list' || (callsToo && method === 'tools/call'),
+      attach(connection) {
+        attachedTo = connection;
+        return undefined;
+      },
+    };
+    const live = switchableStack([counting('all'), picky]);
+    const pair = await connectPair({ server: [live] });
+    try {
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      await pair.client.listTools();
+      assert.deepEqual(
+        log.filter((l) => !l.endsWith('initialize')),
+        ['all:tools/call', 'all:tools/list', 'picky:tools/list'],
+      );
+      log.length = 0;
+      callsToo = true;
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      assert.deepEqual(log, ['all:tools/call'], 'the answer is kept until a restack');
+      // A layer inside asks the connection to restack: the nested stacks follow.
+      attachedTo?.restack?.();
+      log.length = 0;
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      assert.deepEqual(log, ['all:tools/call', 'picky:tools/call']);
+      callsToo = false;
+      live.swap([picky]);
+      log.length = 0;
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      assert.deepEqual(log, [], 'a swap composes again: the new stack has nothing for calls');
     } finally {
       await pair.close();
     }
