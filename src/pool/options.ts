@@ -307,7 +307,8 @@ export interface ResolvedPoolOptions {
   hedge: Required<HedgeOptions> | false;
 }
 
-const WHERE = 'createUpstreamPool';
+/** Who is checking: `createUpstreamPool` or `UpstreamPool.reconfigure`, for messages. */
+let WHERE = 'createUpstreamPool';
 
 function check(ok: boolean, option: string, expected: string, got: unknown): void {
   if (!ok) throw new InvalidOptionError(WHERE, option, expected, got);
@@ -351,8 +352,15 @@ const msMap: [(v: unknown) => boolean, string] = [
   'an object of non-negative numbers of ms',
 ];
 
-/** Fills in defaults and checks every option, naming the one that is wrong. */
-export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOptions {
+/**
+ * Fills in defaults and checks every option, naming the one that is wrong.
+ * @param where - the function named in messages
+ */
+export function resolvePoolOptions(
+  options: UpstreamPoolOptions,
+  where = 'createUpstreamPool',
+): ResolvedPoolOptions {
+  WHERE = where;
   check(typeof options === 'object' && options !== null, '(options)', 'an object', options);
   const strategy = options.strategy ?? POOL_DEFAULTS.strategy;
   check(
