@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it, mock } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
+import { observePool } from '../../src/entries/otel.js';
 import { poolPrometheusExporter } from '../../src/entries/prometheus.js';
 import { isInvalidOptionError } from '../../src/index.js';
 import { createUpstreamPool, type UpstreamPool } from '../../src/pool/index.js';
@@ -233,6 +235,63 @@ describe('upstream pool: reconfigure', () => {
       assert.equal(afterJoin[i], 'd', `${keys[i]} moved from ${before[i]} to ${afterJoin[i]}`);
     }
     assert.ok(moved >= 15 && moved <= 45, `${moved} of 120 keys moved`);
+    await client.close();
+  });
+});
+
+class TestReader extends MetricReader {
+  protected async onShutdown(): Promise<void> {}
+  protected async onForceFlush(): Promise<void> {}
+}
+
+describe('upstream pool: OpenTelemetry instruments', () => {
+  it('reports the pool through observable gauges and counters until closed', async () => {
+    const [a, b] = [replica('a'), replica('b')];
+    const pool = poolOf({
+      upstreams: [a.spec, b.spec],
+      strategy: 'round-robin',
+      sessions: 'spread',
+      breaker: { minRequests: 1, failureRatio: 0.5 },
+    });
+    const reader = new TestReader();
+    const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
+    let collected = 0;
+    const observation = observePool(
+      {
+        stats: () => {
+          collected++;
+          return pool.stats();
+        },
+      },
+      { meter },
+    );
+    const client = await clientOf(pool);
+    a.refuse = true;
+    await whoami(client, 3);
+    const points = async () => {
+      const { resourceMetrics } = await reader.collect();
+      const out: Record<string, number> = {};
+      for (const m of resourceMetrics.scopeMetrics.flatMap((s) => s.metrics)) {
+        for (const p of m.dataPoints) {
+          const attrs = Object.entries(p.attributes)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
+          out[`${m.descriptor.name}{${attrs}}`] = p.value as number;
+        }
+      }
+      return out;
+    };
+    const seen = await points();
+    assert.equal(seen['mcp_perf.pool.breaker.state{upstream=a,state=open}'], 1);
+    assert.equal(seen['mcp_perf.pool.breaker.transitions{upstream=a,to=open}'], 1);
+    assert.equal(seen['mcp_perf.pool.failures{upstream=a}'], 1);
+    assert.equal(seen['mcp_perf.pool.upstream.state{upstream=b,state=up}'], 1);
+    assert.equal(seen['mcp_perf.pool.retry_budget.retries{}'], 1);
+    assert.equal(collected, 1, 'one stats() per collection');
+    observation.close();
+    await points();
+    assert.equal(collected, 1, 'not read after close()');
+    assert.throws(() => observePool({} as UpstreamPool), isInvalidOptionError);
     await client.close();
   });
 });
