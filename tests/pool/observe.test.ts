@@ -183,6 +183,39 @@ describe('upstream pool: reconfigure', () => {
     await client.close();
   });
 
+  it('applies a new strategy to a running session, and keeps an open breaker open under new settings', async () => {
+    const [a, b, c] = [replica('a'), replica('b'), replica('c')];
+    const upstreams = [a.spec, b.spec, c.spec];
+    const breaker = { failureRatio: 0.5, minRequests: 1, openMs: 60_000 };
+    const pool = poolOf({ upstreams, strategy: 'round-robin', sessions: 'spread', breaker });
+    const client = await clientOf(pool);
+    const reads = async (n: number) => {
+      const names: string[] = [];
+      for (let i = 0; i < n; i++)
+        names.push(textOf(await client.callTool({ name: 'read', arguments: { key: 'same' } })));
+      return names;
+    };
+    assert.equal(new Set(await reads(6)).size, 3, 'round robin: every upstream');
+    c.refuse = true;
+    for (let i = 0; i < 12 && pool.stats().upstreams[2]!.breaker !== 'open'; i++) await whoami(client, 1);
+    assert.equal(pool.stats().upstreams[2]!.breaker, 'open');
+    c.refuse = false;
+    pool.reconfigure({
+      upstreams,
+      strategy: 'consistent-hash',
+      hashKey: { argument: 'key' },
+      sessions: 'spread',
+      breaker: { ...breaker, openMs: 30_000 },
+    });
+    const names = await reads(6);
+    assert.equal(new Set(names).size, 1, `consistent hash: one upstream for one key (${names})`);
+    assert.notEqual(names[0], 'c');
+    assert.equal(pool.stats().upstreams[2]!.breaker, 'open', 'the breaker kept its state');
+    pool.reconfigure({ upstreams, strategy: 'round-robin', sessions: 'spread', breaker: false });
+    assert.equal(new Set(await reads(6)).size, 3, 'no breaker: c takes requests again');
+    await client.close();
+  });
+
   it('keeps the pool unchanged when an option is invalid', async () => {
     const [a, b] = [replica('a'), replica('b')];
     const pool = poolOf({ upstreams: [a.spec, b.spec], strategy: 'round-robin', sessions: 'spread' });
