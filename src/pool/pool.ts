@@ -322,7 +322,7 @@ class Pool implements UpstreamPool {
   retries = 0;
   hedges = 0;
   readonly denied = { budget: 0, unsafe: 0, attempts: 0 };
-  private reconfigurations = -1;
+  private reconfigurations = 0;
   private rr = 0;
   private scratch = new Int32Array(0);
   private outlierTimer: NodeJS.Timeout | undefined;
@@ -422,7 +422,7 @@ class Pool implements UpstreamPool {
         this.checkTimer.unref();
       }
     }
-    this.reconfigurations++;
+    if (before !== undefined) this.reconfigurations++;
     return changes;
   }
 

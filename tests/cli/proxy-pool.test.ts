@@ -45,7 +45,10 @@ describe('mcp-perf proxy with a pool of upstreams', () => {
       [
         'middleware: []',
         'pool:',
-        `  upstreams: [${endpoints.map((e) => e.url.href).join(', ')}]`,
+        `  upstreams: [${endpoints
+          .slice(0, 2)
+          .map((e) => e.url.href)
+          .join(', ')}]`,
         '  strategy: round-robin',
         '  sessions: spread',
         '  health: { intervalMs: 0 }',
@@ -129,13 +132,16 @@ describe('mcp-perf proxy with a pool of upstreams', () => {
       assert.match(text, /^mcp_perf_pool_requests_total\{upstream="c"\} [1-9]/m);
       assert.doesNotMatch(text, /upstream="a"/);
       assert.match(text, /^mcp_perf_pool_reconfigurations_total 1$/m);
-      const stats = (await (await fetch(`${base}/stats`)).json()) as {
-        pool: { upstreams: { name: string }[] };
-      };
-      assert.deepEqual(
-        stats.pool.upstreams.map((u) => u.name),
-        ['b', 'c'],
-      );
+      for (const path of ['/stats', '/dashboard/data']) {
+        const body = (await (await fetch(`${base}${path}`)).json()) as {
+          pool: { upstreams: { name: string; breaker: string }[] };
+        };
+        assert.deepEqual(
+          body.pool.upstreams.map((u) => `${u.name}:${u.breaker}`),
+          ['b:closed', 'c:closed'],
+          path,
+        );
+      }
     } finally {
       await client.close();
       cli.process.kill('SIGTERM');
