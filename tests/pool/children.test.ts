@@ -73,7 +73,7 @@ describe('upstream pool over child processes', () => {
     await Promise.all([first!.close(), second!.close()]);
   });
 
-  it('reconfigured, lets a removed process finish its running call, then ends it; a new process joins', async () => {
+  it('reconfigured, lets a removed process finish its running call, then ends it; a new process joins, a changed one is replaced', async () => {
     const options = { strategy: 'round-robin', sessions: 'spread', health: { intervalMs: 0 } } as const;
     const pool = createUpstreamPool({ upstreams: [child('a'), child('b')], ...options });
     pools.push(pool);
@@ -97,6 +97,12 @@ describe('upstream pool over child processes', () => {
     assert.equal(await gone(pids.a!, 5000), true, 'then its process ends');
     assert.deepEqual(tally(await whoami(client, 4)), { b: 2, c: 2 });
     assert.equal(alive(pids.b!), true, 'b kept its process');
+    // A new command line under the name b cannot be applied to a running process: b is replaced.
+    const replaced = pool.reconfigure({ upstreams: [{ ...child('b2'), name: 'b' }, child('c')], ...options });
+    assert.deepEqual(replaced, { added: [], removed: [], replaced: ['b'], kept: ['c'] });
+    assert.equal(await gone(pids.b!, 5000), true, 'the old b process ends');
+    assert.deepEqual(tally(await whoami(client, 4)), { b2: 2, c: 2 });
+    assert.equal(pool.stats().upstreams[0]!.name, 'b');
     await client.close();
   });
 });
