@@ -132,6 +132,10 @@ describe('mcp-perf proxy with a pool of upstreams', () => {
       assert.match(text, /^mcp_perf_pool_requests_total\{upstream="c"\} [1-9]/m);
       assert.doesNotMatch(text, /upstream="a"/);
       assert.match(text, /^mcp_perf_pool_reconfigurations_total 1$/m);
+      const printed = await runCli(['stats', base]);
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stdout, /^pool: retry budget 0 of \d+ used$/m);
+      assert.match(printed.stdout, /^c +up +closed +0 +[1-9]\d* +0 +0$/m);
       for (const path of ['/stats', '/dashboard/data']) {
         const body = (await (await fetch(`${base}${path}`)).json()) as {
           pool: { upstreams: { name: string; breaker: string }[] };
