@@ -216,6 +216,21 @@ describe('upstream pool: reconfigure', () => {
     await client.close();
   });
 
+  it('starts active health checks when a reconfiguration turns them on', async () => {
+    const [a, b] = [replica('a'), replica('b')];
+    const pool = poolOf({ upstreams: [a.spec, b.spec] });
+    a.refuse = true;
+    await sleep(60);
+    assert.equal(pool.stats().upstreams[0]!.state, 'up', 'no checks yet');
+    pool.reconfigure({ upstreams: [a.spec, b.spec], health: { intervalMs: 10, unhealthyAfter: 2 } });
+    for (let i = 0; i < 50 && pool.stats().upstreams[0]!.state !== 'down'; i++) await sleep(10);
+    assert.deepEqual(
+      pool.stats().upstreams.map((u) => u.state),
+      ['down', 'up'],
+    );
+    pool.reconfigure({ upstreams: [a.spec, b.spec], health: { intervalMs: 0 } });
+  });
+
   it('keeps the pool unchanged when an option is invalid', async () => {
     const [a, b] = [replica('a'), replica('b')];
     const pool = poolOf({ upstreams: [a.spec, b.spec], strategy: 'round-robin', sessions: 'spread' });
