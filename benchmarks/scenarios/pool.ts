@@ -143,7 +143,10 @@ async function slowReplicaExperiment(): Promise<ExperimentResult> {
         if (slowdown) {
           const stats = pool.stats();
           figures.poolSlowHedges = stats.hedges;
-          figures.poolSlowEjections = stats.upstreams.reduce((n, u) => n + u.ejections, 0);
+          figures.poolSlowEjections = stats.upstreams.reduce(
+            (n, u) => n + u.ejections.failures + u.ejections.latency,
+            0,
+          );
         }
       } finally {
         await pool.close();

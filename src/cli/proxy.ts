@@ -14,7 +14,7 @@ import { parseDuration } from '../config/units.js';
 import { asError } from '../internal/as-error.js';
 import { ChildServer, exitCodeOf } from './child.js';
 import { log } from './log.js';
-import { proxyPool } from './pool.js';
+import { describeChanges, proxyPool, reloadPool } from './pool.js';
 import { isLoopback, serveHttp } from './serve.js';
 import { LineTransport } from './stdio.js';
 import { httpUpstream, pooledFetch } from './upstream.js';
@@ -31,7 +31,8 @@ In stdio mode stdout carries only the MCP stream; everything else goes to stderr
 
 Options:
   -c, --config <file>     YAML or JSON config (see docs/config.md); reloaded when it
-                          changes (an invalid new file keeps the old stack). Default: none.
+                          changes, its pool section included (an invalid new file keeps
+                          the old stack and pool). Default: none.
       --upstream <url>    A Streamable HTTP server instead of a child command. Given more
                           than once: a pool of replicas (see docs/pool.md), with the
                           options of the config's pool section if it has one.
@@ -123,8 +124,11 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
   let current: () => ConfiguredStack;
   let closeStack: () => Promise<void>;
   let layer: SwitchableStack;
+  // The pool follows the config's pool section too; set once the pool is built.
+  let followPool: ((next: ConfiguredStack, before: ConfiguredStack) => void) | undefined;
   if (values.config !== undefined) {
     const watcher = await watchConfig(values.config, {
+      beforeSwap: (next, before) => followPool?.(next, before),
       onReload: (stack) => log(`config reloaded: ${describe(stack)}`),
       onError: (error) => log(`config not reloaded, the previous stack keeps running: ${error.message}`),
       onWarning: log,
@@ -158,6 +162,10 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     return fail(`pool: ${asError(error).message}`);
   }
   if (upstreamPool !== undefined) log(`pool of ${upstreamPool.stats().upstreams.length} upstreams`);
+  followPool = (next, before) => {
+    const changes = reloadPool(upstreamPool, upstreamUrls, before.config.pool, next.config.pool);
+    if (changes !== undefined) log(describeChanges(changes));
+  };
   const upstreamUrl = upstreamPool === undefined ? upstreamUrls[0] : undefined;
   const fetchPool = upstreamUrl === undefined ? undefined : pooledFetch({ connections: pool });
   const children = new Set<ChildServer>();
@@ -198,6 +206,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
       endpoint:
         upstreamUrl !== undefined ? { url: upstreamUrl } : { command: command[0]!, args: command.slice(1) },
       stateless: () => values.stateless === true || current().config.listen?.stateless === true,
+      pool: upstreamPool,
     });
     log(`listening on http://${formatHost(front.address.address)}:${front.address.port}/mcp`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -18,6 +18,7 @@ import type { Middleware } from '../core/types.js';
 import { dashboardData } from '../dashboard/data.js';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
 import type { MetricsMiddleware } from '../middleware/metrics/index.js';
+import type { UpstreamPool } from '../pool/index.js';
 import { log } from './log.js';
 import { SharedUpstream, type UpstreamEndpoint } from './shared-upstream.js';
 
@@ -42,6 +43,8 @@ export interface ServeOptions {
   endpoint: UpstreamEndpoint;
   /** Whether a request without a session id is served statelessly; asked per request, so a config reload applies. */
   stateless(): boolean;
+  /** The upstream pool, if the proxy has one: its state joins `/metrics`, `/stats` and the dashboard. */
+  pool?: UpstreamPool;
 }
 
 /** A running HTTP front. */
@@ -154,12 +157,12 @@ export async function serveHttp(options: ServeOptions): Promise<HttpFront> {
         return;
       }
       if (path === '/dashboard/data')
-        return json(res, 200, dashboardData(metricsOf(), options.current().middleware));
+        return json(res, 200, dashboardData(metricsOf(), options.current().middleware, options.pool));
       if (path === '/metrics') {
         const metrics = metricsOf();
-        if (metrics === undefined)
+        if (metrics === undefined && options.pool === undefined)
           return json(res, 404, { error: 'metrics are off: add a metrics entry to the config' });
-        const text = await prometheusText(metrics);
+        const text = await prometheusText(metrics, options.pool);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
         return;
       }
@@ -188,8 +191,8 @@ export async function serveHttp(options: ServeOptions): Promise<HttpFront> {
   };
 }
 
-/** The `/stats` document: the current stack, the metrics snapshot and every middleware's `stats()`. */
-export function statsOf(options: Pick<ServeOptions, 'current'>) {
+/** The `/stats` document: the current stack, the metrics snapshot, every middleware's `stats()` and the pool's. */
+export function statsOf(options: Pick<ServeOptions, 'current' | 'pool'>) {
   const { names, middleware } = options.current();
   const stats: Record<string, unknown> = {};
   let metrics: unknown = null;
@@ -199,14 +202,19 @@ export function statsOf(options: Pick<ServeOptions, 'current'>) {
     if (typeof named.snapshot === 'function' && metrics === null) metrics = named.snapshot();
     if (typeof named.stats === 'function') stats[`${i}:${names[i]}`] = named.stats();
   });
-  return { takenAt: Date.now(), stack: names, metrics, middleware: stats };
+  const pool = options.pool?.stats() ?? null;
+  return { takenAt: Date.now(), stack: names, metrics, middleware: stats, pool };
 }
 
-async function prometheusText(metrics: MetricsMiddleware): Promise<string> {
+async function prometheusText(
+  metrics: MetricsMiddleware | undefined,
+  pool: UpstreamPool | undefined,
+): Promise<string> {
   const { Registry } = await import('prom-client');
-  const { prometheusExporter } = await import('../entries/prometheus.js');
+  const { prometheusExporter, poolPrometheusExporter } = await import('../entries/prometheus.js');
   const registry = new Registry();
-  prometheusExporter(metrics, { registry });
+  if (metrics !== undefined) prometheusExporter(metrics, { registry });
+  if (pool !== undefined) poolPrometheusExporter(pool, { registry });
   return registry.metrics();
 }
 

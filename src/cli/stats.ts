@@ -5,7 +5,7 @@ import { log } from './log.js';
 export const STATS_HELP = `Usage: mcp-perf stats [options] [url]
 
 Prints a snapshot of a running proxy (started with --listen): its stack, the metrics
-snapshot and every middleware's stats, from GET <url>/stats. Default url:
+snapshot, every middleware's stats and its upstream pool's, from GET <url>/stats. Default url:
 http://127.0.0.1:8080.
 
 Options:
@@ -35,6 +35,19 @@ interface StatsDocument {
     }[];
   } | null;
   middleware: Record<string, unknown>;
+  pool?: {
+    upstreams: {
+      name: string;
+      state: string;
+      breaker: string;
+      inFlight: number;
+      requests: number;
+      failures: number;
+      retries: number;
+    }[];
+    draining: { name: string; inFlight: number }[];
+    budget: { retries: number; allowed: number };
+  } | null;
 }
 
 /** Runs `stats`; resolves with the exit code. */
@@ -84,6 +97,18 @@ export async function runStats(argv: readonly string[]): Promise<number> {
       ...doc.metrics.operations.map(
         (op) =>
           `${`${op.method}${op.tool === null ? '' : ` ${op.tool}`}`.padEnd(38)} ${String(op.requests).padStart(9)} ${op.latency.p50Ms.toFixed(2).padStart(9)} ${op.latency.p99Ms.toFixed(2).padStart(9)}`,
+      ),
+    );
+  }
+  const pool = doc.pool;
+  if (pool !== undefined && pool !== null) {
+    const draining = pool.draining.map((d) => `${d.name} (${d.inFlight})`).join(', ');
+    lines.push(
+      `pool: retry budget ${pool.budget.retries} of ${Math.floor(pool.budget.allowed)} used${draining === '' ? '' : `; draining ${draining}`}`,
+      'upstream                     state    breaker    in flight  requests  failures   retries',
+      ...pool.upstreams.map(
+        (u) =>
+          `${u.name.padEnd(28)} ${u.state.padEnd(8)} ${u.breaker.padEnd(9)} ${[u.inFlight, u.requests, u.failures, u.retries].map((n) => String(n).padStart(9)).join(' ')}`,
       ),
     );
   }

@@ -83,6 +83,13 @@ export interface WatchConfigOptions {
   debounceMs?: number;
   /** The variables `${NAME}` refers to. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called with a changed file's stack once it is built, before it is swapped in, to apply
+   * what the stack does not hold (the proxy applies the `pool` section here). Throwing
+   * (or rejecting) rejects the whole file: the new stack is closed, the error goes to
+   * `onError`, and the old stack keeps running. Not called for the first load.
+   */
+  beforeSwap?: (next: ConfiguredStack, current: ConfiguredStack) => void | Promise<void>;
   /** Called after a changed file was loaded and its stack swapped in. */
   onReload?: (stack: ConfiguredStack) => void;
   /** Called when a changed file cannot be used; the running stack stays. */
@@ -145,6 +152,15 @@ export async function watchConfig(path: string, options: WatchConfigOptions = {}
     } catch (error) {
       options.onError?.(asError(error));
       return;
+    }
+    if (options.beforeSwap !== undefined && !closed) {
+      try {
+        await options.beforeSwap(next, current);
+      } catch (error) {
+        await next.close();
+        options.onError?.(asError(error));
+        return;
+      }
     }
     if (closed) {
       await next.close();

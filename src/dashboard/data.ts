@@ -9,6 +9,7 @@ import { ErrorCodes } from '../errors/index.js';
 import type { ConcurrencyLimiter } from '../middleware/concurrency/index.js';
 import type { MetricsMiddleware } from '../middleware/metrics/index.js';
 import type { RateLimiter } from '../middleware/rate-limit/index.js';
+import type { PoolStats, UpstreamPool } from '../pool/index.js';
 
 /** What the dashboard polls. */
 export interface DashboardData {
@@ -31,12 +32,15 @@ export interface DashboardData {
   tokensPerRequest: number | null;
   /** The slowest tools by recent p99 (or overall p99 when idle), at most 5. */
   slowestTools: { tool: string; p99Ms: number; meanMs: number; requests: number }[];
+  /** The upstream pool's stats, or null when the proxy has no pool. */
+  pool: PoolStats | null;
 }
 
 /** Builds the dashboard data from the current metrics middleware (if any). */
 export function dashboardData(
   metrics: MetricsMiddleware | undefined,
   stack: readonly Middleware[],
+  pool?: UpstreamPool,
 ): DashboardData {
   const empty: DashboardData = {
     takenAt: Date.now(),
@@ -49,6 +53,7 @@ export function dashboardData(
     rateLimited: 0,
     tokensPerRequest: null,
     slowestTools: [],
+    pool: pool?.stats() ?? null,
   };
   if (metrics === undefined) return empty;
   const snap = metrics.snapshot();
@@ -96,6 +101,7 @@ export function dashboardData(
     rateLimited,
     tokensPerRequest: snap.tokens === null || counted === 0 ? null : tokens / counted,
     slowestTools: tools.slice(0, 5),
+    pool: empty.pool,
   };
 }
 

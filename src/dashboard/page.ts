@@ -47,6 +47,9 @@ export const DASHBOARD_HTML = `<!doctype html>
     </div></section>
   <section class="card"><h2>Slowest tools</h2>
     <table><thead><tr><th>tool</th><th>p99 ms</th><th>mean ms</th><th>requests</th></tr></thead><tbody id="tools"></tbody></table></section>
+  <section class="card" id="pool-card" hidden><h2>Upstream pool</h2>
+    <table><thead><tr><th>upstream</th><th>health</th><th>breaker</th><th>in flight</th><th>requests</th><th>failures</th><th>retries</th></tr></thead><tbody id="pool"></tbody></table>
+    <div id="pool-budget" style="color:var(--muted);margin-top:6px"></div></section>
 </main>
 <script>
 (() => {
@@ -100,13 +103,20 @@ export const DASHBOARD_HTML = `<!doctype html>
     $('tokens').textContent = fmt(d.tokensPerRequest, 1);
     $('shed').textContent = fmt(d.shed, 0);
     $('rate-limited').textContent = fmt(d.rateLimited, 0);
-    $('tools').innerHTML = '';
-    for (const t of d.slowestTools) {
-      const tr = document.createElement('tr');
-      for (const v of [t.tool, fmt(t.p99Ms, 2), fmt(t.meanMs, 2), fmt(t.requests, 0)]) {
-        const td = document.createElement('td'); td.textContent = v; tr.appendChild(td);
+    const rows = (id, list) => {
+      $(id).innerHTML = '';
+      for (const cells of list) {
+        const tr = document.createElement('tr');
+        for (const v of cells) { const td = document.createElement('td'); td.textContent = v; tr.appendChild(td); }
+        $(id).appendChild(tr);
       }
-      $('tools').appendChild(tr);
+    };
+    rows('tools', d.slowestTools.map((t) => [t.tool, fmt(t.p99Ms, 2), fmt(t.meanMs, 2), fmt(t.requests, 0)]));
+    $('pool-card').hidden = !d.pool;
+    if (d.pool) {
+      rows('pool', d.pool.upstreams.map((u) => [u.name, u.state, u.breaker, fmt(u.inFlight, 0), fmt(u.requests, 0), fmt(u.failures, 0), fmt(u.retries, 0)]));
+      const b = d.pool.budget;
+      $('pool-budget').textContent = 'retry budget: ' + fmt(b.retries, 0) + ' of ' + fmt(b.allowed, 0) + ' used' + (d.pool.draining.length ? ' · draining: ' + d.pool.draining.map((x) => x.name + ' (' + x.inFlight + ')').join(', ') : '');
     }
     draw('chart-rps', [history.map((h) => h.rate)], ['#10b981']);
     draw('chart-latency', [history.map((h) => h.latency.p50), history.map((h) => h.latency.p90), history.map((h) => h.latency.p99)], ['#3b82f6', '#f59e0b', '#ef4444']);

@@ -16,3 +16,4 @@
  */
 
 export { MCP_DURATION_BUCKETS, OTEL_DEFAULTS, type OtelOptions, otel } from '../middleware/metrics/otel.js';
+export { type ObservePoolOptions, observePool, type PoolObservation } from '../pool/otel.js';

@@ -23,3 +23,7 @@ export {
   type PrometheusExporterOptions,
   prometheusExporter,
 } from '../middleware/metrics/prometheus.js';
+export {
+  type PoolPrometheusExporterOptions,
+  poolPrometheusExporter,
+} from '../pool/prometheus.js';

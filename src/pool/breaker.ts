@@ -35,10 +35,10 @@ export class CircuitBreaker {
   private openedAt = 0;
   private trials = 0;
   private trialSuccesses = 0;
-  private readonly failures: Float64Array;
-  private readonly totals: Float64Array;
-  private readonly stamps: Float64Array;
-  private readonly bucketMs: number;
+  private failures!: Float64Array;
+  private totals!: Float64Array;
+  private stamps!: Float64Array;
+  private bucketMs!: number;
 
   /**
    * @param settings - thresholds and durations
@@ -46,15 +46,29 @@ export class CircuitBreaker {
    * @param onChange - told about every transition
    */
   constructor(
-    private readonly settings: BreakerSettings,
+    private settings: BreakerSettings,
     private readonly now: () => number,
     private readonly onChange: (from: BreakerState, to: BreakerState) => void,
   ) {
-    const buckets = Math.max(1, Math.ceil(settings.windowMs / 1000));
-    this.bucketMs = settings.windowMs / buckets;
+    this.window(settings.windowMs);
+  }
+
+  private window(windowMs: number): void {
+    const buckets = Math.max(1, Math.ceil(windowMs / 1000));
+    this.bucketMs = windowMs / buckets;
     this.failures = new Float64Array(buckets);
     this.totals = new Float64Array(buckets);
     this.stamps = new Float64Array(buckets).fill(-1);
+  }
+
+  /**
+   * New settings, keeping the state: an open breaker stays open (for the new `openMs`
+   * from when it opened), a half-open one keeps its trials. A new `windowMs` starts the
+   * count of failures afresh.
+   */
+  reconfigure(settings: BreakerSettings): void {
+    if (settings.windowMs !== this.settings.windowMs) this.window(settings.windowMs);
+    this.settings = settings;
   }
 
   /** True when a request may be sent now (an open breaker past `openMs` becomes half-open). */

@@ -17,9 +17,9 @@ export class RetryBudget {
    * @param now - the clock, in ms
    */
   constructor(
-    private readonly ratio: number,
-    private readonly minPerSecond: number,
-    private readonly windowMs: number,
+    private ratio: number,
+    private minPerSecond: number,
+    readonly windowMs: number,
     private readonly now: () => number,
   ) {
     const buckets = Math.max(1, Math.ceil(windowMs / 1000));
@@ -62,8 +62,14 @@ export class RetryBudget {
     return true;
   }
 
-  /** Retries taken and requests counted in the current window. */
-  snapshot(): { requests: number; retries: number } {
+  /** New limits over the same window; the counts so far are kept. */
+  configure(ratio: number, minPerSecond: number): void {
+    this.ratio = ratio;
+    this.minPerSecond = minPerSecond;
+  }
+
+  /** Retries taken and requests counted in the current window, and the retries it allows. */
+  snapshot(): { requests: number; retries: number; allowed: number } {
     this.slot();
     const oldest = Math.floor(this.now() / this.bucketMs) - this.requests.length + 1;
     let requests = 0;
@@ -73,6 +79,6 @@ export class RetryBudget {
       requests += this.requests[i]!;
       retries += this.retries[i]!;
     }
-    return { requests, retries };
+    return { requests, retries, allowed: requests * this.ratio + (this.minPerSecond * this.windowMs) / 1000 };
   }
 }

@@ -29,6 +29,7 @@ export {
 } from './options.js';
 export {
   createUpstreamPool,
+  type PoolChanges,
   PoolErrorCodes,
   type PoolStats,
   type PoolTransportOptions,

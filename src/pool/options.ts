@@ -307,25 +307,26 @@ export interface ResolvedPoolOptions {
   hedge: Required<HedgeOptions> | false;
 }
 
-const WHERE = 'createUpstreamPool';
-
-function check(ok: boolean, option: string, expected: string, got: unknown): void {
-  if (!ok) throw new InvalidOptionError(WHERE, option, expected, got);
+/** Throws unless `ok`; `where` is who checks (`createUpstreamPool` or `UpstreamPool.reconfigure`). */
+function check(where: string, ok: boolean, option: string, expected: string, got: unknown): void {
+  if (!ok) throw new InvalidOptionError(where, option, expected, got);
 }
 
 function fill<T extends object>(
+  where: string,
   group: string,
   given: object | undefined,
   defaults: T,
   rules: Record<string, [(v: unknown) => boolean, string]>,
 ): T {
-  if (given !== undefined) check(typeof given === 'object' && given !== null, group, 'an object', given);
+  if (given !== undefined)
+    check(where, typeof given === 'object' && given !== null, group, 'an object', given);
   const out = { ...defaults } as Record<string, unknown>;
   for (const [key, value] of Object.entries(given ?? {})) {
     const rule = rules[key];
-    check(rule !== undefined, `${group}.${key}`, 'a known option', value);
+    check(where, rule !== undefined, `${group}.${key}`, 'a known option', value);
     if (value === undefined) continue;
-    check(rule![0](value), `${group}.${key}`, rule![1], value);
+    check(where, rule![0](value), `${group}.${key}`, rule![1], value);
     out[key] = value;
   }
   return out as T;
@@ -351,11 +352,18 @@ const msMap: [(v: unknown) => boolean, string] = [
   'an object of non-negative numbers of ms',
 ];
 
-/** Fills in defaults and checks every option, naming the one that is wrong. */
-export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOptions {
-  check(typeof options === 'object' && options !== null, '(options)', 'an object', options);
+/**
+ * Fills in defaults and checks every option, naming the one that is wrong.
+ * @param where - the function named in messages
+ */
+export function resolvePoolOptions(
+  options: UpstreamPoolOptions,
+  where = 'createUpstreamPool',
+): ResolvedPoolOptions {
+  check(where, typeof options === 'object' && options !== null, '(options)', 'an object', options);
   const strategy = options.strategy ?? POOL_DEFAULTS.strategy;
   check(
+    where,
     ['round-robin', 'least-in-flight', 'consistent-hash'].includes(strategy),
     'strategy',
     '"round-robin", "least-in-flight" or "consistent-hash"',
@@ -363,6 +371,7 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
   );
   const hashKey = options.hashKey ?? 'session';
   check(
+    where,
     hashKey === 'session' ||
       typeof hashKey === 'function' ||
       (typeof hashKey === 'object' &&
@@ -374,8 +383,8 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
     hashKey,
   );
   const sessions = options.sessions ?? POOL_DEFAULTS.sessions;
-  check(sessions === 'sticky' || sessions === 'spread', 'sessions', '"sticky" or "spread"', sessions);
-  const health = fill('health', options.health, POOL_DEFAULTS.health, {
+  check(where, sessions === 'sticky' || sessions === 'spread', 'sessions', '"sticky" or "spread"', sessions);
+  const health = fill(where, 'health', options.health, POOL_DEFAULTS.health, {
     intervalMs: nonNegative,
     timeoutMs: positive,
     method: [(v) => v === 'ping' || v === 'server/discover', '"ping" or "server/discover"'],
@@ -388,6 +397,7 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
     maxEjectedPercent: [(v) => typeof v === 'number' && v >= 0 && v <= 100, 'a percentage from 0 to 100'],
   }) as Required<HealthOptions>;
   const retry = fill(
+    where,
     'retry',
     options.retry,
     { ...POOL_DEFAULTS.retry, tools: undefined },
@@ -406,6 +416,7 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
     },
   ) as ResolvedPoolOptions['retry'];
   const timeouts = fill(
+    where,
     'timeouts',
     options.timeouts,
     { ...POOL_DEFAULTS.timeouts, methods: {}, tools: {} },
@@ -418,7 +429,7 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
   const breaker =
     options.breaker === false
       ? false
-      : fill('breaker', options.breaker, POOL_DEFAULTS.breaker, {
+      : fill(where, 'breaker', options.breaker, POOL_DEFAULTS.breaker, {
           failureRatio: [(v) => typeof v === 'number' && v > 0 && v <= 1, 'a number above 0, at most 1'],
           minRequests: positiveInt,
           windowMs: [(v) => typeof v === 'number' && v >= 1000, 'at least 1000 (ms)'],
@@ -428,7 +439,7 @@ export function resolvePoolOptions(options: UpstreamPoolOptions): ResolvedPoolOp
   const hedge =
     options.hedge === undefined || options.hedge === false
       ? false
-      : fill('hedge', options.hedge, POOL_DEFAULTS.hedge, {
+      : fill(where, 'hedge', options.hedge, POOL_DEFAULTS.hedge, {
           percentile: [(v) => typeof v === 'number' && v > 0 && v < 100, 'a number between 0 and 100'],
           minDelayMs: nonNegative,
           minSamples: positiveInt,

@@ -10,6 +10,7 @@ import { LatencyWindow } from './latency.js';
 import {
   type PoolEvent,
   type ResolvedPoolOptions,
+  type RetryDeniedEvent,
   resolvePoolOptions,
   type UpstreamPoolOptions,
   type UpstreamSpec,
@@ -58,41 +59,92 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set([
 const HEALTH_CLIENT = { name: 'mcp-perf-pool-health', version: '1' };
 const HEALTH_PROTOCOL = '2025-06-18';
 
-/** What {@link UpstreamPool.stats} reports about one upstream. */
+/**
+ * What {@link UpstreamPool.stats} reports about one upstream. The counters run from the
+ * time the upstream joined the pool; an upstream replaced by
+ * {@link UpstreamPool.reconfigure} (same name, new address or command) keeps them.
+ */
 export interface UpstreamStats {
   /** Its name. */
   readonly name: string;
-  /** `up`, `ejected` (passive, until its cool-off ends) or `down` (failed its active checks). */
+  /**
+   * `up` (admitted: it takes requests), `ejected` (passive, until its cool-off ends) or
+   * `down` (failed its active checks).
+   */
   readonly state: 'up' | 'ejected' | 'down';
   /** Its circuit breaker's state (`closed` when the breaker is off). */
   readonly breaker: BreakerState;
   /** Requests sent and not answered yet. */
   readonly inFlight: number;
-  /** Attempts sent to it. */
+  /** Attempts sent to it (first attempts, retries and hedged copies). */
   readonly requests: number;
   /** Attempts that failed (transport error, closed connection, timeout). */
   readonly failures: number;
-  /** Times it was ejected. */
-  readonly ejections: number;
+  /** Failed attempts on it that were retried (on another upstream). */
+  readonly retries: number;
+  /** Hedged copies sent to it. */
+  readonly hedges: number;
+  /** Times it was ejected, by reason. */
+  readonly ejections: {
+    /** For failures in a row. */
+    readonly failures: number;
+    /** For latency far above the pool's median. */
+    readonly latency: number;
+  };
+  /** Its breaker's transitions, by the state entered. */
+  readonly breakerTransitions: Readonly<Record<BreakerState, number>>;
   /** Median of its recent latencies in ms (NaN before the first answer). */
   readonly p50Ms: number;
 }
 
 /** What {@link UpstreamPool.stats} reports. */
 export interface PoolStats {
-  /** Per upstream, in the order given. */
+  /** Per upstream, in the order given (the last {@link UpstreamPool.reconfigure}'s order). */
   readonly upstreams: readonly UpstreamStats[];
-  /** Requests first sent, retries and hedges taken, in the retry budget's window. */
+  /**
+   * Upstreams removed or replaced by {@link UpstreamPool.reconfigure} that still have
+   * requests in flight: they take no new ones, and their connections close when these end.
+   */
+  readonly draining: readonly {
+    /** Its name. */
+    readonly name: string;
+    /** Requests still running on it. */
+    readonly inFlight: number;
+  }[];
+  /** The retry budget over its window. */
   readonly budget: {
     /** Requests first sent. */
     readonly requests: number;
     /** Retries and hedges taken. */
     readonly retries: number;
+    /** Retries and hedges it allows (`budget` × requests + `minPerSecond` × the window in seconds). */
+    readonly allowed: number;
   };
   /** Requests retried or hedged since the pool started. */
   readonly retries: number;
   /** Hedged copies sent since the pool started. */
   readonly hedges: number;
+  /** Failed requests (or hedges) not retried since the pool started, by reason (see {@link RetryDeniedEvent}). */
+  readonly retriesDenied: Readonly<Record<RetryDeniedEvent['reason'], number>>;
+  /** Successful {@link UpstreamPool.reconfigure} calls. */
+  readonly reconfigurations: number;
+}
+
+/** What {@link UpstreamPool.reconfigure} changed in the list of upstreams, by name. */
+export interface PoolChanges {
+  /** New upstreams. */
+  readonly added: readonly string[];
+  /** Upstreams no longer listed: they take no new requests and close when their requests end. */
+  readonly removed: readonly string[];
+  /**
+   * Upstreams listed under the same name with a different URL, command, arguments,
+   * environment, working directory or transport function: these cannot change on a live
+   * connection, so a new upstream takes the name (and its counters) while the old one
+   * finishes its requests and closes.
+   */
+  readonly replaced: readonly string[];
+  /** Upstreams kept as they were (their connections, breaker, health and latency too). */
+  readonly kept: readonly string[];
 }
 
 /** Options of {@link UpstreamPool.transport}. */
@@ -108,19 +160,63 @@ export interface UpstreamPool {
    * `createProxy({ upstream })`. It opens connections to the upstreams as it needs them.
    */
   transport(options?: PoolTransportOptions): McpTransport;
-  /** Live figures per upstream and for the retry budget. */
+  /** Live figures per upstream and for the retry budget: one object, built on each call. */
   stats(): PoolStats;
+  /**
+   * Applies new options to the running pool, without dropping a request: every option
+   * but `upstreams` applies to requests that start from now on (requests running keep
+   * the timeout they started with); upstreams are matched by name — new names join,
+   * missing names are drained (no new requests; their connections close once their
+   * requests end), and a name whose URL or command changed is replaced (see
+   * {@link PoolChanges.replaced}). Upstreams that stay keep their connections, breaker
+   * state, health and counters, and consistent hashing moves only the keys the change
+   * requires (about 1/N when one of N joins). `onEvent` and `onerror` are kept unless given.
+   *
+   * Every option is checked before anything changes: on an invalid option this throws an
+   * `InvalidOptionError` naming it and the pool runs on unchanged.
+   */
+  reconfigure(options: UpstreamPoolOptions): PoolChanges;
   /** Closes every session transport, the health checks and the upstream connections. */
   close(): Promise<void>;
 }
 
+/** An upstream's counters, which outlive a replacement of its connection by `reconfigure`. */
+interface Counts {
+  requests: number;
+  failures: number;
+  retries: number;
+  hedges: number;
+  ejections: { failures: number; latency: number };
+  transitions: Record<BreakerState, number>;
+}
+
+function newCounts(): Counts {
+  return {
+    requests: 0,
+    failures: 0,
+    retries: 0,
+    hedges: 0,
+    ejections: { failures: 0, latency: 0 },
+    transitions: { closed: 0, open: 0, 'half-open': 0 },
+  };
+}
+
+/** An upstream before it joins: what `reconfigure` compares. */
+interface Described {
+  readonly name: string;
+  /** Equal (`===`) for two specs that reach the same server the same way. */
+  readonly identity: unknown;
+  readonly open: () => Promise<McpTransport>;
+}
+
 class Member {
   inFlight = 0;
-  requests = 0;
-  failures = 0;
   consecutiveFailures = 0;
   ejectedUntil = 0;
-  ejections = 0;
+  /** Ejections in a row (each doubles the cool-off). */
+  streak = 0;
+  /** Removed by `reconfigure`: no new requests; its connections close when the last one ends. */
+  retired = false;
   readmittedAt = -Infinity;
   readmitTimer: NodeJS.Timeout | undefined;
   down = false;
@@ -129,11 +225,19 @@ class Member {
   readonly latency = new LatencyWindow(64);
   breaker: CircuitBreaker | undefined;
 
+  readonly name: string;
+  readonly identity: unknown;
+  readonly open: () => Promise<McpTransport>;
+
   constructor(
-    readonly index: number,
-    readonly name: string,
-    readonly open: () => Promise<McpTransport>,
-  ) {}
+    public index: number,
+    described: Described,
+    readonly counts: Counts = newCounts(),
+  ) {
+    this.name = described.name;
+    this.identity = described.identity;
+    this.open = described.open;
+  }
 }
 
 /** One attempt of a downstream request on one upstream. */
@@ -197,80 +301,153 @@ class Lane {
  * ```
  */
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
-  const resolved = resolvePoolOptions(options);
-  const upstreams = options.upstreams as readonly UpstreamSpec[] | undefined;
-  if (!Array.isArray(upstreams) || upstreams.length === 0) {
-    throw new InvalidOptionError('createUpstreamPool', 'upstreams', 'a non-empty array', upstreams);
-  }
-  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
-    throw new InvalidOptionError('createUpstreamPool', 'onEvent', 'a function', options.onEvent);
-  }
-  if (options.onerror !== undefined && typeof options.onerror !== 'function') {
-    throw new InvalidOptionError('createUpstreamPool', 'onerror', 'a function', options.onerror);
-  }
-  return new Pool(resolved, upstreams, options.onEvent, options.onerror);
+  const pool = new Pool();
+  pool.reconfigure(options, 'createUpstreamPool');
+  return pool;
 }
 
+const now = () => performance.now();
+
 class Pool implements UpstreamPool {
-  readonly members: Member[];
-  readonly seeds: number[];
-  readonly budget: RetryBudget;
+  members: Member[] = [];
+  seeds: number[] = [];
+  /** Removed or replaced upstreams with requests still in flight. */
+  readonly draining = new Set<Member>();
+  o!: ResolvedPoolOptions;
+  budget!: RetryBudget;
   readonly methodLatency = new Map<string, LatencyWindow>();
   /** Tool name → may run twice (from the annotations in `tools/list` results). */
   readonly toolSafety = new Map<string, boolean>();
   readonly sessions = new Set<PoolTransport>();
   retries = 0;
   hedges = 0;
+  readonly denied = { budget: 0, unsafe: 0, attempts: 0 };
+  private reconfigurations = 0;
   private rr = 0;
-  private readonly scratch: Int32Array;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private scratch = new Int32Array(0);
+  private outlierTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private fetchPool: Promise<{ fetch: unknown; close(): Promise<void> }> | undefined;
+  private onEvent: ((event: PoolEvent) => void) | undefined;
+  onerror: ((error: Error) => void) | undefined;
 
-  constructor(
-    readonly o: ResolvedPoolOptions,
-    specs: readonly UpstreamSpec[],
-    private readonly onEvent: ((event: PoolEvent) => void) | undefined,
-    readonly onerror: ((error: Error) => void) | undefined,
-  ) {
-    this.members = specs.map((spec, i) => this.member(spec, i));
+  reconfigure(options: UpstreamPoolOptions, where = 'UpstreamPool.reconfigure'): PoolChanges {
+    if (this.closed) throw new Error(`${where}: the pool is closed`);
+    // Everything is checked before anything changes.
+    const o = resolvePoolOptions(options, where);
+    const specs = options.upstreams as readonly UpstreamSpec[] | undefined;
+    if (!Array.isArray(specs) || specs.length === 0) {
+      throw new InvalidOptionError(where, 'upstreams', 'a non-empty array', specs);
+    }
+    if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+      throw new InvalidOptionError(where, 'onEvent', 'a function', options.onEvent);
+    }
+    if (options.onerror !== undefined && typeof options.onerror !== 'function') {
+      throw new InvalidOptionError(where, 'onerror', 'a function', options.onerror);
+    }
+    const described = specs.map((spec, i) => this.describe(spec, i, where));
     const names = new Set<string>();
-    for (const m of this.members) {
-      if (names.has(m.name)) {
-        throw new InvalidOptionError('createUpstreamPool', `upstreams[${m.index}].name`, 'unique', m.name);
+    described.forEach((d, i) => {
+      if (names.has(d.name)) throw new InvalidOptionError(where, `upstreams[${i}].name`, 'unique', d.name);
+      names.add(d.name);
+    });
+
+    // Upstreams, matched by name.
+    const previous = new Map(this.members.map((m) => [m.name, m]));
+    const changes = {
+      added: [] as string[],
+      removed: [] as string[],
+      replaced: [] as string[],
+      kept: [] as string[],
+    };
+    this.members = described.map((d, i) => {
+      const old = previous.get(d.name);
+      previous.delete(d.name);
+      if (old !== undefined && old.identity === d.identity) {
+        old.index = i;
+        changes.kept.push(d.name);
+        return old;
       }
-      names.add(m.name);
+      if (old !== undefined) {
+        changes.replaced.push(d.name);
+        this.retire(old);
+        return new Member(i, d, old.counts);
+      }
+      changes.added.push(d.name);
+      return new Member(i, d);
+    });
+    for (const old of previous.values()) {
+      changes.removed.push(old.name);
+      this.retire(old);
     }
     this.seeds = this.members.map((m) => hashString(m.name));
     this.scratch = new Int32Array(this.members.length);
-    const now = () => performance.now();
-    this.budget = new RetryBudget(o.retry.budget, o.retry.minPerSecond, o.retry.windowMs, now);
-    const breaker = o.breaker;
-    if (breaker !== false) {
-      for (const m of this.members) {
-        m.breaker = new CircuitBreaker(breaker, now, (from, to) =>
-          this.emit({ type: 'breaker', upstream: m.name, from, to }),
-        );
+    this.rr %= this.members.length;
+
+    const before = this.o;
+    this.o = o;
+    if (options.onEvent !== undefined) this.onEvent = options.onEvent;
+    if (options.onerror !== undefined) this.onerror = options.onerror;
+    if (this.budget === undefined || this.budget.windowMs !== o.retry.windowMs) {
+      this.budget = new RetryBudget(o.retry.budget, o.retry.minPerSecond, o.retry.windowMs, now);
+    } else this.budget.configure(o.retry.budget, o.retry.minPerSecond);
+    for (const m of this.members) {
+      if (o.breaker === false) m.breaker = undefined;
+      else if (m.breaker !== undefined) m.breaker.reconfigure(o.breaker);
+      else {
+        const counts = m.counts.transitions;
+        m.breaker = new CircuitBreaker(o.breaker, now, (from, to) => {
+          counts[to]++;
+          this.emit({ type: 'breaker', upstream: m.name, from, to });
+        });
+      }
+      if (before !== undefined && before.health.method !== o.health.method) {
+        m.health?.close();
+        m.health = undefined;
       }
     }
-    const outliers = setInterval(() => this.findOutliers(), o.health.outlierIntervalMs);
-    outliers.unref();
-    this.timers.push(outliers);
-    if (o.health.intervalMs > 0) {
-      const checks = setInterval(() => {
-        for (const m of this.members) void this.check(m);
-      }, o.health.intervalMs);
-      checks.unref();
-      this.timers.push(checks);
+    if (before === undefined || before.health.outlierIntervalMs !== o.health.outlierIntervalMs) {
+      clearInterval(this.outlierTimer);
+      this.outlierTimer = setInterval(() => this.findOutliers(), o.health.outlierIntervalMs);
+      this.outlierTimer.unref();
     }
+    if (before === undefined || before.health.intervalMs !== o.health.intervalMs) {
+      clearInterval(this.checkTimer);
+      this.checkTimer = undefined;
+      if (o.health.intervalMs > 0) {
+        this.checkTimer = setInterval(() => {
+          for (const m of this.members) void this.check(m);
+        }, o.health.intervalMs);
+        this.checkTimer.unref();
+      }
+    }
+    if (before !== undefined) this.reconfigurations++;
+    return changes;
   }
 
-  private member(spec: UpstreamSpec, i: number): Member {
-    const where = `upstreams[${i}]`;
+  /** Takes `m` out of the pool: no new requests; its connections close when its last request ends. */
+  private retire(m: Member): void {
+    m.retired = true;
+    clearTimeout(m.readmitTimer);
+    m.health?.close();
+    m.health = undefined;
+    if (m.inFlight === 0) this.drained(m);
+    else this.draining.add(m);
+  }
+
+  /** A retired upstream's last request ended: close its connections. */
+  drained(m: Member): void {
+    this.draining.delete(m);
+    for (const session of this.sessions) session.closeLane(m);
+  }
+
+  private describe(spec: UpstreamSpec, i: number, where: string): Described {
+    const option = `upstreams[${i}]`;
     const bad = () =>
       new InvalidOptionError(
-        'createUpstreamPool',
         where,
+        option,
         'a URL, { url }, { command, args? } or { transport: () => Transport }',
         spec,
       );
@@ -284,40 +461,58 @@ class Pool implements UpstreamPool {
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad();
       const name = typeof spec === 'string' ? url.href : (spec.name ?? url.href);
-      return new Member(i, name, async () => {
-        const [{ httpUpstream }, pool] = await Promise.all([
-          import('../cli/upstream.js'),
-          this.sharedFetch(),
-        ]);
-        return httpUpstream(url, pool.fetch as Parameters<typeof httpUpstream>[1]);
-      });
+      if (typeof name !== 'string' || name === '') throw bad();
+      return {
+        name,
+        identity: `url ${url.href}`,
+        open: async () => {
+          const [{ httpUpstream }, pool] = await Promise.all([
+            import('../cli/upstream.js'),
+            this.sharedFetch(),
+          ]);
+          return httpUpstream(url, pool.fetch as Parameters<typeof httpUpstream>[1]);
+        },
+      };
     }
     if (typeof spec === 'object' && spec !== null && 'command' in spec) {
       if (typeof spec.command !== 'string' || spec.command === '') throw bad();
       const args = [...(spec.args ?? [])];
       const name = spec.name ?? [spec.command, ...args].join(' ');
-      return new Member(i, name, async () => {
-        const { StdioClientTransport, getDefaultEnvironment } = await import(
-          '@modelcontextprotocol/sdk/client/stdio.js'
-        );
-        return new StdioClientTransport({
-          command: spec.command,
-          args,
-          env: { ...getDefaultEnvironment(), ...spec.env },
-          cwd: spec.cwd,
-          stderr: 'inherit',
-        });
-      });
+      if (typeof name !== 'string' || name === '') throw bad();
+      const env = spec.env === undefined ? undefined : { ...spec.env };
+      const identity = `command ${JSON.stringify([spec.command, args, env ?? null, spec.cwd ?? null])}`;
+      return {
+        name,
+        identity,
+        open: async () => {
+          const { StdioClientTransport, getDefaultEnvironment } = await import(
+            '@modelcontextprotocol/sdk/client/stdio.js'
+          );
+          return new StdioClientTransport({
+            command: spec.command,
+            args,
+            env: { ...getDefaultEnvironment(), ...env },
+            cwd: spec.cwd,
+            stderr: 'inherit',
+          });
+        },
+      };
     }
     if (typeof spec === 'object' && spec !== null && typeof spec.transport === 'function') {
       const build = spec.transport;
-      return new Member(i, spec.name ?? `upstream-${i}`, async () => {
-        const t = build();
-        if (typeof t?.send !== 'function' || typeof t.start !== 'function') {
-          throw new InvalidOptionError('createUpstreamPool', `${where}.transport()`, 'an MCP transport', t);
-        }
-        return t;
-      });
+      const name = spec.name ?? `upstream-${i}`;
+      if (typeof name !== 'string' || name === '') throw bad();
+      return {
+        name,
+        identity: build,
+        open: async () => {
+          const t = build();
+          if (typeof t?.send !== 'function' || typeof t.start !== 'function') {
+            throw new InvalidOptionError(where, `${option}.transport()`, 'an MCP transport', t);
+          }
+          return t;
+        },
+      };
     }
     throw bad();
   }
@@ -337,7 +532,13 @@ class Pool implements UpstreamPool {
   }
 
   available(m: Member, now: number): boolean {
-    return !m.down && now >= m.ejectedUntil && (m.breaker === undefined || m.breaker.allows());
+    return !m.down && !m.retired && now >= m.ejectedUntil && (m.breaker === undefined || m.breaker.allows());
+  }
+
+  /** A failed request (or a hedge) is not retried. */
+  deny(method: string, reason: 'budget' | 'unsafe' | 'attempts'): void {
+    this.denied[reason]++;
+    this.emit({ type: 'retry-denied', method, reason });
   }
 
   /**
@@ -444,7 +645,7 @@ class Pool implements UpstreamPool {
   }
 
   failed(m: Member, trial: boolean): void {
-    m.failures++;
+    m.counts.failures++;
     m.breaker?.record(false, trial);
     if (++m.consecutiveFailures >= this.o.health.ejectAfterFailures) this.eject(m, 'failures');
   }
@@ -460,9 +661,10 @@ class Pool implements UpstreamPool {
       Math.floor((this.members.length * h.maxEjectedPercent) / 100),
     );
     if (ejected + 1 > most) return;
-    if (now - m.readmittedAt > 2 * h.cooloffMs) m.ejections = 0;
-    m.ejections++;
-    const ms = h.cooloffMs * Math.min(2 ** (m.ejections - 1), 10);
+    if (now - m.readmittedAt > 2 * h.cooloffMs) m.streak = 0;
+    m.streak++;
+    m.counts.ejections[reason]++;
+    const ms = h.cooloffMs * Math.min(2 ** (m.streak - 1), 10);
     m.ejectedUntil = now + ms;
     m.consecutiveFailures = 0;
     this.emit({ type: 'eject', upstream: m.name, reason, untilMs: ms });
@@ -535,26 +737,36 @@ class Pool implements UpstreamPool {
   stats(): PoolStats {
     const now = performance.now();
     return {
-      upstreams: this.members.map((m) => ({
-        name: m.name,
-        state: m.down ? 'down' : now < m.ejectedUntil ? 'ejected' : 'up',
-        breaker: breakerState(m.breaker),
-        inFlight: m.inFlight,
-        requests: m.requests,
-        failures: m.failures,
-        ejections: m.ejections,
-        p50Ms: m.latency.quantile(0.5),
-      })),
+      upstreams: this.members.map((m) => {
+        const c = m.counts;
+        return {
+          name: m.name,
+          state: m.down ? 'down' : now < m.ejectedUntil ? 'ejected' : 'up',
+          breaker: breakerState(m.breaker),
+          inFlight: m.inFlight,
+          requests: c.requests,
+          failures: c.failures,
+          retries: c.retries,
+          hedges: c.hedges,
+          ejections: { ...c.ejections },
+          breakerTransitions: { ...c.transitions },
+          p50Ms: m.latency.quantile(0.5),
+        };
+      }),
+      draining: [...this.draining].map((m) => ({ name: m.name, inFlight: m.inFlight })),
       budget: this.budget.snapshot(),
       retries: this.retries,
       hedges: this.hedges,
+      retriesDenied: { ...this.denied },
+      reconfigurations: this.reconfigurations,
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    clearInterval(this.outlierTimer);
+    clearInterval(this.checkTimer);
     for (const m of this.members) {
       clearTimeout(m.readmitTimer);
       m.health?.close();
@@ -667,7 +879,7 @@ class PoolTransport implements McpTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JsonRpcMessage, extra?: unknown) => void;
-  private readonly lanes: (Lane | undefined)[];
+  private readonly lanes = new Map<Member, Lane>();
   private readonly calls = new Map<RequestId, Call>();
   private readonly serverRequests = new Map<string, { lane: Lane; id: RequestId }>();
   private readonly sessionHash: number;
@@ -684,7 +896,6 @@ class PoolTransport implements McpTransport {
     private readonly pool: Pool,
     key: string,
   ) {
-    this.lanes = new Array(pool.members.length).fill(undefined);
     this.sessionHash = hashString(key);
   }
 
@@ -692,7 +903,7 @@ class PoolTransport implements McpTransport {
 
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
-    for (const lane of this.lanes) if (lane?.ready) lane.transport!.setProtocolVersion?.(version);
+    for (const lane of this.lanes.values()) if (lane.ready) lane.transport!.setProtocolVersion?.(version);
   }
 
   async send(message: JsonRpcMessage): Promise<void> {
@@ -717,14 +928,24 @@ class PoolTransport implements McpTransport {
     for (const call of this.calls.values()) this.drop(call, undefined);
     this.calls.clear();
     const closing: Promise<void>[] = [];
-    for (const lane of this.lanes) {
-      if (lane === undefined) continue;
+    for (const lane of this.lanes.values()) {
       lane.dead = true;
       if (lane.transport !== undefined) closing.push(lane.transport.close());
       else lane.waiting?.then(() => lane.transport?.close()).catch(() => undefined);
     }
     await Promise.allSettled(closing);
     this.onclose?.();
+  }
+
+  /** Closes this session's connection to `member` (retired, with nothing in flight). */
+  closeLane(member: Member): void {
+    const lane = this.lanes.get(member);
+    if (lane === undefined) return;
+    this.lanes.delete(member);
+    lane.dead = true;
+    lane.ready = false;
+    if (lane.transport !== undefined) lane.transport.close().catch(() => undefined);
+    else lane.waiting?.then(() => lane.transport?.close()).catch(() => undefined);
   }
 
   private notification(method: string, message: JsonRpcMessage): void {
@@ -739,16 +960,16 @@ class PoolTransport implements McpTransport {
     }
     if (method === 'notifications/initialized') {
       this.initializedSeen = true;
-      for (const lane of this.lanes) {
-        if (lane?.ready && lane.initialized && !lane.notified) {
+      for (const lane of this.lanes.values()) {
+        if (lane.ready && lane.initialized && !lane.notified) {
           lane.notified = true;
           lane.transport!.send(message).catch((e: unknown) => this.pool.onerror?.(asError(e)));
         }
       }
       return;
     }
-    for (const lane of this.lanes) {
-      if (lane?.ready) lane.transport!.send(message).catch((e: unknown) => this.pool.onerror?.(asError(e)));
+    for (const lane of this.lanes.values()) {
+      if (lane.ready) lane.transport!.send(message).catch((e: unknown) => this.pool.onerror?.(asError(e)));
     }
   }
 
@@ -812,7 +1033,7 @@ class PoolTransport implements McpTransport {
       return;
     }
     call.tried.push(member);
-    const lane = this.lanes[member.index] ?? this.openLane(member, call.method === 'initialize');
+    const lane = this.lanes.get(member) ?? this.openLane(member, call.method === 'initialize');
     const attempt: Attempt = {
       call,
       lane,
@@ -824,7 +1045,7 @@ class PoolTransport implements McpTransport {
       done: false,
     };
     member.inFlight++;
-    member.requests++;
+    member.counts.requests++;
     call.live.push(attempt);
     if (lane.ready) this.dispatch(attempt);
     else
@@ -836,11 +1057,11 @@ class PoolTransport implements McpTransport {
 
   private openLane(member: Member, forInitialize: boolean): Lane {
     const lane = new Lane(member);
-    this.lanes[member.index] = lane;
+    this.lanes.set(member, lane);
     lane.waiting = this.prepare(lane, forInitialize);
     lane.waiting.catch(() => {
       lane.dead = true;
-      if (this.lanes[member.index] === lane) this.lanes[member.index] = undefined;
+      if (this.lanes.get(member) === lane) this.lanes.delete(member);
     });
     return lane;
   }
@@ -937,9 +1158,10 @@ class PoolTransport implements McpTransport {
     const member = this.pool.pick(call.tried, call.keyHash);
     if (member === undefined) return;
     if (!this.pool.budget.tryRetry()) {
-      this.pool.emit({ type: 'retry-denied', method: call.method, reason: 'budget' });
+      this.pool.deny(call.method, 'budget');
       return;
     }
+    member.counts.hedges++;
     this.pool.hedges++;
     this.pool.retries++;
     this.pool.emit({ type: 'hedge', upstream: member.name, method: call.method, afterMs });
@@ -990,7 +1212,8 @@ class PoolTransport implements McpTransport {
   private release(attempt: Attempt): void {
     attempt.done = true;
     clearTimeout(attempt.timer);
-    attempt.member.inFlight--;
+    const member = attempt.member;
+    if (--member.inFlight === 0 && member.retired) this.pool.drained(member);
     const live = attempt.call?.live;
     if (live !== undefined) {
       const i = live.indexOf(attempt);
@@ -1068,6 +1291,7 @@ class PoolTransport implements McpTransport {
     else if (!pool.budget.tryRetry()) denied = 'budget';
     if (denied === undefined) {
       pool.retries++;
+      member.counts.retries++;
       pool.emit({
         type: 'retry',
         upstream: member.name,
@@ -1077,7 +1301,7 @@ class PoolTransport implements McpTransport {
       this.attempt(call);
       return;
     }
-    pool.emit({ type: 'retry-denied', method: call.method, reason: denied });
+    pool.deny(call.method, denied);
     const what = call.tool === undefined ? call.method : `tools/call ${call.tool}`;
     if (kind === 'timeout') {
       this.fail(
@@ -1115,8 +1339,7 @@ class PoolTransport implements McpTransport {
     if (lane.dead && this.closed) return;
     lane.dead = true;
     lane.ready = false;
-    const i = lane.member.index;
-    if (this.lanes[i] === lane) this.lanes[i] = undefined;
+    if (this.lanes.get(lane.member) === lane) this.lanes.delete(lane.member);
     for (const [id, req] of this.serverRequests) if (req.lane === lane) this.serverRequests.delete(id);
     const error = new Error(`connection to ${lane.member.name} closed`);
     for (const attempt of [...lane.pending.values()]) {

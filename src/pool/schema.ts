@@ -18,7 +18,7 @@ const NAME = { description: 'A name for events, stats and logs.', type: 'string'
  * config's units (durations as `"5s"`), with upstreams given as URLs or commands.
  */
 export const POOL_SCHEMA: JsonSchema = object(
-  'Several upstream servers used as one: load balancing, failover, retries, timeouts, breakers and hedging (see docs/pool.md). Read when the proxy starts.',
+  'Several upstream servers used as one: load balancing, failover, retries, timeouts, breakers and hedging (see docs/pool.md). Reloaded with the file: upstreams are matched by name, and requests in flight finish where they run.',
   {
     upstreams: {
       description: 'The upstreams: Streamable HTTP URLs, or commands started as child processes (stdio).',

@@ -97,6 +97,35 @@ describe('watchConfig', () => {
     }
   });
 
+  it('asks beforeSwap about a changed file: throwing keeps the old stack', async () => {
+    const file = join(dir, 'gated.yaml');
+    await writeFile(file, 'middleware:\n  - metrics: {}\n');
+    const seen: string[][] = [];
+    let veto = true;
+    // Reloaded by hand only: the change's own reload would wait a minute.
+    const watcher = await watchConfig(file, {
+      debounceMs: 60_000,
+      beforeSwap: (next, current) => {
+        seen.push([...names(current), '→', ...names(next)]);
+        if (veto) throw new Error('vetoed');
+      },
+    });
+    try {
+      await replace(file, 'middleware: []\n');
+      await watcher.reload();
+      assert.deepEqual(names(watcher.current), ['metrics'], 'vetoed: the old stack stays');
+      veto = false;
+      await watcher.reload();
+      assert.deepEqual(names(watcher.current), []);
+      assert.deepEqual(seen, [
+        ['metrics', '→'],
+        ['metrics', '→'],
+      ]);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('fails at once when the first load fails, and checks its options', async () => {
     await assert.rejects(watchConfig(join(dir, 'nope.yaml')), (e) => isConfigError(e));
     await writeFile(join(dir, 'ok.yaml'), 'middleware: []\n');

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createUpstreamPool, type PoolEvent, type UpstreamPool } from '../../src/pool/index.js';
+import { alive, gone } from '../cli/helpers.js';
 import { fixtureCommand } from '../helpers/child.js';
-import { tally, textOf } from './replicas.js';
+import { tally, textOf, whoami } from './replicas.js';
 
 const pools: UpstreamPool[] = [];
 after(() => Promise.all(pools.map((p) => p.close())));
@@ -70,5 +71,39 @@ describe('upstream pool over child processes', () => {
     }
     assert.deepEqual(homes.sort(), ['a', 'b']);
     await Promise.all([first!.close(), second!.close()]);
+  });
+
+  it('reconfigured, lets a removed process finish its running call, then ends it, and replaces a changed one', async () => {
+    const options = { strategy: 'round-robin', sessions: 'spread', health: { intervalMs: 0 } } as const;
+    const pool = createUpstreamPool({ upstreams: [child('a'), child('b')], ...options });
+    pools.push(pool);
+    const client = await connect(pool);
+    // Both processes start at once: one call each.
+    const pids: Record<string, number> = {};
+    for (const result of await Promise.all(
+      [0, 1].map(() => client.callTool({ name: 'pid', arguments: {} })),
+    )) {
+      const [name, pid] = textOf(result).split(' ');
+      pids[name!] = Number(pid);
+    }
+    assert.deepEqual(Object.keys(pids).sort(), ['a', 'b']);
+    // One slow call on each process; a leaves the pool while its call runs.
+    const sleeps = [0, 1].map(() => client.callTool({ name: 'sleep', arguments: { ms: 300 } }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const changes = pool.reconfigure({ upstreams: [child('b')], ...options });
+    assert.deepEqual(changes, { added: [], removed: ['a'], replaced: [], kept: ['b'] });
+    assert.equal(alive(pids.a!), true, 'a runs while its call is in flight');
+    assert.deepEqual((await Promise.all(sleeps)).map(textOf).sort(), ['a', 'b']);
+    assert.equal(await gone(pids.a!, 5000), true, 'then its process ends');
+    assert.deepEqual(tally(await whoami(client, 2)), { b: 2 });
+    assert.equal(alive(pids.b!), true, 'b kept its process');
+    // A new command line under the name b cannot be applied to a running process: a new
+    // process takes the name, and the old one ends.
+    const replaced = pool.reconfigure({ upstreams: [{ ...child('b2'), name: 'b' }], ...options });
+    assert.deepEqual(replaced, { added: [], removed: [], replaced: ['b'], kept: [] });
+    assert.equal(await gone(pids.b!, 5000), true, 'the old b process ends');
+    assert.deepEqual(tally(await whoami(client, 2)), { b2: 2 });
+    assert.equal(pool.stats().upstreams[0]!.name, 'b');
+    await client.close();
   });
 });

@@ -7,7 +7,7 @@ import {
   type PoolEvent,
   type UpstreamPool,
 } from '../../src/pool/index.js';
-import { clientOf, type Replica, replica, tally, textOf } from './replicas.js';
+import { clientOf, type Replica, replica, tally, textOf, whoami } from './replicas.js';
 
 const pools: UpstreamPool[] = [];
 after(() => Promise.all(pools.map((p) => p.close())));
@@ -27,12 +27,6 @@ function poolOf(
   });
   pools.push(pool);
   return pool;
-}
-
-async function whoami(client: Awaited<ReturnType<typeof clientOf>>, n: number): Promise<string[]> {
-  const names: string[] = [];
-  for (let i = 0; i < n; i++) names.push(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
-  return names;
 }
 
 describe('upstream pool: strategies', () => {

@@ -28,6 +28,8 @@ export interface Replica {
   dropAfterWrite: boolean;
   /** Every connection opened to it. */
   readonly connections: InMemoryTransport[];
+  /** Connections the pool closed. */
+  closed: number;
   /** The pool's view of it. */
   readonly spec: { name: string; transport: () => McpTransport };
 }
@@ -59,6 +61,7 @@ export function replica(name: string): Replica {
     refuse: false,
     dropAfterWrite: false,
     connections: [],
+    closed: 0,
     spec: {
       name,
       transport: () => {
@@ -109,6 +112,13 @@ export function replica(name: string): Replica {
           if (r.refuse) throw refused();
           return send(message, options);
         };
+        const close = client.close.bind(client);
+        let closed = false;
+        client.close = async () => {
+          if (!closed) r.closed++;
+          closed = true;
+          return close();
+        };
         r.connections.push(client);
         return client;
       },
@@ -134,4 +144,11 @@ export function tally(names: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const n of names) out[n] = (out[n] ?? 0) + 1;
   return out;
+}
+
+/** Calls `whoami` `n` times in a row; the names that answered. */
+export async function whoami(client: Client, n: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) names.push(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
+  return names;
 }

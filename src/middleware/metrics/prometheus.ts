@@ -51,15 +51,17 @@ export interface PrometheusExporter {
   unregister(): void;
 }
 
-type Labels = Record<string, string | number>;
-interface Value {
+/** Labels of one sample. */
+export type Labels = Record<string, string | number>;
+/** One sample of a {@link LazyMetric}. */
+export interface Value {
   labels: Labels;
   value: number;
   metricName?: string;
 }
 
 /** A metric whose values are computed when the registry is scraped, never before. */
-class LazyMetric {
+export class LazyMetric {
   readonly aggregator = 'sum';
   constructor(
     readonly name: string,
@@ -141,14 +143,8 @@ export function prometheusExporter(
   const state = internalsOf(metrics);
   if (state === undefined)
     throw new InvalidOptionError(where, '(metrics)', 'a middleware made by metrics()', metrics);
-  const registry = options?.registry;
-  if (typeof registry !== 'object' || registry === null || typeof registry.registerMetric !== 'function') {
-    throw new InvalidOptionError(where, 'registry', 'a prom-client Registry', registry);
-  }
-  const prefix = options.prefix ?? '';
-  if (typeof prefix !== 'string' || (prefix !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))) {
-    throw new InvalidOptionError(where, 'prefix', 'a valid Prometheus metric name prefix', prefix);
-  }
+  const prefix = checkRegistry(where, options);
+  const registry = options.registry;
   const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
   if (
     !Array.isArray(buckets) ||
@@ -356,6 +352,15 @@ export function prometheusExporter(
       }),
     );
   }
+  return registerAll(registry, defs, where);
+}
+
+/** Registers `defs` in `registry`, none of them if one of their names is taken. */
+export function registerAll(
+  registry: Registry,
+  defs: readonly LazyMetric[],
+  where: string,
+): PrometheusExporter {
   for (const def of defs) {
     if (registry.getSingleMetric(def.name) !== undefined) {
       throw new InvalidOptionError(
@@ -374,4 +379,20 @@ export function prometheusExporter(
       for (const name of names) registry.removeSingleMetric(name);
     },
   };
+}
+
+/** Checks the `registry` and `prefix` options of an exporter; returns the prefix. */
+export function checkRegistry(
+  where: string,
+  options: { registry?: unknown; prefix?: unknown } | undefined,
+): string {
+  const registry = options?.registry as Registry | undefined;
+  if (typeof registry !== 'object' || registry === null || typeof registry.registerMetric !== 'function') {
+    throw new InvalidOptionError(where, 'registry', 'a prom-client Registry', registry);
+  }
+  const prefix = options!.prefix ?? '';
+  if (typeof prefix !== 'string' || (prefix !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))) {
+    throw new InvalidOptionError(where, 'prefix', 'a valid Prometheus metric name prefix', prefix);
+  }
+  return prefix;
 }
