@@ -126,9 +126,15 @@ function pruneBranches(errors: readonly ErrorObject[], data: unknown): ErrorObje
     const prefix = `${alt.schemaPath}/`;
     let kept = 0;
     for (const e of errors) {
-      if (!e.schemaPath.startsWith(prefix) || !e.instancePath.startsWith(alt.instancePath)) continue;
-      if (e.schemaPath.startsWith(`${prefix}${chosen}/`)) kept++;
-      else drop.add(e);
+      if (!e.instancePath.startsWith(alt.instancePath)) continue;
+      if (e.schemaPath.startsWith(prefix)) {
+        if (e.schemaPath.startsWith(`${prefix}${chosen}/`)) kept++;
+        else drop.add(e);
+      } else if (chosen >= 0 && e.schemaPath.startsWith('#/$defs/') && e.instancePath !== alt.instancePath) {
+        // A shared definition (a duration inside the chosen object form) reports its own
+        // schema path; it still explains why that form failed.
+        kept++;
+      }
     }
     if (kept !== 0) drop.add(alt);
   }

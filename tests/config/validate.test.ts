@@ -176,6 +176,11 @@ describe('validateConfig', () => {
       only('middleware:\n  - concurrencyLimit: { adaptive: { min: 0 } }\n'),
       'middleware[0].concurrencyLimit.adaptive.min: must be >= 1, got 0',
     );
+    // A duration is a shared definition: its error alone explains the form that failed.
+    assert.equal(
+      only('middleware:\n  - concurrencyLimit: { adaptive: { windowMs: soon } }\n'),
+      'middleware[0].concurrencyLimit.adaptive.windowMs: expected a non-negative duration (milliseconds, or e.g. "250ms", "5m"), got "soon"',
+    );
   });
 
   it('reports syntax errors with their position', () => {
