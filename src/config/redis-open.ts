@@ -13,11 +13,12 @@
  * @module
  */
 
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { noop } from '../internal/noop.js';
 import {
   REDIS_STORE_DEFAULTS,
   type RedisClientLike,
+  type RedisClusterLike,
   type RedisRateLimitStore,
   type RedisSemaphore,
   type RedisStoreOptions,
@@ -37,13 +38,15 @@ export interface RedisStackContext {
 }
 
 interface SharedClient {
-  readonly client: RedisClientLike;
+  readonly client: RedisClientLike | RedisClusterLike;
   /** `undefined` once connected, or why it is not (yet) connected when the wait ended. */
   readonly waited: Promise<string | undefined>;
 }
 
 /** Longest graceful close of a shared client before it is cut, ms. */
 const CLOSE_WAIT_MS = 1_000;
+/** How often a cluster not reached yet is tried again, ms (a single-node client reconnects by itself). */
+const CLUSTER_RETRY_MS = 1_000;
 
 /** The Redis connections and stores of one stack. */
 export class StackRedis {
@@ -53,6 +56,8 @@ export class StackRedis {
   readonly #clients = new Map<string, SharedClient>();
   readonly #stores: { close(): Promise<void> }[] = [];
   #closed: Promise<void> | undefined;
+  /** The next attempt to reach a cluster not reached yet. */
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(context: RedisStackContext, waitMs: number) {
     this.#context = context;
@@ -70,8 +75,14 @@ export class StackRedis {
       l1?: boolean | { maxEntries?: number; maxBytes?: number; maxEntrySize?: number };
     },
   ): Promise<RedisStore | TieredStore> {
-    const { url, l1, ...options } = config;
-    const shared = await this.#client(owner, url, 'lookups miss until it connects');
+    const { url, cluster, l1, ...options } = config;
+    const shared = await this.#client(
+      owner,
+      config,
+      cluster === undefined
+        ? 'lookups miss until it connects'
+        : 'lookups miss until it connects, and its invalidation channel opens only when the stack is built again',
+    );
     const l2 = this.#adopt(redisStore({ ...options, client: shared.client }));
     const store = l1 === undefined || l1 === false ? l2 : tieredStore({ l2, l1: l1 === true ? {} : l1 });
     // Connected: wait (as long again at most) for the invalidation channel, so the stack
@@ -87,13 +98,9 @@ export class StackRedis {
     onStoreError: string,
     config: RedisConnectionConfig,
   ): Promise<RedisRateLimitStore> {
-    const { url, prefix = REDIS_STORE_DEFAULTS.prefix, ...options } = config;
+    const { url, cluster, prefix = REDIS_STORE_DEFAULTS.prefix, ...options } = config;
     const then = onStoreError === 'deny' ? 'requests are refused' : 'requests are let through';
-    const shared = await this.#client(
-      owner,
-      url,
-      `${then} (onStoreError "${onStoreError}") until it connects`,
-    );
+    const shared = await this.#client(owner, config, failing(then, onStoreError));
     return this.#adopt(
       redisRateLimitStore({ ...options, prefix: `${prefix}${name}:`, client: shared.client }),
     );
@@ -105,16 +112,12 @@ export class StackRedis {
     onStoreError: string,
     config: RedisConnectionConfig,
   ): Promise<RedisSemaphore> {
-    const { url, ...options } = config;
+    const { url, cluster, ...options } = config;
     const then =
       onStoreError === 'reject'
         ? 'requests are shed'
         : 'requests run without a shared slot (local limits hold)';
-    const shared = await this.#client(
-      owner,
-      url,
-      `${then} (onStoreError "${onStoreError}") until it connects`,
-    );
+    const shared = await this.#client(owner, config, failing(then, onStoreError));
     return this.#adopt(redisSemaphore({ ...options, client: shared.client }));
   }
 
@@ -122,6 +125,7 @@ export class StackRedis {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.allSettled(this.#stores.map((store) => store.close()));
+      clearTimeout(this.#retry);
       await Promise.allSettled([...this.#clients.values()].map(({ client }) => closeClient(client)));
     })();
     return this.#closed;
@@ -132,27 +136,58 @@ export class StackRedis {
     return store;
   }
 
-  /** The client for `url`, created and connected on first use; warns `owner` when it is not connected. */
-  async #client(owner: string, url: string, meanwhile: string): Promise<SharedClient> {
-    let shared = this.#clients.get(url);
+  /**
+   * The client for a Redis block's `url` or `cluster`, created and connected on first use;
+   * warns `owner` when it is not connected, saying what happens `meanwhile`.
+   */
+  async #client(owner: string, config: RedisConnectionConfig, meanwhile: string): Promise<SharedClient> {
+    const nodes = config.cluster?.rootNodes;
+    const id = nodes === undefined ? config.url! : `cluster ${nodes.join(' ')}`;
+    let shared = this.#clients.get(id);
     if (shared === undefined) {
-      const client = createClient({ url, disableOfflineQueue: true });
-      // node-redis throws `error` events nobody listens to; each store counts its own failures.
-      client.on('error', noop);
-      const connected = client.connect().then(
-        () => undefined,
-        (error: unknown) => `cannot connect (${String((error as Error)?.message ?? error)})`,
-      );
+      const opened = nodes === undefined ? openClient(config.url!) : this.#openCluster(nodes);
       shared = {
-        client: client as unknown as RedisClientLike,
-        waited: this.#within(connected, `not connected after ${this.#waitMs} ms`),
+        client: opened.client,
+        waited: this.#within(opened.connected, `not connected after ${this.#waitMs} ms`),
       };
-      this.#clients.set(url, shared);
+      this.#clients.set(id, shared);
     }
     const problem = await shared.waited;
-    if (problem !== undefined)
-      this.#context.warn(`${owner}: Redis at ${where(url)} is ${problem}; ${meanwhile}`);
+    if (problem !== undefined) {
+      const at = nodes === undefined ? where(config.url!) : `cluster ${nodes.map(where).join(', ')}`;
+      this.#context.warn(`${owner}: Redis at ${at} is ${problem}; ${meanwhile}`);
+    }
     return shared;
+  }
+
+  /**
+   * A cluster client, connecting until it succeeds or the stack closes: a cluster's
+   * `connect()` gives up when no node answers, where a single-node client keeps trying.
+   */
+  #openCluster(nodes: readonly string[]): Opened {
+    const cluster = createCluster({
+      rootNodes: nodes.map((url) => ({ url })),
+      defaults: { disableOfflineQueue: true },
+    });
+    cluster.on('error', noop);
+    const connected = new Promise<undefined>((resolve) => {
+      const attempt = () => {
+        if (this.#closed !== undefined) return;
+        cluster.connect().then(
+          () => {
+            // Connected while the stack was closing: nobody will close it later.
+            if (this.#closed !== undefined) cluster.destroy();
+            resolve(undefined);
+          },
+          () => {
+            this.#retry = setTimeout(attempt, CLUSTER_RETRY_MS);
+            this.#retry.unref();
+          },
+        );
+      };
+      attempt();
+    });
+    return { client: cluster as unknown as RedisClusterLike, connected };
   }
 
   /** `promise`'s value, or `late` once the connect wait has passed. */
@@ -169,6 +204,24 @@ export class StackRedis {
   }
 }
 
+interface Opened {
+  readonly client: RedisClientLike | RedisClusterLike;
+  /** Settles with `undefined` once connected, or why it never will. */
+  readonly connected: Promise<string | undefined>;
+}
+
+/** A single-node client for `url`; it keeps reconnecting by itself. */
+function openClient(url: string): Opened {
+  const client = createClient({ url, disableOfflineQueue: true });
+  // node-redis throws `error` events nobody listens to; each store counts its own failures.
+  client.on('error', noop);
+  const connected = client.connect().then(
+    () => undefined,
+    (error: unknown) => `cannot connect (${String((error as Error)?.message ?? error)})`,
+  );
+  return { client: client as unknown as RedisClientLike, connected };
+}
+
 /** Per stack context, its Redis connections (created with the first Redis entry). */
 const STACKS = new WeakMap<object, StackRedis>();
 
@@ -182,6 +235,11 @@ export function stackRedis(context: RedisStackContext, waitMs: number): StackRed
   return redis;
 }
 
+/** What an owner does until Redis connects, for its warning. */
+function failing(then: string, onStoreError: string): string {
+  return `${then} (onStoreError "${onStoreError}") until it connects`;
+}
+
 /** `redis://host:port` of `url`, without credentials, for messages. */
 function where(url: string): string {
   try {
@@ -193,7 +251,7 @@ function where(url: string): string {
 }
 
 /** Closes a shared client: gracefully while it is up (cut after a while), at once otherwise. */
-async function closeClient(client: RedisClientLike): Promise<void> {
+async function closeClient(client: RedisClientLike | RedisClusterLike): Promise<void> {
   if (!client.isReady) {
     client.destroy();
     return;
@@ -202,6 +260,7 @@ async function closeClient(client: RedisClientLike): Promise<void> {
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(resolve, CLOSE_WAIT_MS, 'late');
   });
-  if ((await Promise.race([client.close().catch(noop), late])) === 'late') client.destroy();
+  const closed = client.close().then(noop, noop);
+  if ((await Promise.race([closed, late])) === 'late') client.destroy();
   clearTimeout(timer);
 }

@@ -10,15 +10,19 @@ import { duration, integer, type JsonSchema, object, size } from './schema-parts
 
 /** The connection settings every Redis block of a config takes, as written in the file. */
 export interface RedisConnectionConfig {
-  /** A `redis://` or `rediss://` URL. */
-  readonly url: string;
+  /** A `redis://` or `rediss://` URL; or else `cluster`. */
+  readonly url?: string;
+  /** A Redis Cluster, by the URLs of some of its nodes; or else `url`. */
+  readonly cluster?: { readonly rootNodes: readonly string[] };
   readonly prefix?: string;
   readonly timeoutMs?: number;
   readonly circuit?: false | { failureThreshold?: number; cooldownMs?: number };
 }
 
+const REDIS_URL: JsonSchema = { type: 'string', pattern: '^rediss?://' };
+
 /**
- * The properties of a Redis block: `url`, `prefix`, `timeoutMs`, `circuit`, then `extra`.
+ * A Redis block: `url` or `cluster`, `prefix`, `timeoutMs`, `circuit`, then `extra`.
  * `missIs` says what a failed or late reply means for its owner (in the descriptions).
  */
 export function redisBlock(
@@ -26,15 +30,25 @@ export function redisBlock(
   missIs: string,
   extra: Record<string, JsonSchema> = {},
 ): JsonSchema {
-  return object(
-    description,
-    {
+  return {
+    ...object(description, {
       url: {
+        ...REDIS_URL,
         description:
-          'A redis:// or rediss:// URL, e.g. "${REDIS_URL}". Entries of one stack naming the same URL share one connection.',
-        type: 'string',
-        pattern: '^rediss?://',
+          'A redis:// or rediss:// URL, e.g. "${REDIS_URL}". Give url or cluster. Entries of one stack naming the same URL share one connection.',
       },
+      cluster: object(
+        'A Redis Cluster instead of url: the stores put each of their scripts on one slot (the cache store makes its prefix a hash tag).',
+        {
+          rootNodes: {
+            description: 'URLs of some of its nodes; the rest are discovered.',
+            type: 'array',
+            minItems: 1,
+            items: REDIS_URL,
+          },
+        },
+        ['rootNodes'],
+      ),
       prefix: {
         description: `Prefix of every key (and of the cache store's invalidation channel). Replicas using the same prefix share their data. Default "${REDIS_STORE_DEFAULTS.prefix}".`,
         type: 'string',
@@ -59,9 +73,12 @@ export function redisBlock(
         ],
       },
       ...extra,
-    },
-    ['url'],
-  );
+    }),
+    oneOf: [
+      { properties: { url: true }, required: ['url'] },
+      { properties: { cluster: true }, required: ['cluster'] },
+    ],
+  };
 }
 
 /** The memory tier in front of a Redis cache store, as a config names it. */

@@ -2,7 +2,8 @@
  * A fleet from a config file: the cache store's coalescing and memory tier, the Redis
  * rate-limit store and the shared concurrency limit, validated and built by createStack,
  * then run as two replicas (two stacks from one config) against the shared Redis. The
- * connection tests (one client per URL, closing, hot reload) run their own redis-server.
+ * connection tests (one client per URL, closing, hot reload) run their own redis-server;
+ * the same on a Redis Cluster: fleet-cluster.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import type { CacheMiddleware, ConcurrencyLimiter, RateLimiter } from '../../src
 import type { TieredStoreStats } from '../../src/stores/redis/index.js';
 import { connectPair, deferred } from '../helpers/servers.js';
 import { REDIS_URL, sharedRedis } from '../stores/redis-env.js';
-import { freePort, ownRedisUnavailable, startOwnRedis } from '../stores/redis-server.js';
+import { freePort, type OwnRedis, ownRedisUnavailable, startOwnRedis } from '../stores/redis-server.js';
 
 /** The issues a config gives, as `path: message` lines. */
 function issuesOf(config: string): string[] {
@@ -84,18 +85,22 @@ middleware:
   - concurrencyLimit: { shared: { redis: { url: "http://r" }, onStoreError: deny } }
   - tokenBudget: { store: { redis: { url: "redis://r", coalesce: true } } }
   - cache: { store: { redis: { url: "redis://r", circuit: true } } }
+  - rateLimit: { store: { redis: { url: "redis://r", cluster: { rootNodes: ["redis://s"] } } } }
+  - rateLimit: { store: { redis: { cluster: { rootNodes: [] } } } }
 `),
       [
         'middleware[0].cache.store.redis.coalesce.lockMs: expected a non-negative duration (milliseconds, or e.g. "250ms", "5m"), got "soon"',
         'middleware[0].cache.store.redis.l1.maxEntries: must be >= 1, got 0',
-        'middleware[1].rateLimit.store.redis.url: is required',
+        'middleware[1].rateLimit.store.redis: give one of url, cluster, got {"prefix":"a:"}',
         'middleware[2].rateLimit.store.redis: is required',
         'middleware[2].rateLimit.store.memory: unknown option "memory" (known: redis)',
         'middleware[3].concurrencyLimit.shared.limit: is required',
         'middleware[3].concurrencyLimit.shared.redis.url: must match pattern "^rediss?://", got "http://r"',
         'middleware[3].concurrencyLimit.shared.onStoreError: expected one of "allow", "reject", got "deny"',
-        'middleware[4].tokenBudget.store.redis.coalesce: unknown option "coalesce" (known: url, prefix, timeoutMs, circuit, maxEntrySize, bloom)',
+        'middleware[4].tokenBudget.store.redis.coalesce: unknown option "coalesce" (known: url, cluster, prefix, timeoutMs, circuit, maxEntrySize, bloom)',
         'middleware[5].cache.store.redis.circuit: does not match any allowed form, got true',
+        'middleware[6].rateLimit.store.redis: give only one of url, cluster, got {"url":"redis://r","cluster":{"rootNodes":["redis://s"]}}',
+        'middleware[7].rateLimit.store.redis.cluster.rootNodes: must NOT have fewer than 1 items, got []',
       ],
     );
   });
@@ -260,9 +265,18 @@ middleware:
 `;
 
 describe('Redis connections of a config-built stack', { skip: ownSkip }, () => {
+  let started: Promise<OwnRedis> | undefined;
+  /** One redis-server of this file's own, counting only these tests' connections. */
+  const ownRedis = () => {
+    if (started === undefined) {
+      started = startOwnRedis();
+      cleanups.push(async () => (await started!).dispose());
+    }
+    return started;
+  };
+
   it('opens one client per URL for every entry (plus the cache channel) and closes them with the stack', async () => {
-    const own = await startOwnRedis();
-    cleanups.push(() => own.dispose());
+    const own = await ownRedis();
     const stack = await createStack(parseConfig(FULL_STACK(own.url)));
     assert.equal(await connections(own.url), 2, 'one shared client and the invalidation channel');
     await stack.close();
@@ -309,8 +323,7 @@ middleware:
   });
 
   it('hot reload closes the old stack’s connections once the new stack is in place', async () => {
-    const own = await startOwnRedis();
-    cleanups.push(() => own.dispose());
+    const own = await ownRedis();
     const dir = await mkdtemp(join(tmpdir(), 'mcp-perf-fleet-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'fleet.yaml');

@@ -162,7 +162,7 @@ describe('validateConfig', () => {
   it('reports a store of the form it evidently meant, or that it matches no form', () => {
     assert.equal(
       only('middleware:\n  - cache: { store: { redis: {} } }\n'),
-      'middleware[0].cache.store.redis.url: is required',
+      'middleware[0].cache.store.redis: give one of url, cluster, got {}',
     );
     assert.equal(
       only('middleware:\n  - cache: { store: { redis: { url: "http://x" } } }\n'),
