@@ -10,8 +10,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import { createStack, isConfigError, parseConfig, watchConfig } from '../../src/config/index.js';
+import {
+  createStack,
+  isConfigError,
+  loadConfigFile,
+  parseConfig,
+  watchConfig,
+} from '../../src/config/index.js';
 import type { CacheMiddleware, ConcurrencyLimiter, RateLimiter } from '../../src/index.js';
 import type { TieredStoreStats } from '../../src/stores/redis/index.js';
 import { connectPair, deferred } from '../helpers/servers.js';
@@ -73,6 +80,20 @@ middleware:
       ),
       [],
     );
+  });
+
+  it('accepts examples/fleet.yaml', async () => {
+    const config = await loadConfigFile(
+      fileURLToPath(new URL('../../examples/fleet.yaml', import.meta.url)),
+      {},
+    );
+    assert.deepEqual(
+      config.middleware.map((e) => e.name),
+      ['metrics', 'rateLimit', 'cache', 'concurrencyLimit'],
+    );
+    const cache = config.middleware[2]!.options.store as { redis: Record<string, unknown> };
+    assert.equal(cache.redis.url, 'redis://127.0.0.1:6379', 'the fallback of an unset REDIS_URL');
+    assert.deepEqual(cache.redis.l1, { maxEntries: 5000, maxBytes: 32 * 1024 * 1024 });
   });
 
   it('names the path and the problem of each invalid form', () => {
