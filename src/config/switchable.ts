@@ -25,6 +25,11 @@ export interface SwitchableStack extends MiddlewareObject {
    * old stack.
    */
   swap(layers: readonly Middleware[]): readonly Middleware[];
+  /**
+   * Settles once no request is running in a stack that was swapped out, so what those
+   * stacks opened (Redis connections) can be closed without failing them.
+   */
+  drained(): Promise<void>;
 }
 
 interface Generation {
@@ -32,11 +37,19 @@ interface Generation {
   readonly run: ComposedStack;
   readonly callerHooks: readonly NotificationHook[];
   readonly handlerHooks: readonly NotificationHook[];
+  /** Requests running in this stack now. */
+  running: number;
 }
 
 function generation(layers: readonly Middleware[]): Generation {
   const hooks = layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
-  return { layers, run: compose(layers), callerHooks: hooks, handlerHooks: hooks.slice().reverse() };
+  return {
+    layers,
+    run: compose(layers),
+    callerHooks: hooks,
+    handlerHooks: hooks.slice().reverse(),
+    running: 0,
+  };
 }
 
 /**
@@ -56,6 +69,16 @@ function generation(layers: readonly Middleware[]): Generation {
 export function switchableStack(initial: readonly Middleware[]): SwitchableStack {
   let current = generation(initial);
   const attached = new Map<Connection, (() => void)[]>();
+  /** Swapped-out stacks with requests still running, and who waits for them to finish. */
+  const retired = new Set<Generation>();
+  let onDrained: (() => void)[] = [];
+
+  const finished = (gen: Generation) => {
+    if (--gen.running !== 0 || !retired.delete(gen) || retired.size !== 0) return;
+    const waiting = onDrained;
+    onDrained = [];
+    for (const resolve of waiting) resolve();
+  };
 
   const attachAll = (connection: Connection, layers: readonly Middleware[]): (() => void)[] => {
     const detachers: (() => void)[] = [];
@@ -87,7 +110,25 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
       return current.layers;
     },
     request: function switchableRequest(ctx: RequestContext, next: Next): Promise<Reply> {
-      return current.run(ctx, next);
+      const gen = current;
+      gen.running++;
+      let reply: Promise<Reply>;
+      try {
+        reply = gen.run(ctx, next);
+      } catch (error) {
+        finished(gen);
+        throw error;
+      }
+      return reply.then(
+        (value) => {
+          finished(gen);
+          return value;
+        },
+        (error: unknown) => {
+          finished(gen);
+          throw error;
+        },
+      );
     },
     notification: function switchableNotification(ctx: NotificationContext) {
       const hooks = ctx.from === 'caller' ? current.callerHooks : current.handlerHooks;
@@ -123,11 +164,18 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
     swap(layers: readonly Middleware[]) {
       const old = current;
       current = generation(layers);
+      if (old.running !== 0) retired.add(old);
       for (const [connection, detachers] of attached) {
         attached.set(connection, attachAll(connection, layers));
         detachAll(connection, detachers);
       }
       return old.layers;
+    },
+    drained() {
+      if (retired.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        onDrained.push(resolve);
+      });
     },
   };
   return brandMiddleware(instance, 'switchable');

@@ -343,22 +343,41 @@ middleware:
     }
   });
 
-  it('hot reload closes the old stack’s connections once the new stack is in place', async () => {
+  it('hot reload closes the old stack’s connections once its requests have finished', async () => {
     const own = await ownRedis();
     const dir = await mkdtemp(join(tmpdir(), 'mcp-perf-fleet-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'fleet.yaml');
     await writeFile(file, FULL_STACK(own.url));
     const watcher = await watchConfig(file, { debounceMs: 60_000 });
+    const release = deferred();
+    const pair = await connectPair({ server: [watcher.stack], counting: { gate: () => release.promise } });
     try {
       const first = watcher.current;
       assert.equal(await connections(own.url), 2);
+      // A call holding a lease of the shared limit in the first stack while it is replaced.
+      const held = pair.client.callTool({ name: 'gate', arguments: {} });
+      while (pair.counts.gate === undefined) await new Promise((r) => setTimeout(r, 5));
       await writeFile(file, FULL_STACK(own.url).replace('limit: 4', 'limit: 5'));
       await watcher.reload();
       assert.notEqual(watcher.current, first);
-      assert.equal(await connections(own.url), 2, 'the new stack’s connections only');
       assert.equal((watcher.current.find('concurrencyLimit') as ConcurrencyLimiter).sharedStats()!.limit, 5);
+      assert.equal(await connections(own.url), 4, 'the old stack stays open for the call in flight');
+      release.resolve();
+      await held;
+      while ((await connections(own.url)) !== 2) await new Promise((r) => setTimeout(r, 10));
+      const old = (first.find('concurrencyLimit') as ConcurrencyLimiter).sharedStats()!;
+      assert.deepEqual([old.granted, old.held, old.storeErrors], [1, 0, 0]);
+      const probe = createClient({ url: own.url });
+      await probe.connect();
+      assert.equal(
+        await probe.zCard('mcp-perf:sem:global'),
+        0,
+        'the lease was given back, not left to expire',
+      );
+      await probe.close();
     } finally {
+      await pair.close();
       await watcher.close();
     }
     assert.equal(await connections(own.url), 0);
