@@ -29,6 +29,7 @@ import {
   tieredStore,
 } from '../stores/redis/index.js';
 import type { RedisStore } from '../stores/redis/store.js';
+import { placeOption } from './errors.js';
 import type { RedisConnectionConfig } from './redis-schema.js';
 
 /** What a stack gives its Redis connections: where closers and warnings go. */
@@ -83,8 +84,18 @@ export class StackRedis {
         ? 'lookups miss until it connects'
         : 'lookups miss until it connects, and its invalidation channel opens only when the stack is built again',
     );
-    const l2 = this.#adopt(redisStore({ ...options, client: shared.client }));
-    const store = l1 === undefined || l1 === false ? l2 : tieredStore({ l2, l1: l1 === true ? {} : l1 });
+    const l2 = redisStore({ ...options, client: shared.client });
+    let store: RedisStore | TieredStore = l2;
+    if (l1 !== undefined && l1 !== false) {
+      try {
+        store = tieredStore({ l2, l1: l1 === true ? {} : l1 });
+      } catch (error) {
+        await l2.close();
+        throw placeOption(error, 'l1');
+      }
+    }
+    // A tiered store closes its L2 with itself.
+    this.#adopt(store);
     // Connected: wait (as long again at most) for the invalidation channel, so the stack
     // starts with the store listening (and, with the bloom filter, loaded).
     if ((await shared.waited) === undefined) await this.#within(l2.ready);

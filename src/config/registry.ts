@@ -36,6 +36,7 @@ import { MEMORY_STORE_DEFAULTS, memoryStore } from '../stores/memory.js';
 import type { CacheStore } from '../stores/types.js';
 import { approximateTokenCounter } from '../tokens/approximate.js';
 import { exactTokenCounter } from '../tokens/exact.js';
+import { openUnder } from './errors.js';
 import { memoryTier, REMOTE_COALESCE, type RedisConnectionConfig, redisBlock } from './redis-schema.js';
 import {
   duration,
@@ -217,7 +218,9 @@ async function openSharedLimit(
 ): Promise<SharedConcurrencyOptions> {
   const { redis, name = SHARED_CONCURRENCY_DEFAULTS.key, key, ...rest } = config;
   const onStoreError = rest.onStoreError ?? SHARED_CONCURRENCY_DEFAULTS.onStoreError;
-  const semaphore = await (await redisOf(context)).semaphore('concurrencyLimit', onStoreError, redis);
+  const semaphore = await openUnder('shared.redis', async () =>
+    (await redisOf(context)).semaphore('concurrencyLimit', onStoreError, redis),
+  );
   const requestKey = key === undefined ? undefined : REQUEST_KEYS[key]!;
   return {
     ...rest,
@@ -331,11 +334,8 @@ const RATE_LIMIT: MiddlewareDefinition = {
     if (store === undefined) return rateLimit(resolved);
     const name = resolved.name ?? RATE_LIMIT_DEFAULTS.name;
     const onStoreError = resolved.onStoreError ?? RATE_LIMIT_DEFAULTS.onStoreError;
-    const buckets = await (await redisOf(context)).rateLimitStore(
-      'rateLimit',
-      name,
-      onStoreError,
-      store.redis,
+    const buckets = await openUnder('store.redis', async () =>
+      (await redisOf(context)).rateLimitStore('rateLimit', name, onStoreError, store.redis),
     );
     return rateLimit({ ...resolved, store: buckets });
   },
@@ -408,9 +408,11 @@ async function openStore(
   config: { memory?: object; redis?: RedisConnectionConfig } | undefined,
   context: StackContext,
 ): Promise<CacheStore | undefined> {
-  if (config?.memory !== undefined) return memoryStore(config.memory);
-  if (config?.redis === undefined) return undefined;
-  return (await redisOf(context)).cacheStore(owner, config.redis);
+  const memory = config?.memory;
+  if (memory !== undefined) return openUnder('store.memory', () => memoryStore(memory));
+  const redis = config?.redis;
+  if (redis === undefined) return undefined;
+  return openUnder('store.redis', async () => (await redisOf(context)).cacheStore(owner, redis));
 }
 
 /** The Redis connections of the stack being built (loading the redis package on first use). */

@@ -246,6 +246,32 @@ middleware:
     );
   });
 
+  it('names the option a store refuses where the file has it', async () => {
+    const refused = async (entry: object) => {
+      try {
+        await createStack({ middleware: [entry] }, { onWarning: (w) => warnings.push(w) });
+      } catch (error) {
+        if (isConfigError(error)) return error.issues.map((i) => `${i.path}: ${i.message}`);
+        throw error;
+      }
+      return [];
+    };
+    assert.deepEqual(
+      await refused({
+        cache: { store: { redis: { url: REDIS_URL, l1: { maxBytes: '1KiB', maxEntrySize: '2KiB' } } } },
+      }),
+      [
+        'middleware[0].cache.store.redis.l1.maxEntrySize: memoryStore: options.maxEntrySize must be at most maxBytes (1024) (got 2048)',
+      ],
+    );
+    assert.deepEqual(await refused({ rateLimit: { store: { redis: { url: REDIS_URL, timeoutMs: 0 } } } }), [
+      'middleware[0].rateLimit.store.redis.timeoutMs: redisRateLimitStore: options.timeoutMs must be a positive integer (got 0)',
+    ]);
+    assert.deepEqual(await refused({ cache: { store: { memory: { maxBytes: 0 } } } }), [
+      'middleware[0].cache.store.memory.maxBytes: memoryStore: options.maxBytes must be a positive integer (got 0)',
+    ]);
+  });
+
   it('refuses a shared lease too short for its renewals, naming the option', async () => {
     await assert.rejects(
       createStack(
