@@ -39,17 +39,29 @@ interface Generation {
   readonly handlerHooks: readonly NotificationHook[];
   /** Requests running in this stack now. */
   running: number;
+  /** Counts a request of this stack out, passing its reply or error on (made once per stack). */
+  readonly done: (reply: Reply) => Reply;
+  readonly failed: (error: unknown) => never;
 }
 
-function generation(layers: readonly Middleware[]): Generation {
+function generation(layers: readonly Middleware[], finished: (gen: Generation) => void): Generation {
   const hooks = layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
-  return {
+  const gen: Generation = {
     layers,
     run: compose(layers),
     callerHooks: hooks,
     handlerHooks: hooks.slice().reverse(),
     running: 0,
+    done: (reply) => {
+      finished(gen);
+      return reply;
+    },
+    failed: (error) => {
+      finished(gen);
+      throw error;
+    },
   };
+  return gen;
 }
 
 /**
@@ -67,18 +79,17 @@ function generation(layers: readonly Middleware[]): Generation {
  * ```
  */
 export function switchableStack(initial: readonly Middleware[]): SwitchableStack {
-  let current = generation(initial);
-  const attached = new Map<Connection, (() => void)[]>();
   /** Swapped-out stacks with requests still running, and who waits for them to finish. */
   const retired = new Set<Generation>();
   let onDrained: (() => void)[] = [];
-
   const finished = (gen: Generation) => {
     if (--gen.running !== 0 || !retired.delete(gen) || retired.size !== 0) return;
     const waiting = onDrained;
     onDrained = [];
     for (const resolve of waiting) resolve();
   };
+  let current = generation(initial, finished);
+  const attached = new Map<Connection, (() => void)[]>();
 
   const attachAll = (connection: Connection, layers: readonly Middleware[]): (() => void)[] => {
     const detachers: (() => void)[] = [];
@@ -119,16 +130,7 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
         finished(gen);
         throw error;
       }
-      return reply.then(
-        (value) => {
-          finished(gen);
-          return value;
-        },
-        (error: unknown) => {
-          finished(gen);
-          throw error;
-        },
-      );
+      return reply.then(gen.done, gen.failed);
     },
     notification: function switchableNotification(ctx: NotificationContext) {
       const hooks = ctx.from === 'caller' ? current.callerHooks : current.handlerHooks;
@@ -163,7 +165,7 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
     },
     swap(layers: readonly Middleware[]) {
       const old = current;
-      current = generation(layers);
+      current = generation(layers, finished);
       if (old.running !== 0) retired.add(old);
       for (const [connection, detachers] of attached) {
         attached.set(connection, attachAll(connection, layers));
