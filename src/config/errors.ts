@@ -1,4 +1,4 @@
-import { isMcpPerfError, McpPerfError } from '../errors/index.js';
+import { isInvalidOptionError, isMcpPerfError, McpPerfError } from '../errors/index.js';
 
 /** One problem found in a config: where (`middleware[2].cache.ttlMs`) and what. */
 export interface ConfigIssue {
@@ -44,4 +44,24 @@ export function formatPath(path: readonly (string | number)[]): string {
     else out += `[${JSON.stringify(part)}]`;
   }
   return out === '' ? '(root)' : out;
+}
+
+/**
+ * Places an option error of a factory the config calls for a nested block (a store's
+ * `memoryStore` for `store.memory`) under that block's path, so the config error names
+ * the option where the file has it: `maxBytes` becomes `store.memory.maxBytes`. Answers
+ * `error` (anything else unchanged).
+ */
+export function placeOption(error: unknown, path: string): unknown {
+  if (isInvalidOptionError(error)) (error as { option: string }).option = `${path}.${error.option}`;
+  return error;
+}
+
+/** `open()`, with an option error it throws placed under `path` (see {@link placeOption}). */
+export async function openUnder<T>(path: string, open: () => T | Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    throw placeOption(error, path);
+  }
 }

@@ -96,6 +96,12 @@ export interface WatchConfigOptions {
   onError?: (error: Error) => void;
   /** Told about problems that do not stop a stack from working (see {@link CreateStackOptions}). */
   onWarning?: (message: string) => void;
+  /**
+   * After a reload, the longest wait for requests still running in the old stack before
+   * it is closed anyway, in ms (its Redis operations then fail as configured, e.g. misses).
+   * Default 30,000.
+   */
+  drainMs?: number;
 }
 
 /** A config file being watched: a live stack that follows it. */
@@ -106,7 +112,7 @@ export interface ConfigWatcher {
   readonly current: ConfiguredStack;
   /** Reads the file again now (what a change does after the debounce); resolves when done. */
   reload(): Promise<void>;
-  /** Stops watching and closes the current stack. */
+  /** Stops watching and closes the current stack (and old ones still draining, at once). */
   close(): Promise<void>;
 }
 
@@ -114,13 +120,15 @@ export interface ConfigWatcher {
 export const WATCH_CONFIG_DEFAULTS = Object.freeze({
   /** {@link WatchConfigOptions.debounceMs}: quiet time before a changed file is read. */
   debounceMs: 100,
+  /** {@link WatchConfigOptions.drainMs}: longest wait for an old stack's requests. */
+  drainMs: 30_000,
 });
 
 /**
  * Loads a config file, builds its stack, and rebuilds it whenever the file changes
  * (`fs.watch` on its folder, so editors that replace the file are followed, with a
  * debounce). Requests that arrive after a reload run through the new stack; requests in
- * flight finish in the old one, which is then closed. A new config that is invalid, or
+ * flight finish in the old one, which is closed once they have (at most `drainMs` later). A new config that is invalid, or
  * whose stack cannot be built, is reported through `onError` and the old stack keeps
  * running. Throws a {@link ConfigError} when the first load fails.
  *
@@ -135,6 +143,10 @@ export async function watchConfig(path: string, options: WatchConfigOptions = {}
   if (typeof debounceMs !== 'number' || !(debounceMs >= 0)) {
     throw new InvalidOptionError('watchConfig', 'debounceMs', 'a non-negative number', debounceMs);
   }
+  const drainMs = options.drainMs ?? WATCH_CONFIG_DEFAULTS.drainMs;
+  if (typeof drainMs !== 'number' || !(drainMs >= 0)) {
+    throw new InvalidOptionError('watchConfig', 'drainMs', 'a non-negative number', drainMs);
+  }
   const file = resolve(path);
   const build = async () =>
     createStack(await loadConfigFile(file, options.env), { onWarning: options.onWarning });
@@ -143,6 +155,24 @@ export async function watchConfig(path: string, options: WatchConfigOptions = {}
   let chain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** Old stacks waiting for their requests to finish, by the cut that closes them now. */
+  const draining = new Map<ConfiguredStack, () => void>();
+
+  /** Closes `old` once its requests have finished (or `drainMs` has passed, or the watcher closes). */
+  const retire = (old: ConfiguredStack) => {
+    let cut!: () => void;
+    const now = new Promise<void>((resolve) => {
+      cut = resolve;
+    });
+    draining.set(old, cut);
+    const timer = setTimeout(cut, drainMs);
+    timer.unref();
+    return Promise.race([live.drained(), now]).then(() => {
+      clearTimeout(timer);
+      draining.delete(old);
+      return old.close();
+    });
+  };
 
   const reloadNow = async () => {
     if (closed) return;
@@ -169,8 +199,9 @@ export async function watchConfig(path: string, options: WatchConfigOptions = {}
     const old = current;
     current = next;
     live.swap(next.middleware);
-    await old.close();
     options.onReload?.(next);
+    // In the background: requests still running in the old stack keep its connections.
+    retire(old).catch((error: unknown) => options.onError?.(asError(error)));
   };
   const reload = () => {
     chain = chain.then(reloadNow);
@@ -196,7 +227,9 @@ export async function watchConfig(path: string, options: WatchConfigOptions = {}
       clearTimeout(timer);
       watcher.close();
       await chain;
-      await current.close();
+      const old = [...draining.keys()];
+      for (const cut of draining.values()) cut();
+      await Promise.all([...old.map((stack) => stack.close()), current.close()]);
     },
   };
 }

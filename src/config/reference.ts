@@ -35,6 +35,25 @@ export function renderConfigReference(schema: JsonSchema): string {
     '  An unset variable without a fallback is an error naming the path.',
     '',
   ];
+  out.push(
+    '## A fleet',
+    '',
+    'Replicas of `mcp-perf proxy --config` loading one file share one Redis through its Redis blocks:',
+    '`cache.store.redis` (with `coalesce` and an `l1` memory tier), `rateLimit.store.redis` and',
+    '`concurrencyLimit.shared`. Each block takes `url` (or `cluster.rootNodes`), `prefix`, `timeoutMs`',
+    'and `circuit`; entries of one stack naming the same URL share one connection, closed with the',
+    'stack. A Redis that is away at start is warned about, never fatal: each entry then follows its',
+    '`onStoreError`, or misses for the cache. A complete file: `examples/fleet.yaml`; the whole story:',
+    '[Running a fleet](fleet.md#from-a-config-file).',
+    '',
+    '```yaml',
+    'middleware:',
+    '  - rateLimit: { limit: 200, windowMs: 1s, store: { redis: { url: "${REDIS_URL}" } } }',
+    '  - cache: { store: { redis: { url: "${REDIS_URL}", coalesce: true, l1: { maxEntries: 5000 } } } }',
+    '  - concurrencyLimit: { limit: 16, shared: { redis: { url: "${REDIS_URL}" }, limit: 20 } }',
+    '```',
+    '',
+  );
   const settings = (schema.properties ?? {}) as Record<string, JsonSchema>;
   for (const [name, entry] of Object.entries(settings)) {
     if (entry.type !== 'object') continue;

@@ -14,6 +14,8 @@ import {
   concurrencyLimit,
   methodKey,
   principalKey,
+  SHARED_CONCURRENCY_DEFAULTS,
+  type SharedConcurrencyOptions,
   toolKey,
 } from '../middleware/concurrency/index.js';
 import { METRICS_DEFAULTS, type MetricsOptions, metrics } from '../middleware/metrics/index.js';
@@ -34,6 +36,8 @@ import { MEMORY_STORE_DEFAULTS, memoryStore } from '../stores/memory.js';
 import type { CacheStore } from '../stores/types.js';
 import { approximateTokenCounter } from '../tokens/approximate.js';
 import { exactTokenCounter } from '../tokens/exact.js';
+import { openUnder } from './errors.js';
+import { memoryTier, REMOTE_COALESCE, type RedisConnectionConfig, redisBlock } from './redis-schema.js';
 import {
   duration,
   flag,
@@ -51,9 +55,11 @@ export interface StackContext {
   onClose(close: () => unknown): void;
   /** Reports a problem that does not stop the stack from working (a store not reachable yet). */
   warn(message: string): void;
+  /** Longest wait for a Redis URL to connect while the stack is built, ms. Default {@link REDIS_CONNECT_WAIT_MS}. */
+  readonly redisConnectWaitMs?: number;
 }
 
-/** How long building a stack waits for a Redis store to connect before going on without it (it keeps trying). */
+/** How long building a stack waits for a Redis URL to connect before going on without it (it keeps trying). */
 export const REDIS_CONNECT_WAIT_MS = 5000;
 
 /** One middleware a config can name: its schema fragment and how to build it. */
@@ -156,6 +162,79 @@ const SCOPE = object(
   ['name'],
 );
 
+const SHARED_LIMIT = object(
+  'A limit shared by every replica (needs the redis package): once a request holds its local slots it takes a lease of a semaphore in Redis, waiting while the fleet is full and shed after maxWaitMs. A replica that stops frees its leases after leaseMs.',
+  {
+    redis: redisBlock('Where the semaphore lives.', 'the call fails and onStoreError applies'),
+    limit: integer('Requests running at once across every replica (per key).', 1),
+    name: {
+      description:
+        'The semaphore name: limits with the same Redis prefix and name are one limit, whatever their replica.',
+      type: 'string',
+      minLength: 1,
+      default: SHARED_CONCURRENCY_DEFAULTS.key,
+    },
+    key: {
+      ...REQUEST_KEY,
+      description:
+        'Split the shared limit by key (a semaphore per tool, method or principal); requests without one skip it. Default: one semaphore for all.',
+    },
+    leaseMs: duration(
+      'Lifetime of a lease, renewed every third of it while the request runs (at least 30 ms).',
+      SHARED_CONCURRENCY_DEFAULTS.leaseMs,
+    ),
+    retryMs: duration(
+      'While the fleet is full, how often a waiting request asks again (jittered ±50%).',
+      SHARED_CONCURRENCY_DEFAULTS.retryMs,
+    ),
+    maxWaitMs: duration(
+      'Longest wait for a shared slot before the request is shed. Default: maxQueueWaitMs.',
+    ),
+    onStoreError: oneOfStrings(
+      'When Redis cannot be reached: "allow" runs the request without a shared slot (fail-open), "reject" sheds it (fail-closed).',
+      ['allow', 'reject'],
+      SHARED_CONCURRENCY_DEFAULTS.onStoreError,
+    ),
+  },
+  ['redis', 'limit'],
+);
+
+/** `concurrencyLimit.shared` as a config gives it, durations in milliseconds. */
+interface SharedLimitConfig {
+  redis: RedisConnectionConfig;
+  limit: number;
+  name?: string;
+  key?: string;
+  leaseMs?: number;
+  retryMs?: number;
+  maxWaitMs?: number;
+  onStoreError?: 'allow' | 'reject';
+}
+
+/** The library's `shared` options from a config's, with the semaphore opened on the stack's Redis. */
+async function openSharedLimit(
+  config: SharedLimitConfig,
+  context: StackContext,
+): Promise<SharedConcurrencyOptions> {
+  const { redis, name = SHARED_CONCURRENCY_DEFAULTS.key, key, ...rest } = config;
+  const onStoreError = rest.onStoreError ?? SHARED_CONCURRENCY_DEFAULTS.onStoreError;
+  const semaphore = await openUnder('shared.redis', async () =>
+    (await redisOf(context)).semaphore('concurrencyLimit', onStoreError, redis),
+  );
+  const requestKey = key === undefined ? undefined : REQUEST_KEYS[key]!;
+  return {
+    ...rest,
+    semaphore,
+    key:
+      requestKey === undefined
+        ? name
+        : (ctx) => {
+            const k = requestKey(ctx);
+            return k === undefined ? undefined : `${name}:${k}`;
+          },
+  };
+}
+
 const CONCURRENCY: MiddlewareDefinition = {
   schema: object('Caps requests running at once; queues and then sheds the rest.', {
     limit: integer('Requests allowed at once (one global scope). Not with "scopes".', 1, {
@@ -177,11 +256,16 @@ const CONCURRENCY: MiddlewareDefinition = {
       'Upper bound of the retryAfterMs sent with a shed request.',
       CONCURRENCY_DEFAULTS.maxRetryAfterMs,
     ),
+    shared: SHARED_LIMIT,
   }),
-  create(options) {
-    const scopes = options.scopes as (Record<string, unknown> & { key?: string })[] | undefined;
+  async create(options, context) {
+    const { scopes, shared, ...rest } = options as {
+      scopes?: (Record<string, unknown> & { key?: string })[];
+      shared?: SharedLimitConfig;
+    } & Record<string, unknown>;
     const resolved: ConcurrencyLimitOptions = {
-      ...(options as ConcurrencyLimitOptions),
+      ...(rest as ConcurrencyLimitOptions),
+      ...(shared === undefined ? {} : { shared: await openSharedLimit(shared, context) }),
       ...(scopes === undefined
         ? {}
         : {
@@ -218,20 +302,42 @@ const RATE_LIMIT: MiddlewareDefinition = {
       default: RATE_LIMIT_DEFAULTS.name,
     },
     key: { ...REQUEST_KEY, description: 'The bucket a request draws from. Default: one bucket for all.' },
-    maxKeys: integer('Buckets kept in memory.', 1, { default: RATE_LIMIT_DEFAULTS.maxKeys }),
+    maxKeys: integer('Buckets kept in memory (without a Redis store).', 1, {
+      default: RATE_LIMIT_DEFAULTS.maxKeys,
+    }),
     shedAs: SHED_AS,
     onStoreError: oneOfStrings(
-      'When the store fails: "allow" the request or "deny" it.',
+      'When the store fails (Redis down or late): "allow" the request (fail-open) or "deny" it (fail-closed).',
       ['allow', 'deny'],
-      'allow',
+      RATE_LIMIT_DEFAULTS.onStoreError,
+    ),
+    store: object(
+      'Where the buckets live. Default: memory, private to this process (maxKeys).',
+      {
+        redis: redisBlock(
+          'Buckets in Redis, one bucket space shared by every replica with the same prefix and limit name (needs the redis package); buckets live at `<prefix><name>:rl:<key>`.',
+          'onStoreError applies',
+        ),
+      },
+      ['redis'],
     ),
   }),
-  create(options) {
-    const key = options.key as string | undefined;
-    return rateLimit({
-      ...(options as RateLimitOptions),
+  async create(options, context) {
+    const { key, store, ...rest } = options as {
+      key?: string;
+      store?: { redis: RedisConnectionConfig };
+    } & Record<string, unknown>;
+    const resolved = {
+      ...(rest as RateLimitOptions),
       key: key === undefined ? undefined : REQUEST_KEYS[key],
-    });
+    };
+    if (store === undefined) return rateLimit(resolved);
+    const name = resolved.name ?? RATE_LIMIT_DEFAULTS.name;
+    const onStoreError = resolved.onStoreError ?? RATE_LIMIT_DEFAULTS.onStoreError;
+    const buckets = await openUnder('store.redis', async () =>
+      (await redisOf(context)).rateLimitStore('rateLimit', name, onStoreError, store.redis),
+    );
+    return rateLimit({ ...resolved, store: buckets });
   },
 };
 
@@ -252,10 +358,14 @@ function policy(kind: string, include: readonly string[]): JsonSchema {
   });
 }
 
-/** The store a config names for `owner`, whose memory store defaults to `memoryDefaults`. */
+/**
+ * The store a config names for `owner`, whose memory store defaults to `memoryDefaults`;
+ * `redisExtra` are options only this owner's Redis store takes.
+ */
 function storeSchema(
   owner: string,
   memoryDefaults: { maxEntries: number; maxBytes: number; maxEntrySize: number },
+  redisExtra: Record<string, JsonSchema> = {},
 ): JsonSchema {
   return {
     description: `Where entries live. Default: a bounded memory store private to this ${owner}.`,
@@ -274,29 +384,14 @@ function storeSchema(
       object(
         'A Redis store shared between replicas (needs the redis package).',
         {
-          redis: object(
-            'Redis store settings.',
-            {
-              url: {
-                description: 'A redis:// or rediss:// URL, e.g. "${REDIS_URL}".',
-                type: 'string',
-                pattern: '^rediss?://',
-              },
-              prefix: {
-                description: 'Prefix of every key and of the invalidation channel. Default "mcp-perf:".',
-                type: 'string',
-              },
-              timeoutMs: duration(
-                'Longest wait for one Redis reply; past it the lookup is a miss. Default 50.',
-              ),
-              maxEntrySize: size('Larger entries are refused. Default 1MiB.'),
-              bloom: {
-                description: 'Keep a bloom filter of the keys in Redis to answer sure misses locally.',
-                type: 'boolean',
-              },
+          redis: redisBlock('Redis store settings.', 'the lookup is a miss', {
+            maxEntrySize: size('Larger entries are refused. Default 1MiB.'),
+            bloom: {
+              description: 'Keep a bloom filter of the keys in Redis to answer sure misses locally.',
+              type: 'boolean',
             },
-            ['url'],
-          ),
+            ...redisExtra,
+          }),
         },
         ['redis'],
       ),
@@ -310,34 +405,28 @@ function storeSchema(
  */
 async function openStore(
   owner: string,
-  config: { memory?: object; redis?: object } | undefined,
+  config: { memory?: object; redis?: RedisConnectionConfig } | undefined,
   context: StackContext,
 ): Promise<CacheStore | undefined> {
-  if (config?.memory !== undefined) return memoryStore(config.memory);
-  if (config?.redis === undefined) return undefined;
-  const { redisStore } = await import('../entries/redis.js');
-  const redis = redisStore(config.redis);
-  context.onClose(() => redis.close());
-  // Until connected the store answers every lookup as a miss: wait a little, then go on.
-  let timer: NodeJS.Timeout | undefined;
-  const waited = await Promise.race([
-    redis.ready.then(
-      () => undefined,
-      (error: unknown) => `cannot connect: ${String((error as Error)?.message ?? error)}`,
-    ),
-    new Promise<string>((resolve) => {
-      timer = setTimeout(resolve, REDIS_CONNECT_WAIT_MS, `not connected after ${REDIS_CONNECT_WAIT_MS} ms`);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (waited !== undefined)
-    context.warn(`${owner}: the Redis store is ${waited}; lookups miss until it connects`);
-  return redis;
+  const memory = config?.memory;
+  if (memory !== undefined) return openUnder('store.memory', () => memoryStore(memory));
+  const redis = config?.redis;
+  if (redis === undefined) return undefined;
+  return openUnder('store.redis', async () => (await redisOf(context)).cacheStore(owner, redis));
+}
+
+/** The Redis connections of the stack being built (loading the redis package on first use). */
+async function redisOf(context: StackContext) {
+  const { stackRedis } = await import('./redis-open.js');
+  return stackRedis(context, context.redisConnectWaitMs ?? REDIS_CONNECT_WAIT_MS);
 }
 
 const CACHE: MiddlewareDefinition = {
   schema: object('Caches lists, resource reads, prompts and opted-in tool calls.', {
-    store: storeSchema('cache', MEMORY_STORE_DEFAULTS),
+    store: storeSchema('cache', MEMORY_STORE_DEFAULTS, {
+      coalesce: REMOTE_COALESCE,
+      l1: memoryTier(MEMORY_STORE_DEFAULTS),
+    }),
     ttlMs: duration('Default freshness of an entry.', CACHE_DEFAULTS.ttlMs),
     staleMs: duration('Default stale-while-revalidate window after ttlMs; 0 is off.', CACHE_DEFAULTS.staleMs),
     maxEntryBytes: size('Larger results are not cached.', CACHE_DEFAULTS.maxEntryBytes),
@@ -373,7 +462,7 @@ const CACHE: MiddlewareDefinition = {
   }),
   async create(options, context) {
     const { store: storeConfig, ...rest } = options as {
-      store?: { memory?: object; redis?: object };
+      store?: { memory?: object; redis?: RedisConnectionConfig };
     } & Record<string, unknown>;
     const store = await openStore('cache', storeConfig, context);
     const resolved = rest as CacheOptions & Record<string, CachePolicy | undefined>;
@@ -592,7 +681,7 @@ const TOKEN_BUDGET: MiddlewareDefinition = {
   ),
   async create(options, context) {
     const { store: storeConfig, ...rest } = options as {
-      store?: { memory?: object; redis?: object };
+      store?: { memory?: object; redis?: RedisConnectionConfig };
     } & Record<string, unknown>;
     const store = await openStore('tokenBudget', storeConfig, context);
     const resolved = rest as TokenBudgetOptions;

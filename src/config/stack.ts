@@ -1,14 +1,20 @@
 import type { Middleware } from '../core/types.js';
-import { isInvalidOptionError } from '../errors/index.js';
+import { InvalidOptionError, isInvalidOptionError } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
 import { ConfigError } from './errors.js';
-import { MIDDLEWARE_REGISTRY, type StackContext } from './registry.js';
+import { MIDDLEWARE_REGISTRY, REDIS_CONNECT_WAIT_MS, type StackContext } from './registry.js';
 import { type StackConfig, validateConfig } from './validate.js';
 
 /** Options of {@link createStack}. */
 export interface CreateStackOptions {
   /** Told about problems that do not stop the stack from working, e.g. a Redis store not connected yet. */
   onWarning?: (message: string) => void;
+  /**
+   * Longest wait for each Redis URL the config names to connect, in ms; past it the stack
+   * is built anyway (with a warning) and the connection keeps trying in the background.
+   * Default {@link REDIS_CONNECT_WAIT_MS}.
+   */
+  redisConnectWaitMs?: number;
 }
 
 /** A middleware stack built from a config. */
@@ -19,7 +25,7 @@ export interface ConfiguredStack {
   readonly config: StackConfig;
   /** The first middleware built from the entry `name` (e.g. `metrics`), if the config has one. */
   find(name: string): Middleware | undefined;
-  /** Closes what the stack opened (a Redis store's connections). Safe to call twice. */
+  /** Closes what the stack opened (its Redis stores, then their connections). Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -42,11 +48,21 @@ export async function createStack(
   config: StackConfig | unknown,
   options: CreateStackOptions = {},
 ): Promise<ConfiguredStack> {
+  const redisConnectWaitMs = options.redisConnectWaitMs ?? REDIS_CONNECT_WAIT_MS;
+  if (typeof redisConnectWaitMs !== 'number' || !(redisConnectWaitMs >= 0)) {
+    throw new InvalidOptionError(
+      'createStack',
+      'redisConnectWaitMs',
+      'a number of ms ≥ 0',
+      redisConnectWaitMs,
+    );
+  }
   const validated = isStackConfig(config) ? config : validateConfig(config);
   const closers: (() => unknown)[] = [];
   const context: StackContext = {
     onClose: (close) => void closers.push(close),
     warn: (message) => options.onWarning?.(message),
+    redisConnectWaitMs,
   };
   const middleware: Middleware[] = [];
   let closed: Promise<void> | undefined;

@@ -25,6 +25,11 @@ export interface SwitchableStack extends MiddlewareObject {
    * old stack.
    */
   swap(layers: readonly Middleware[]): readonly Middleware[];
+  /**
+   * Settles once no request is running in a stack that was swapped out, so what those
+   * stacks opened (Redis connections) can be closed without failing them.
+   */
+  drained(): Promise<void>;
 }
 
 interface Generation {
@@ -33,11 +38,31 @@ interface Generation {
   readonly stacks: WeakMap<Connection, MethodStacks>;
   readonly callerHooks: readonly NotificationHook[];
   readonly handlerHooks: readonly NotificationHook[];
+  /** Requests running in this stack now. */
+  running: number;
+  /** Counts a request of this stack out, passing its reply or error on (made once per stack). */
+  readonly done: (reply: Reply) => Reply;
+  readonly failed: (error: unknown) => never;
 }
 
-function generation(layers: readonly Middleware[]): Generation {
+function generation(layers: readonly Middleware[], finished: (gen: Generation) => void): Generation {
   const hooks = layers.map(notificationHookOf).filter((h): h is NotificationHook => h !== undefined);
-  return { layers, stacks: new WeakMap(), callerHooks: hooks, handlerHooks: hooks.slice().reverse() };
+  const gen: Generation = {
+    layers,
+    stacks: new WeakMap(),
+    callerHooks: hooks,
+    handlerHooks: hooks.slice().reverse(),
+    running: 0,
+    done: (reply) => {
+      finished(gen);
+      return reply;
+    },
+    failed: (error) => {
+      finished(gen);
+      throw error;
+    },
+  };
+  return gen;
 }
 
 function stacksOf(current: Generation, connection: Connection): MethodStacks {
@@ -64,7 +89,16 @@ function stacksOf(current: Generation, connection: Connection): MethodStacks {
  * ```
  */
 export function switchableStack(initial: readonly Middleware[]): SwitchableStack {
-  let current = generation(initial);
+  /** Swapped-out stacks with requests still running, and who waits for them to finish. */
+  const retired = new Set<Generation>();
+  let onDrained: (() => void)[] = [];
+  const finished = (gen: Generation) => {
+    if (--gen.running !== 0 || !retired.delete(gen) || retired.size !== 0) return;
+    const waiting = onDrained;
+    onDrained = [];
+    for (const resolve of waiting) resolve();
+  };
+  let current = generation(initial, finished);
   const attached = new Map<Connection, (() => void)[]>();
 
   const attachAll = (connection: Connection, layers: readonly Middleware[]): (() => void)[] => {
@@ -97,8 +131,17 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
       return current.layers;
     },
     request: function switchableRequest(ctx: RequestContext, next: Next): Promise<Reply> {
+      const gen = current;
       const connection = ctx.connection;
-      return stacksOf(current, connection).for(ctx.method, connection)(ctx, next);
+      gen.running++;
+      let reply: Promise<Reply>;
+      try {
+        reply = stacksOf(gen, connection).for(ctx.method, connection)(ctx, next);
+      } catch (error) {
+        finished(gen);
+        throw error;
+      }
+      return reply.then(gen.done, gen.failed);
     },
     // Handled when a layer of the current stack handles it; a swap asks again.
     handles(method: string, connection: Connection): boolean {
@@ -137,13 +180,20 @@ export function switchableStack(initial: readonly Middleware[]): SwitchableStack
     },
     swap(layers: readonly Middleware[]) {
       const old = current;
-      current = generation(layers);
+      current = generation(layers, finished);
+      if (old.running !== 0) retired.add(old);
       for (const [connection, detachers] of attached) {
         attached.set(connection, attachAll(connection, layers));
         detachAll(connection, detachers);
         connection.restack?.();
       }
       return old.layers;
+    },
+    drained() {
+      if (retired.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        onDrained.push(resolve);
+      });
     },
   };
   return brandMiddleware(instance, 'switchable');

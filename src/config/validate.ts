@@ -82,7 +82,8 @@ function normalize(value: unknown, schema: JsonSchema, root: JsonSchema): unknow
   }
   if (typeof value !== 'object' || value === null) return value;
   const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
-  if (branches !== undefined) {
+  // Alternatives beside properties only constrain which of them are given.
+  if (branches !== undefined && schema.properties === undefined) {
     const branch = branches.find((b) => b.type === 'object' && fitsProperties(value, b));
     return branch === undefined ? value : normalize(value, branch, root);
   }
@@ -126,9 +127,15 @@ function pruneBranches(errors: readonly ErrorObject[], data: unknown): ErrorObje
     const prefix = `${alt.schemaPath}/`;
     let kept = 0;
     for (const e of errors) {
-      if (!e.schemaPath.startsWith(prefix) || !e.instancePath.startsWith(alt.instancePath)) continue;
-      if (e.schemaPath.startsWith(`${prefix}${chosen}/`)) kept++;
-      else drop.add(e);
+      if (!e.instancePath.startsWith(alt.instancePath)) continue;
+      if (e.schemaPath.startsWith(prefix)) {
+        if (e.schemaPath.startsWith(`${prefix}${chosen}/`)) kept++;
+        else drop.add(e);
+      } else if (chosen >= 0 && e.schemaPath.startsWith('#/$defs/') && e.instancePath !== alt.instancePath) {
+        // A shared definition (a duration inside the chosen object form) reports its own
+        // schema path; it still explains why that form failed.
+        kept++;
+      }
     }
     if (kept !== 0) drop.add(alt);
   }
@@ -183,6 +190,14 @@ function describeErrors(errors: readonly ErrorObject[], data: unknown): ConfigIs
         path,
         `expected ${String((error.params as { type: string | string[] }).type).replace(',', ' or ')}, got ${show(got)}`,
       );
+    } else if (error.keyword === 'oneOf' && Array.isArray(error.params.passingSchemas)) {
+      add(path, `give only one of ${branchKeys(error.schema).join(', ')}, got ${show(got)}`);
+    } else if (
+      error.keyword === 'oneOf' &&
+      (error.schema as JsonSchema[]).every((b) => b.type === undefined)
+    ) {
+      // Alternatives that only say which key is given (url or cluster).
+      add(path, `give one of ${branchKeys(error.schema).join(', ')}, got ${show(got)}`);
     } else if (error.keyword === 'oneOf' || error.keyword === 'anyOf') {
       add(path, `does not match any allowed form${describeBranches(error.schema)}, got ${show(got)}`);
     } else {
@@ -193,9 +208,14 @@ function describeErrors(errors: readonly ErrorObject[], data: unknown): ConfigIs
 }
 
 function describeBranches(branches: unknown): string {
-  if (!Array.isArray(branches)) return '';
-  const keys = branches.flatMap((b: JsonSchema) => (b.required as string[] | undefined) ?? []);
+  const keys = branchKeys(branches);
   return keys.length === 0 ? '' : ` (an object with one of: ${keys.join(', ')})`;
+}
+
+/** The keys that tell alternatives apart (each one's `required`). */
+function branchKeys(branches: unknown): string[] {
+  if (!Array.isArray(branches)) return [];
+  return branches.flatMap((b: JsonSchema) => (b.required as string[] | undefined) ?? []);
 }
 
 function known(schema: unknown): string {

@@ -62,6 +62,30 @@ describe('switchableStack', () => {
     assert.equal(log.at(-1), 'b:detach', 'closing the connection detaches the current layers');
   });
 
+  it('tells when the requests of swapped-out stacks have finished', async () => {
+    const gate = deferred();
+    const live = switchableStack([]);
+    const pair = await connectPair({ server: [live], counting: { gate: () => gate.promise } });
+    try {
+      await live.drained();
+      const held = pair.client.callTool({ name: 'gate', arguments: {} });
+      while (pair.counts.gate === undefined) await new Promise((r) => setTimeout(r, 5));
+      live.swap([]);
+      let drained = false;
+      const waiting = live.drained().then(() => {
+        drained = true;
+      });
+      await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      assert.equal(drained, false, 'a request of the new stack does not count, the old one runs');
+      gate.resolve();
+      await held;
+      await waiting;
+      assert.equal(drained, true);
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('passes notifications through the current hooks, and drops what a hook drops', async () => {
     const log: string[] = [];
     const drop: MiddlewareObject = {

@@ -162,7 +162,7 @@ describe('validateConfig', () => {
   it('reports a store of the form it evidently meant, or that it matches no form', () => {
     assert.equal(
       only('middleware:\n  - cache: { store: { redis: {} } }\n'),
-      'middleware[0].cache.store.redis.url: is required',
+      'middleware[0].cache.store.redis: give one of url, cluster, got {}',
     );
     assert.equal(
       only('middleware:\n  - cache: { store: { redis: { url: "http://x" } } }\n'),
@@ -175,6 +175,11 @@ describe('validateConfig', () => {
     assert.equal(
       only('middleware:\n  - concurrencyLimit: { adaptive: { min: 0 } }\n'),
       'middleware[0].concurrencyLimit.adaptive.min: must be >= 1, got 0',
+    );
+    // A duration is a shared definition: its error alone explains the form that failed.
+    assert.equal(
+      only('middleware:\n  - concurrencyLimit: { adaptive: { windowMs: soon } }\n'),
+      'middleware[0].concurrencyLimit.adaptive.windowMs: expected a non-negative duration (milliseconds, or e.g. "250ms", "5m"), got "soon"',
     );
   });
 
