@@ -64,13 +64,17 @@ describe('switchableStack', () => {
 
   it('tells when the requests of swapped-out stacks have finished', async () => {
     const gate = deferred();
-    const live = switchableStack([]);
+    // A stack none of whose layers handles a request never holds it: each has one that does.
+    const pass: Middleware = function pass(_ctx, next) {
+      return next();
+    };
+    const live = switchableStack([pass]);
     const pair = await connectPair({ server: [live], counting: { gate: () => gate.promise } });
     try {
       await live.drained();
       const held = pair.client.callTool({ name: 'gate', arguments: {} });
       while (pair.counts.gate === undefined) await new Promise((r) => setTimeout(r, 5));
-      live.swap([]);
+      live.swap([pass]);
       let drained = false;
       const waiting = live.drained().then(() => {
         drained = true;
