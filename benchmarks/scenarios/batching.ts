@@ -10,7 +10,11 @@
  *   One operation is the 64 calls.
  * - `batching.lone.http`: one call at a time over Streamable HTTP: bare SDK vs
  *   `batching()` on both ends with `maxWaitMs: 0` (negotiated, but a lone request goes out
- *   plain after one turn of the event loop). Its latency must stay within 5%.
+ *   at once, plain). Its latency must stay within 5%.
+ * - `batching.lone.inmemory`: the same in memory, where nothing hides a cost of the
+ *   batching path: `batching()` on both ends with request batching off (`requests: false`)
+ *   vs negotiated with `maxWaitMs: 0`. Any hop, allocation or check a lone request pays
+ *   for batching shows here.
  */
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -26,7 +30,7 @@ import {
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import type { ScenarioSet } from '../harness/types.js';
+import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 
 /** Concurrent callers of the burst scenarios. */
 export const BATCH_CALLERS = 64;
@@ -54,6 +58,22 @@ async function connectHttpPair(withBatching: boolean): Promise<HttpConnected> {
       await client.close();
       await hosted.close();
     },
+  };
+}
+
+/**
+ * An in-memory pair with `batching()` on both ends: request batching negotiated (maxWaitMs 0)
+ * when `negotiated`, or `requests: false` on both ends (the same stack, never batching).
+ */
+function inMemoryLone(negotiated: boolean): Variant<Connected> {
+  const options = negotiated ? { requests: { maxWaitMs: 0 } } : { requests: false };
+  return {
+    setup: () =>
+      connectInMemory(withMiddleware(createSlowServer(), [batching(options)]), [batching(options)]),
+    run: async (c) => {
+      await c.client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+    },
+    teardown: (c) => c.close(),
   };
 }
 
@@ -146,7 +166,17 @@ export const batchingScenarios: ScenarioSet = {
       'one tools/call at a time over Streamable HTTP: bare SDK vs batching() on both ends, maxWaitMs 0',
     baseline: httpLone(false),
     candidate: httpLone(true),
-    rounds: 12,
-    timePerRoundMs: 200,
+    rounds: 60,
+    warmupRounds: 5,
+    timePerRoundMs: 40,
+    gc: false,
+  },
+  'batching.lone.inmemory': {
+    kind: 'compare',
+    description:
+      'one tools/call at a time in memory: batching() on both ends with request batching off vs negotiated, maxWaitMs 0',
+    baseline: inMemoryLone(false),
+    candidate: inMemoryLone(true),
+    ...FINE_INTERLEAVE,
   },
 };

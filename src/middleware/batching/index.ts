@@ -6,8 +6,9 @@
  *   for up to `maxWaitMs` (or until `maxBatchSize` distinct inputs) and handed to its `run`
  *   once. Identical inputs share one item; each caller gets its own result or error.
  * - **Request batching** between two mcp-perf peers: a client collects the requests issued
- *   in the same turn of the event loop (or within `maxWaitMs`) and sends them as one
- *   {@link BATCH_METHOD} request; the server runs each through its whole stack and answers
+ *   together (with `maxWaitMs` 0, those issued in the same turn of the event loop while the
+ *   turn's first request, sent at once, is awaited; else those within `maxWaitMs`) and
+ *   sends them as one {@link BATCH_METHOD} request; the server runs each through its whole stack and answers
  *   them together. Agreed in the handshake; with a peer that does not agree, every request
  *   goes out on its own, exactly as without batching.
  * - **Write coalescing** for stream transports lives beside it: {@link coalesceWrites}.
@@ -128,9 +129,10 @@ export interface RequestBatchingOptions {
    */
   maxBatchSize?: number;
   /**
-   * Client: how long the first request waits for others, in milliseconds; `0` collects
-   * the requests issued in the same turn of the event loop. A lone request goes out on
-   * its own, as a plain request. Default 0.
+   * Client: how long the first request waits for others, in milliseconds. `0` waits for
+   * nothing: the first request of a turn of the event loop goes out at once, plain, and the
+   * requests issued in the same turn while it is awaited leave together at the end of the
+   * turn. A request that ends up alone always goes out plain. Default 0.
    */
   maxWaitMs?: number;
   /** Server: requests from batches running at once on one connection; a batch beyond it is refused. Default 256. */
@@ -199,7 +201,15 @@ interface ClientState {
   /** The server's acceptance: batching is on for this connection. */
   accepted: BatchCapability | undefined;
   queue: Queued[];
-  timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  /** The `maxWaitMs` timer of the queue (maxWaitMs > 0). */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The end of this turn is scheduled (maxWaitMs 0): it flushes the queue and forgets {@link atOnce}. */
+  turnEndScheduled: boolean;
+  /**
+   * maxWaitMs 0: the answer of the request this turn sent at once, while it is awaited.
+   * A request finding it set joins the queue; one finding it unset goes at once.
+   */
+  atOnce: Promise<Reply> | undefined;
   /** Requests sent inside a batch whose answer has not come, by id. */
   inBatch: Set<RequestId>;
 }
@@ -302,6 +312,8 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     maxBatchSize: requests.maxBatchSize,
   };
 
+  /** maxWaitMs 0: the first request of a turn goes at once (see sendAtOnce). */
+  const immediate = requests?.maxWaitMs === 0;
   const clients = new WeakMap<Connection, ClientState>();
   const servers = new WeakMap<Connection, ServerState>();
 
@@ -338,6 +350,8 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         accepted: undefined,
         queue: [],
         timer: undefined,
+        turnEndScheduled: false,
+        atOnce: undefined,
         inBatch: new Set(),
       };
       clients.set(connection, state);
@@ -345,32 +359,61 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     return state;
   }
 
+  /**
+   * maxWaitMs 0: the first request of a turn goes out at once, plain, as without batching:
+   * a lone request waits for nothing. Requests issued while it is awaited in the same turn
+   * are the burst it leads; they wait for the end of the turn and leave together.
+   */
+  function sendAtOnce(state: ClientState, next: Next): Promise<Reply> {
+    const reply = next();
+    state.atOnce = reply;
+    const answered = () => {
+      if (state.atOnce === reply) state.atOnce = undefined;
+    };
+    reply.then(answered, answered);
+    scheduleTurnEnd(state);
+    return reply;
+  }
+
   function enqueue(state: ClientState, ctx: RequestContext, next: Next): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       state.queue.push({ ctx, next, resolve, reject });
-      if (state.queue.length >= (state.accepted as BatchCapability).maxBatchSize) flushQueue(state);
-      else if (state.timer === undefined) {
-        const wait = (requests as Required<RequestBatchingOptions>).maxWaitMs;
-        state.timer = wait === 0 ? setImmediate(flushQueue, state) : setTimeout(flushQueue, wait, state);
-      }
+      if (state.queue.length >= (state.accepted as BatchCapability).maxBatchSize) return flushQueue(state);
+      const wait = (requests as Required<RequestBatchingOptions>).maxWaitMs;
+      if (wait === 0) scheduleTurnEnd(state);
+      else if (state.timer === undefined) state.timer = setTimeout(flushQueue, wait, state);
     });
+  }
+
+  function scheduleTurnEnd(state: ClientState): void {
+    if (state.turnEndScheduled) return;
+    state.turnEndScheduled = true;
+    // After every promise job queued so far: the requests a caller issues together (each
+    // after the same awaits) are all in the queue by then.
+    process.nextTick(turnEnd, state);
+  }
+
+  function turnEnd(state: ClientState): void {
+    state.turnEndScheduled = false;
+    state.atOnce = undefined;
+    if (state.queue.length !== 0) flushQueue(state);
   }
 
   function flushQueue(state: ClientState): void {
     if (state.timer !== undefined) {
-      if ((requests as Required<RequestBatchingOptions>).maxWaitMs === 0)
-        clearImmediate(state.timer as never);
-      else clearTimeout(state.timer as never);
+      clearTimeout(state.timer);
       state.timer = undefined;
     }
     const queue = state.queue;
-    state.queue = [];
-    const live: Queued[] = [];
-    for (const item of queue) {
-      // A request cancelled while it waited leaves the batch: it is never sent.
-      if (item.ctx.cancelled) item.reject(new CancelledError());
-      else live.push(item);
+    if (queue.length === 1) {
+      // Alone in its turn: it goes out plain, as it would without batching.
+      const item = queue[0] as Queued;
+      queue.length = 0;
+      return item.ctx.cancelled ? item.reject(new CancelledError()) : sendAlone(item);
     }
+    state.queue = [];
+    // A request cancelled while it waited leaves the batch: it is never sent.
+    const live = queue.filter(stillWanted);
     if (live.length === 1) return sendAlone(live[0] as Queued);
     if (live.length !== 0) sendBatch(state, live);
   }
@@ -538,7 +581,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         }
         const state = clients.get(ctx.connection);
         if (state?.accepted === undefined) return next();
-        return enqueue(state, ctx, next);
+        return immediate && state.atOnce === undefined ? sendAtOnce(state, next) : enqueue(state, ctx, next);
       }
       switch (method) {
         case 'tools/call': {
@@ -682,6 +725,13 @@ function resourceReply(outcome: unknown): Reply {
     return { result: outcome as JsonObject };
   }
   throw new Error('batching: a resource batch result must be an object or an Error');
+}
+
+/** False for a queued request cancelled while it waited, which is answered here and never sent. */
+function stillWanted(item: Queued): boolean {
+  if (!item.ctx.cancelled) return true;
+  item.reject(new CancelledError());
+  return false;
 }
 
 /** A request id as a map key that keeps `1` and `"1"` apart. */

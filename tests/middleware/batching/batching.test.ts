@@ -275,34 +275,41 @@ describe('batching: requests between two mcp-perf peers (SDK v1, legacy era)', (
     );
     p.recorder.sent.length = 0;
     const results = await Promise.all([
+      p.client.callTool({ name: 'echo', arguments: { text: 'first' } }),
       p.client.callTool({ name: 'echo', arguments: { text: 'a' } }),
       p.client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }),
       p.client.readResource({ uri: 'file:///readme.txt' }),
     ]);
-    assert.equal(textOf(results[0]), 'a');
-    assert.equal(textOf(results[1]), '3');
-    assert.equal((results[2] as { contents: { text: string }[] }).contents[0]?.text, 'hello');
+    assert.equal(textOf(results[0]), 'first');
+    assert.equal(textOf(results[1]), 'a');
+    assert.equal(textOf(results[2]), '3');
+    assert.equal((results[3] as { contents: { text: string }[] }).contents[0]?.text, 'hello');
     const sent = p.recorder.sent.map((s) => s.message as { method?: string; params?: JsonObject });
     assert.deepEqual(
       sent.map((m) => m.method),
-      [BATCH_METHOD],
+      ['tools/call', BATCH_METHOD],
+      'the first request of the turn goes at once, the ones issued while it is awaited follow as one batch',
     );
-    const inner = sent[0]?.params?.requests as { id: number; method: string }[];
+    assert.equal(sent[0]?.params?.requests, undefined);
+    const inner = sent[1]?.params?.requests as { id: number; method: string }[];
     assert.deepEqual(
       inner.map((r) => r.method),
       ['tools/call', 'tools/call', 'resources/read'],
     );
-    assert.equal(counter.counts['tools/call'], 2, 'each request crossed the server stack on its own');
-    assert.equal(p.counts.echo, 1);
+    assert.equal(counter.counts['tools/call'], 3, 'each request crossed the server stack on its own');
+    assert.equal(p.counts.echo, 2);
     assert.equal(client.stats().requestBatchesSent, 1);
+    assert.equal(client.stats().requestsBatched, 3);
     assert.equal(server.stats().requestsUnbatched, 3);
-    // A lone request goes out plain.
+    // A lone request goes out plain, and so do requests awaited one after another.
     p.recorder.sent.length = 0;
     await p.client.callTool({ name: 'echo', arguments: { text: 'solo' } });
+    await p.client.callTool({ name: 'echo', arguments: { text: 'then' } });
     assert.deepEqual(
       p.recorder.sent.map((s) => (s.message as { method: string }).method),
-      ['tools/call'],
+      ['tools/call', 'tools/call'],
     );
+    assert.equal(client.stats().requestBatchesSent, 1);
     await p.close();
   });
 

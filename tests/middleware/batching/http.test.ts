@@ -38,7 +38,11 @@ describe('request batching over Streamable HTTP', () => {
         }),
       ]);
       assert.deepEqual(results.map(textOf), ['a', 'b', 'c', 'd', 'done 2']);
-      assert.deepEqual(posts, [BATCH_METHOD], 'one POST carried the five calls');
+      assert.deepEqual(
+        posts,
+        ['tools/call', BATCH_METHOD],
+        'the first call went at once, one POST carried the four issued while it was awaited',
+      );
       assert.equal(counts.echo, 4);
       assert.deepEqual(progress, ['1/2', '2/2']);
       assert.deepEqual(errors, []);

@@ -106,7 +106,8 @@ for (const era of ['legacy', 'modern'] as const) {
       try {
         p.recorder.sent.length = 0;
         const seen: number[] = [];
-        const [a, b, c] = await Promise.all([
+        const [first, a, b, c] = await Promise.all([
+          p.client.callTool({ name: 'echo', arguments: { text: 'first' } }),
           p.client.callTool({ name: 'echo', arguments: { text: 'a' } }),
           p.client.callTool({ name: 'add', arguments: { a: 2, b: 3 } }),
           p.client.callTool(
@@ -114,12 +115,13 @@ for (const era of ['legacy', 'modern'] as const) {
             { onprogress: (e) => seen.push(e.progress) },
           ),
         ]);
+        assert.equal(textOf(first), 'first');
         assert.equal(textOf(a), 'a');
         assert.equal(textOf(b), '5');
         assert.equal(textOf(c), 'done 2');
         assert.deepEqual(seen, [1, 2]);
         const methods = p.recorder.sent.map((s) => (s.message as { method?: string }).method);
-        assert.deepEqual(methods, [BATCH_METHOD]);
+        assert.deepEqual(methods, ['tools/call', BATCH_METHOD]);
         assert.equal(server.stats().requestsUnbatched, 3);
         assert.ok(p.eras.length > 0 && p.eras.every((e) => e === era), p.eras.join());
       } finally {
