@@ -442,6 +442,13 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
           },
     );
     for (const m of messages) state.inBatch.add(m.id);
+    // Cancelling one request of a sent batch cancels it on the server by its own id, in
+    // either era: the caller's `notifications/cancelled` (legacy, or modern over a stream
+    // transport) has nothing of its own to follow on the wire, and the per-request signal
+    // of modern Streamable HTTP would close the whole batch's stream.
+    for (const { ctx } of items) {
+      ctx.signal.addEventListener('abort', () => cancelInBatch(state, ctx), { once: true });
+    }
     requestCounters.sent++;
     requestCounters.batched += items.length;
     const started = now();
@@ -491,6 +498,19 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         done(asError(error).message);
         for (const item of items) item.reject(error);
       },
+    );
+  }
+
+  function cancelInBatch(state: ClientState, ctx: RequestContext): void {
+    if (!state.inBatch.delete(ctx.id)) return;
+    const reason = (ctx.signal.reason as Error | undefined)?.message ?? 'cancelled by the caller';
+    ctx.connection.notify(
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: withCallerEnvelope(ctx, { requestId: ctx.id, reason }),
+      },
+      'handler',
     );
   }
 
@@ -610,19 +630,6 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     early: passesThrough(function batchingEarly(_ctx, next) {
       return next();
     }),
-    notification: function batchingNotification(nctx) {
-      // A request sent inside a batch is with the peer, but the pipeline never sent it on
-      // its own: a caller's cancellation of it is forwarded here (legacy era; a modern
-      // peer learns of it from the request signal of the batch's own transport stream).
-      if (nctx.from !== 'caller' || nctx.message.method !== 'notifications/cancelled') return undefined;
-      const connection = nctx.connection;
-      if (connection.side !== 'client') return undefined;
-      const state = clients.get(connection);
-      const id = nctx.message.params?.requestId as RequestId | undefined;
-      if (state === undefined || id === undefined || !state.inBatch.has(id)) return undefined;
-      if (connection.session.era !== 'modern') connection.notify(nctx.message, 'handler');
-      return undefined;
-    },
     stats: () => ({
       batches: counters.batches,
       items: counters.items,

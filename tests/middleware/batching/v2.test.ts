@@ -13,16 +13,18 @@ import {
   withMiddleware,
   wrapTransport,
 } from '../../../src/index.js';
-import type { Counts } from '../../helpers/servers.js';
+import { type Counts, deferred } from '../../helpers/servers.js';
 import { createCountingServerV2, MODERN_AND_LEGACY_VERSIONS } from '../../helpers/servers-v2.js';
 import { RecordingTransport, textOf } from '../../helpers/stacks.js';
+import { cancelOneOfABatch } from './cancel-one.js';
 
 const MODERN = '2026-07-28';
 
 /** A v2 counting server with a `lookup` tool, batched by `server` when it has a handler. */
-function serverV2(counts: Counts, modern: boolean) {
+function serverV2(counts: Counts, modern: boolean, gate?: () => Promise<void>) {
   const { server } = createCountingServerV2({
     counts,
+    gate,
     serverOptions: modern ? { supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS } : undefined,
   });
   server.registerTool('lookup', { inputSchema: z.object({ id: z.string() }) }, async ({ id }) => {
@@ -33,7 +35,12 @@ function serverV2(counts: Counts, modern: boolean) {
 }
 
 /** A v2 pair in the given era, the server stack wrapping its transport, the client's wire recorded. */
-async function pairV2(era: 'legacy' | 'modern', server: Middleware[], client: Middleware[]) {
+async function pairV2(
+  era: 'legacy' | 'modern',
+  server: Middleware[],
+  client: Middleware[],
+  gate?: () => Promise<void>,
+) {
   const counts: Counts = {};
   const eras: string[] = [];
   const spy: Middleware = async function eraSpy(ctx, next) {
@@ -44,10 +51,10 @@ async function pairV2(era: 'legacy' | 'modern', server: Middleware[], client: Mi
   const wrapped = wrapTransport(serverSide, [...server, spy], { side: 'server' });
   let close: () => Promise<void>;
   if (era === 'modern') {
-    const handle = serveStdio(() => serverV2(counts, true), { transport: wrapped });
+    const handle = serveStdio(() => serverV2(counts, true, gate), { transport: wrapped });
     close = () => handle.close();
   } else {
-    const mcp = serverV2(counts, false);
+    const mcp = serverV2(counts, false, gate);
     await mcp.connect(wrapped);
     close = () => mcp.close();
   }
@@ -125,6 +132,25 @@ for (const era of ['legacy', 'modern'] as const) {
         assert.equal(server.stats().requestsUnbatched, 3);
         assert.ok(p.eras.length > 0 && p.eras.every((e) => e === era), p.eras.join());
       } finally {
+        await p.close();
+      }
+    });
+
+    it('cancelling one request of a sent batch reaches the server for that request alone', async () => {
+      const gate = deferred();
+      const client = batching();
+      const p = await pairV2(era, [batching()], [client], () => gate.promise);
+      try {
+        await cancelOneOfABatch(
+          (name, args, signal) => p.client.callTool({ name, arguments: args }, { signal }),
+          { recorder: p.recorder, counts: p.counts, gate, client },
+        );
+        assert.ok(
+          p.eras.every((e) => e === era),
+          p.eras.join(),
+        );
+      } finally {
+        gate.resolve();
         await p.close();
       }
     });
