@@ -15,22 +15,32 @@
  *   batching path: `batching()` on both ends with request batching off (`requests: false`)
  *   vs negotiated with `maxWaitMs: 0`. Any hop, allocation or check a lone request pays
  *   for batching shows here.
+ * - `batching.coalesce-64.stdio`: 64 concurrent `tools/call`s of `echo` to a child process
+ *   over stdio, both ends without write coalescing vs both with it (the server's
+ *   `StdioServerTransport` on `coalesceWrites(process.stdout)`, the client a
+ *   `CodecClientTransport` with `codec: false`, which speaks the SDK's stdio, and
+ *   `coalesceWrites` off or on). One operation is the 64 calls.
+ * - `batching.coalesce-lone.stdio`: the same pair, one call at a time: what coalescing
+ *   costs a request that has nothing to share its write with.
  */
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type BatchingMiddleware, batching, type JsonObject, withMiddleware } from 'mcp-perf';
+import { CodecClientTransport } from 'mcp-perf/codec';
 import { z } from 'zod';
 import {
   burn,
   type Connected,
+  childEnvironment,
   connectInMemory,
   createSlowServer,
   type HostedHttp,
+  SLOW_SERVER_SCRIPT,
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
+import { FINE_INTERLEAVE, type ScenarioSet, STDIO_INTERLEAVE } from '../harness/types.js';
 
 /** Concurrent callers of the burst scenarios. */
 export const BATCH_CALLERS = 64;
@@ -70,9 +80,7 @@ function inMemoryLone(negotiated: boolean): Variant<Connected> {
   return {
     setup: () =>
       connectInMemory(withMiddleware(createSlowServer(), [batching(options)]), [batching(options)]),
-    run: async (c) => {
-      await c.client.callTool({ name: 'echo', arguments: { text: 'hello' } });
-    },
+    run: (c) => lone(c.client),
     teardown: (c) => c.close(),
   };
 }
@@ -92,12 +100,38 @@ function httpBurst(withBatching: boolean): Variant<HttpConnected> {
   };
 }
 
+async function lone(client: Client): Promise<void> {
+  await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+}
+
 function httpLone(withBatching: boolean): Variant<HttpConnected> {
   return {
     setup: () => connectHttpPair(withBatching),
-    run: async (c) => {
-      await c.client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+    run: (c) => lone(c.client),
+    teardown: (c) => c.close(),
+  };
+}
+
+/** A client to the fixture server over stdio, with write coalescing on both ends or on neither. */
+async function connectStdioCoalescing(coalesce: boolean): Promise<Connected> {
+  const transport = new CodecClientTransport(
+    {
+      command: process.execPath,
+      args: ['--import', 'tsx', SLOW_SERVER_SCRIPT, ...(coalesce ? ['--coalesce'] : [])],
+      env: childEnvironment(),
+      stderr: 'inherit',
     },
+    { codec: false, coalesceWrites: coalesce },
+  );
+  const client = new Client({ name: 'mcp-perf-bench', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, close: () => client.close() };
+}
+
+function stdioCoalescing(coalesce: boolean, calls: number): Variant<Connected> {
+  return {
+    setup: () => connectStdioCoalescing(coalesce),
+    run: calls === 1 ? (c) => lone(c.client) : (c) => burst(c.client),
     teardown: (c) => c.close(),
   };
 }
@@ -178,5 +212,23 @@ export const batchingScenarios: ScenarioSet = {
     baseline: inMemoryLone(false),
     candidate: inMemoryLone(true),
     ...FINE_INTERLEAVE,
+  },
+  'batching.coalesce-64.stdio': {
+    kind: 'compare',
+    description: `${BATCH_CALLERS} concurrent tools/call to a stdio child process: no write coalescing vs coalesceWrites on both ends`,
+    baseline: stdioCoalescing(false, BATCH_CALLERS),
+    candidate: stdioCoalescing(true, BATCH_CALLERS),
+    rounds: 60,
+    warmupRounds: 5,
+    timePerRoundMs: 80,
+    gc: false,
+  },
+  'batching.coalesce-lone.stdio': {
+    kind: 'compare',
+    description:
+      'one tools/call at a time to a stdio child process: no write coalescing vs coalesceWrites on both ends',
+    baseline: stdioCoalescing(false, 1),
+    candidate: stdioCoalescing(true, 1),
+    ...STDIO_INTERLEAVE,
   },
 };
