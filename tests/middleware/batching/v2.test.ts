@@ -40,6 +40,7 @@ async function pairV2(
   server: Middleware[],
   client: Middleware[],
   gate?: () => Promise<void>,
+  perRequestStream = false,
 ) {
   const counts: Counts = {};
   const eras: string[] = [];
@@ -65,7 +66,9 @@ async function pairV2(
       : undefined,
   );
   withMiddleware(c, client);
-  const recorder = new RecordingTransport(clientSide);
+  const recorder = perRequestStream
+    ? new PerRequestStreamRecorder(clientSide)
+    : new RecordingTransport(clientSide);
   await c.connect(recorder);
   return {
     client: c,
@@ -77,6 +80,17 @@ async function pairV2(
       await close();
     },
   };
+}
+
+/**
+ * A recorder that says it gives each request a stream of its own (as Streamable HTTP does):
+ * a modern-era SDK v2 client then cancels a request by aborting its send's `requestSignal`
+ * instead of sending `notifications/cancelled`.
+ */
+class PerRequestStreamRecorder extends RecordingTransport {
+  get hasPerRequestStream(): boolean {
+    return true;
+  }
 }
 
 const lookup = (runs: unknown[][]) => ({
@@ -136,24 +150,27 @@ for (const era of ['legacy', 'modern'] as const) {
       }
     });
 
-    it('cancelling one request of a sent batch reaches the server for that request alone', async () => {
-      const gate = deferred();
-      const client = batching();
-      const p = await pairV2(era, [batching()], [client], () => gate.promise);
-      try {
-        await cancelOneOfABatch(
-          (name, args, signal) => p.client.callTool({ name, arguments: args }, { signal }),
-          { recorder: p.recorder, counts: p.counts, gate, client },
-        );
-        assert.ok(
-          p.eras.every((e) => e === era),
-          p.eras.join(),
-        );
-      } finally {
-        gate.resolve();
-        await p.close();
-      }
-    });
+    for (const perRequestStream of era === 'modern' ? [false, true] : [false]) {
+      const how = perRequestStream ? 'its per-request signal' : 'notifications/cancelled';
+      it(`cancelling one request of a sent batch (by ${how}) reaches the server for that request alone`, async () => {
+        const gate = deferred();
+        const client = batching();
+        const p = await pairV2(era, [batching()], [client], () => gate.promise, perRequestStream);
+        try {
+          await cancelOneOfABatch(
+            (name, args, signal) => p.client.callTool({ name, arguments: args }, { signal }),
+            { recorder: p.recorder, counts: p.counts, gate, client },
+          );
+          assert.ok(
+            p.eras.every((e) => e === era),
+            p.eras.join(),
+          );
+        } finally {
+          gate.resolve();
+          await p.close();
+        }
+      });
+    }
 
     it('falls back to plain requests when the server does not batch', async () => {
       const p = await pairV2(era, [], [batching()]);
