@@ -10,7 +10,7 @@ import { createCountingServer } from '../../helpers/servers.js';
 import { textOf } from '../../helpers/stacks.js';
 
 describe('request batching over Streamable HTTP', () => {
-  it('sends a burst of calls as one POST, with progress on the batch stream reaching each caller', async () => {
+  it('sends a burst of calls as its first call plus one POST, with progress on the batch stream reaching each caller', async () => {
     const { server, counts } = createCountingServer();
     withMiddleware(server, [batching()]);
     const posts: string[] = [];
