@@ -3,7 +3,8 @@
  *
  * - `batching.requests-64.http`: 64 concurrent `tools/call`s of `echo` over Streamable HTTP
  *   (one session): bare SDK on both ends (64 POSTs) vs `batching()` on both ends (the
- *   client sends the 64 as one batch request, one POST). One operation is the 64 calls.
+ *   first call goes at once, the other 63 follow as one batch request: two POSTs). One
+ *   operation is the 64 calls.
  * - `batching.loader-64.inmemory`: 64 concurrent callers of a `lookup` tool backed by an
  *   upstream that costs 2 ms per query plus 0.05 ms per item (busy CPU, as a saturated
  *   backend is): one query per call vs a batch handler that makes one query for the batch.
@@ -176,7 +177,7 @@ function loader(withBatching: boolean): Variant<Connected> {
 export const batchingScenarios: ScenarioSet = {
   'batching.requests-64.http': {
     kind: 'compare',
-    description: `${BATCH_CALLERS} concurrent tools/call over Streamable HTTP: bare SDK (one POST each) vs batching() on both ends (one POST)`,
+    description: `${BATCH_CALLERS} concurrent tools/call over Streamable HTTP: bare SDK (one POST each) vs batching() on both ends (the first call, then one POST for the rest)`,
     baseline: httpBurst(false),
     candidate: httpBurst(true),
     rounds: 8,
