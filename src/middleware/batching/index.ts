@@ -17,6 +17,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import type { Context } from '../../core/context.js';
 import { passesThrough } from '../../core/pipeline.js';
 import type {
   Connection,
@@ -206,10 +207,10 @@ interface ClientState {
   /** The end of this turn is scheduled (maxWaitMs 0): it flushes the queue and forgets {@link atOnce}. */
   turnEndScheduled: boolean;
   /**
-   * maxWaitMs 0: the answer of the request this turn sent at once, while it is awaited.
-   * A request finding it set joins the queue; one finding it unset goes at once.
+   * maxWaitMs 0: the request this turn sent at once. A request finding it still with the
+   * server joins the queue; one finding it answered (or none) goes at once.
    */
-  atOnce: Promise<Reply> | undefined;
+  atOnce: RequestContext | undefined;
   /** Requests sent inside a batch whose answer has not come, by id. */
   inBatch: Set<RequestId>;
 }
@@ -364,15 +365,21 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
    * a lone request waits for nothing. Requests issued while it is awaited in the same turn
    * are the burst it leads; they wait for the end of the turn and leave together.
    */
-  function sendAtOnce(state: ClientState, next: Next): Promise<Reply> {
-    const reply = next();
-    state.atOnce = reply;
-    const answered = () => {
-      if (state.atOnce === reply) state.atOnce = undefined;
-    };
-    reply.then(answered, answered);
+  function sendAtOnce(state: ClientState, ctx: RequestContext, next: Next): Promise<Reply> {
+    state.atOnce = ctx;
     scheduleTurnEnd(state);
-    return reply;
+    return next();
+  }
+
+  /**
+   * True while this turn's at-once request is with the server. Read from the pipeline's
+   * own mark (set when the innermost `next()` sends it, cleared by its answer or its
+   * cancellation): no reaction or closure per request. A layer inside this one that
+   * answers without sending leaves the mark unset, and the next request goes at once too.
+   */
+  function awaitingAtOnce(state: ClientState): boolean {
+    const lead = state.atOnce as Context | undefined;
+    return lead?.upstream === true;
   }
 
   function enqueue(state: ClientState, ctx: RequestContext, next: Next): Promise<Reply> {
@@ -601,7 +608,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         }
         const state = clients.get(ctx.connection);
         if (state?.accepted === undefined) return next();
-        return immediate && state.atOnce === undefined ? sendAtOnce(state, next) : enqueue(state, ctx, next);
+        return immediate && !awaitingAtOnce(state) ? sendAtOnce(state, ctx, next) : enqueue(state, ctx, next);
       }
       switch (method) {
         case 'tools/call': {
