@@ -48,9 +48,9 @@ export interface CodecTransportOptions {
    */
   maxMessageBytes?: number;
   /**
-   * Gather the messages written in one turn of the event loop: the first leaves at once,
-   * the ones after it are corked until the end of the turn and handed to the kernel in
-   * one `writev`. A lone message waits for nothing. Default: false.
+   * Gather the messages written in one turn of the event loop into one write of the
+   * output stream (corked until the end of the turn, then handed to the kernel in one
+   * `writev`). A lone message still leaves in the turn it was sent. Default: false.
    */
   coalesceWrites?: boolean;
 }
@@ -379,7 +379,6 @@ abstract class CodecStreamTransport implements McpTransport {
           this.write(header);
           flushed = this.write(payload);
           output.uncork();
-          this.gatherRestOfTurn(output);
         } else {
           const { message: out, marked, switching } = this.outgoingJson(message);
           const line = marked ? `\t${JSON.stringify(out)}\n` : `${JSON.stringify(out)}\n`;
@@ -394,7 +393,6 @@ abstract class CodecStreamTransport implements McpTransport {
           }
           switching?.();
           flushed = this.write(line);
-          this.gatherRestOfTurn(output);
         }
         this.counters.messagesOut++;
       } catch (error) {
@@ -408,19 +406,13 @@ abstract class CodecStreamTransport implements McpTransport {
 
   private write(data: Buffer | string): boolean {
     this.counters.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    return (this.output as Writable).write(data);
-  }
-
-  /**
-   * With `coalesceWrites`, after the first message of a turn (which has left at once):
-   * corks the stream until the end of the turn, so the messages that follow in it leave
-   * together in one `writev`.
-   */
-  private gatherRestOfTurn(output: Writable): void {
-    if (!this.options.coalesceWrites || this.corked) return;
-    this.corked = true;
-    output.cork();
-    process.nextTick(this.uncork);
+    const output = this.output as Writable;
+    if (this.options.coalesceWrites && !this.corked) {
+      this.corked = true;
+      output.cork();
+      process.nextTick(this.uncork);
+    }
+    return output.write(data);
   }
 
   private corked = false;

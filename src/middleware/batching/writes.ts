@@ -9,9 +9,9 @@ export type CoalescedWritable<W extends Writable = Writable> = W & {
 
 /**
  * Makes the small writes a stream receives in one turn of the event loop leave together:
- * the first write of a turn leaves at once, as without coalescing, then corks the stream;
- * the end of the turn (`process.nextTick`) uncorks it, so a pipe or socket hands the kernel
- * every message written after the first in one `writev`. A lone message waits for nothing.
+ * the first write of a turn corks the stream and the end of the turn (`process.nextTick`)
+ * uncorks it, so a pipe or socket hands the kernel every buffered message in one `writev`.
+ * A lone message still leaves in the same turn it was written, so it waits for nothing.
  *
  * Hand the stream to a stream transport: the SDK's `StdioServerTransport` /
  * `StdioClientTransport`-style transports, or the codec transports (which have a
@@ -36,13 +36,12 @@ export function coalesceWrites<W extends Writable>(stream: W): W {
     configurable: true,
     writable: true,
     value: function coalescedWrite(this: W, ...args: unknown[]): boolean {
-      const flushed = (write as (...a: unknown[]) => boolean).apply(this, args);
       if (!corked && !stream.destroyed) {
         corked = true;
         stream.cork();
         process.nextTick(uncork);
       }
-      return flushed;
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
     },
   });
   Object.defineProperty(stream, COALESCED, { value: true });
