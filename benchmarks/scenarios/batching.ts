@@ -23,6 +23,9 @@
  *   `coalesceWrites` off or on). One operation is the 64 calls.
  * - `batching.coalesce-lone.stdio`: the same pair, one call at a time: what coalescing
  *   costs a request that has nothing to share its write with.
+ * - `batching.coalesce-64-cpu.stdio`: the bursts of `batching.coalesce-64.stdio` in
+ *   alternating blocks, measuring the client process's CPU time per burst (user + system),
+ *   which the box's load moves far less than wall time: fewer writes and fewer reads.
  */
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -41,7 +44,12 @@ import {
   serveHttp,
 } from '../fixtures/servers.js';
 import type { Variant } from '../harness/compare.js';
-import { FINE_INTERLEAVE, type ScenarioSet, STDIO_INTERLEAVE } from '../harness/types.js';
+import {
+  type ExperimentResult,
+  FINE_INTERLEAVE,
+  type ScenarioSet,
+  STDIO_INTERLEAVE,
+} from '../harness/types.js';
 
 /** Concurrent callers of the burst scenarios. */
 export const BATCH_CALLERS = 64;
@@ -137,6 +145,50 @@ function stdioCoalescing(coalesce: boolean, calls: number): Variant<Connected> {
   };
 }
 
+/** Blocks of bursts per side in `batching.coalesce-64-cpu.stdio`, after {@link CPU_WARMUP_BLOCKS}. */
+const CPU_BLOCKS = 16;
+const CPU_WARMUP_BLOCKS = 4;
+const CPU_BURSTS_PER_BLOCK = 20;
+
+/** Client CPU time and wall time per burst of 64 calls, coalescing off and on, in alternating blocks. */
+async function coalescingCpu(): Promise<ExperimentResult> {
+  const sides = [await connectStdioCoalescing(false), await connectStdioCoalescing(true)];
+  const cpuMs = [0, 0];
+  const wallMs = [0, 0];
+  try {
+    for (let b = 0; b < CPU_WARMUP_BLOCKS + CPU_BLOCKS; b++) {
+      for (const i of b % 2 === 0 ? [0, 1] : [1, 0]) {
+        const cpu = process.cpuUsage();
+        const t0 = performance.now();
+        for (let n = 0; n < CPU_BURSTS_PER_BLOCK; n++) await burst((sides[i] as Connected).client);
+        if (b < CPU_WARMUP_BLOCKS) continue;
+        wallMs[i] = (wallMs[i] as number) + performance.now() - t0;
+        const used = process.cpuUsage(cpu);
+        cpuMs[i] = (cpuMs[i] as number) + (used.user + used.system) / 1000;
+      }
+    }
+  } finally {
+    for (const side of sides) await side.close();
+  }
+  const bursts = CPU_BLOCKS * CPU_BURSTS_PER_BLOCK;
+  const [cpuOff, cpuOn] = cpuMs.map((ms) => ms / bursts) as [number, number];
+  const [wallOff, wallOn] = wallMs.map((ms) => ms / bursts) as [number, number];
+  return {
+    figures: {
+      clientCpuMsOff: cpuOff,
+      clientCpuMsOn: cpuOn,
+      clientCpuRatio: cpuOn / cpuOff,
+      throughputRatio: wallOff / wallOn,
+    },
+    details: {
+      blocks: CPU_BLOCKS,
+      warmupBlocks: CPU_WARMUP_BLOCKS,
+      burstsPerBlock: CPU_BURSTS_PER_BLOCK,
+      calls: BATCH_CALLERS,
+    },
+  };
+}
+
 /** The upstream query: a fixed cost plus a cost per item, spent on the CPU. */
 function query(ids: readonly unknown[]): JsonObject[] {
   burn(QUERY_FIXED_MS + QUERY_ITEM_MS * ids.length);
@@ -223,6 +275,17 @@ export const batchingScenarios: ScenarioSet = {
     warmupRounds: 5,
     timePerRoundMs: 80,
     gc: false,
+  },
+  'batching.coalesce-64-cpu.stdio': {
+    kind: 'experiment',
+    description: `client CPU time per burst of ${BATCH_CALLERS} concurrent tools/call to a stdio child process, write coalescing on both ends vs neither`,
+    figures: {
+      clientCpuMsOff: 'client CPU time (user + system) per burst without coalescing, in ms',
+      clientCpuMsOn: 'the same with coalesceWrites on both ends, in ms',
+      clientCpuRatio: 'clientCpuMsOn / clientCpuMsOff',
+      throughputRatio: 'bursts per second with coalescing / without, over the same blocks',
+    },
+    run: coalescingCpu,
   },
   'batching.coalesce-lone.stdio': {
     kind: 'compare',
