@@ -8,8 +8,8 @@
  * - **Request batching** between two mcp-perf peers: a client collects the requests issued
  *   together (with `maxWaitMs` 0, those issued in the same turn of the event loop while the
  *   turn's first request, sent at once, is awaited; else those within `maxWaitMs`) and
- *   sends them as one {@link BATCH_METHOD} request; the server runs each through its whole stack and answers
- *   them together. Agreed in the handshake; with a peer that does not agree, every request
+ *   sends them as one {@link BATCH_METHOD} request; the server runs each through its whole
+ *   stack and answers them together. Agreed in the handshake; with a peer that does not agree, every request
  *   goes out on its own, exactly as without batching.
  * - **Write coalescing** for stream transports lives beside it: {@link coalesceWrites}.
  *
@@ -413,7 +413,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     }
     const queue = state.queue;
     if (queue.length === 1) {
-      // Alone in its turn: it goes out plain, as it would without batching.
+      // Alone in the queue: it goes out plain, as it would without batching.
       const item = queue[0] as Queued;
       queue.length = 0;
       return item.ctx.cancelled ? item.reject(new CancelledError()) : sendAlone(item);
