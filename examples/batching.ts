@@ -4,7 +4,8 @@
  * - the server answers `get_user` with a batch handler: forty concurrent lookups become
  *   one query of a (pretend) database, and duplicate ids share one row;
  * - the client and the server both run `batching()`, agree on request batching in the
- *   handshake, and the forty calls travel as one batch request;
+ *   handshake: the first of the forty calls goes at once and the other thirty-nine travel
+ *   as one batch request;
  * - `coalesceWrites()` gathers the writes of one turn on a stream transport (shown on a
  *   stream here; hand it the stdout of a stdio server).
  *

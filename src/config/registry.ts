@@ -703,7 +703,7 @@ const BATCHING: MiddlewareDefinition = {
               default: BATCHING_DEFAULTS.requestMaxBatchSize,
             }),
             maxWaitMs: duration(
-              'How long a client waits for more requests after the first; 0 collects one turn of the event loop.',
+              'How long a client waits for more requests after the first; 0 waits for nothing: the first request of a turn of the event loop goes at once and those issued while it is awaited leave together at the end of the turn.',
               BATCHING_DEFAULTS.requestMaxWaitMs,
             ),
             maxIncoming: integer('Server: batched requests running at once on one connection.', 1, {

@@ -6,9 +6,10 @@
  *   for up to `maxWaitMs` (or until `maxBatchSize` distinct inputs) and handed to its `run`
  *   once. Identical inputs share one item; each caller gets its own result or error.
  * - **Request batching** between two mcp-perf peers: a client collects the requests issued
- *   in the same turn of the event loop (or within `maxWaitMs`) and sends them as one
- *   {@link BATCH_METHOD} request; the server runs each through its whole stack and answers
- *   them together. Agreed in the handshake; with a peer that does not agree, every request
+ *   together (with `maxWaitMs` 0, those issued in the same turn of the event loop while the
+ *   turn's first request, sent at once, is awaited; else those within `maxWaitMs`) and
+ *   sends them as one {@link BATCH_METHOD} request; the server runs each through its whole
+ *   stack and answers them together. Agreed in the handshake; with a peer that does not agree, every request
  *   goes out on its own, exactly as without batching.
  * - **Write coalescing** for stream transports lives beside it: {@link coalesceWrites}.
  *
@@ -16,6 +17,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import type { Context } from '../../core/context.js';
 import { passesThrough } from '../../core/pipeline.js';
 import type {
   Connection,
@@ -128,9 +130,10 @@ export interface RequestBatchingOptions {
    */
   maxBatchSize?: number;
   /**
-   * Client: how long the first request waits for others, in milliseconds; `0` collects
-   * the requests issued in the same turn of the event loop. A lone request goes out on
-   * its own, as a plain request. Default 0.
+   * Client: how long the first request waits for others, in milliseconds. `0` waits for
+   * nothing: the first request of a turn of the event loop goes out at once, plain, and the
+   * requests issued in the same turn while it is awaited leave together at the end of the
+   * turn. A request that ends up alone always goes out plain. Default 0.
    */
   maxWaitMs?: number;
   /** Server: requests from batches running at once on one connection; a batch beyond it is refused. Default 256. */
@@ -199,7 +202,15 @@ interface ClientState {
   /** The server's acceptance: batching is on for this connection. */
   accepted: BatchCapability | undefined;
   queue: Queued[];
-  timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  /** The `maxWaitMs` timer of the queue (maxWaitMs > 0). */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The end of this turn is scheduled (maxWaitMs 0): it flushes the queue and forgets {@link atOnce}. */
+  turnEndScheduled: boolean;
+  /**
+   * maxWaitMs 0: the request this turn sent at once. A request finding it still with the
+   * server joins the queue; one finding it answered (or none) goes at once.
+   */
+  atOnce: RequestContext | undefined;
   /** Requests sent inside a batch whose answer has not come, by id. */
   inBatch: Set<RequestId>;
 }
@@ -302,6 +313,8 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     maxBatchSize: requests.maxBatchSize,
   };
 
+  /** maxWaitMs 0: the first request of a turn goes at once (see sendAtOnce). */
+  const immediate = requests?.maxWaitMs === 0;
   const clients = new WeakMap<Connection, ClientState>();
   const servers = new WeakMap<Connection, ServerState>();
 
@@ -338,6 +351,8 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         accepted: undefined,
         queue: [],
         timer: undefined,
+        turnEndScheduled: false,
+        atOnce: undefined,
         inBatch: new Set(),
       };
       clients.set(connection, state);
@@ -345,32 +360,67 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     return state;
   }
 
+  /**
+   * maxWaitMs 0: the first request of a turn goes out at once, plain, as without batching:
+   * a lone request waits for nothing. Requests issued while it is awaited in the same turn
+   * are the burst it leads; they wait for the end of the turn and leave together.
+   */
+  function sendAtOnce(state: ClientState, ctx: RequestContext, next: Next): Promise<Reply> {
+    state.atOnce = ctx;
+    scheduleTurnEnd(state);
+    return next();
+  }
+
+  /**
+   * True while this turn's at-once request is with the server. Read from the pipeline's
+   * own mark (set when the innermost `next()` sends it, cleared by its answer or its
+   * cancellation): no reaction or closure per request. A layer inside this one that
+   * answers without sending leaves the mark unset, and the next request goes at once too.
+   */
+  function awaitingAtOnce(state: ClientState): boolean {
+    const lead = state.atOnce as Context | undefined;
+    return lead?.upstream === true;
+  }
+
   function enqueue(state: ClientState, ctx: RequestContext, next: Next): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       state.queue.push({ ctx, next, resolve, reject });
-      if (state.queue.length >= (state.accepted as BatchCapability).maxBatchSize) flushQueue(state);
-      else if (state.timer === undefined) {
-        const wait = (requests as Required<RequestBatchingOptions>).maxWaitMs;
-        state.timer = wait === 0 ? setImmediate(flushQueue, state) : setTimeout(flushQueue, wait, state);
-      }
+      if (state.queue.length >= (state.accepted as BatchCapability).maxBatchSize) return flushQueue(state);
+      const wait = (requests as Required<RequestBatchingOptions>).maxWaitMs;
+      if (wait === 0) scheduleTurnEnd(state);
+      else if (state.timer === undefined) state.timer = setTimeout(flushQueue, wait, state);
     });
+  }
+
+  function scheduleTurnEnd(state: ClientState): void {
+    if (state.turnEndScheduled) return;
+    state.turnEndScheduled = true;
+    // After every promise job queued so far: the requests a caller issues together (each
+    // after the same awaits) are all in the queue by then.
+    process.nextTick(turnEnd, state);
+  }
+
+  function turnEnd(state: ClientState): void {
+    state.turnEndScheduled = false;
+    state.atOnce = undefined;
+    if (state.queue.length !== 0) flushQueue(state);
   }
 
   function flushQueue(state: ClientState): void {
     if (state.timer !== undefined) {
-      if ((requests as Required<RequestBatchingOptions>).maxWaitMs === 0)
-        clearImmediate(state.timer as never);
-      else clearTimeout(state.timer as never);
+      clearTimeout(state.timer);
       state.timer = undefined;
     }
     const queue = state.queue;
-    state.queue = [];
-    const live: Queued[] = [];
-    for (const item of queue) {
-      // A request cancelled while it waited leaves the batch: it is never sent.
-      if (item.ctx.cancelled) item.reject(new CancelledError());
-      else live.push(item);
+    if (queue.length === 1) {
+      // Alone in the queue: it goes out plain, as it would without batching.
+      const item = queue[0] as Queued;
+      queue.length = 0;
+      return item.ctx.cancelled ? item.reject(new CancelledError()) : sendAlone(item);
     }
+    state.queue = [];
+    // A request cancelled while it waited leaves the batch: it is never sent.
+    const live = queue.filter(stillWanted);
     if (live.length === 1) return sendAlone(live[0] as Queued);
     if (live.length !== 0) sendBatch(state, live);
   }
@@ -399,6 +449,13 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
           },
     );
     for (const m of messages) state.inBatch.add(m.id);
+    // Cancelling one request of a sent batch cancels it on the server by its own id, in
+    // either era: the caller's `notifications/cancelled` (legacy, or modern over a stream
+    // transport) has nothing of its own to follow on the wire, and the per-request signal
+    // of modern Streamable HTTP would close the whole batch's stream.
+    for (const { ctx } of items) {
+      ctx.signal.addEventListener('abort', () => cancelInBatch(state, ctx), { once: true });
+    }
     requestCounters.sent++;
     requestCounters.batched += items.length;
     const started = now();
@@ -448,6 +505,19 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         done(asError(error).message);
         for (const item of items) item.reject(error);
       },
+    );
+  }
+
+  function cancelInBatch(state: ClientState, ctx: RequestContext): void {
+    if (!state.inBatch.delete(ctx.id)) return;
+    const reason = (ctx.signal.reason as Error | undefined)?.message ?? 'cancelled by the caller';
+    ctx.connection.notify(
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: withCallerEnvelope(ctx, { requestId: ctx.id, reason }),
+      },
+      'handler',
     );
   }
 
@@ -538,7 +608,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         }
         const state = clients.get(ctx.connection);
         if (state?.accepted === undefined) return next();
-        return enqueue(state, ctx, next);
+        return immediate && !awaitingAtOnce(state) ? sendAtOnce(state, ctx, next) : enqueue(state, ctx, next);
       }
       switch (method) {
         case 'tools/call': {
@@ -567,19 +637,6 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     early: passesThrough(function batchingEarly(_ctx, next) {
       return next();
     }),
-    notification: function batchingNotification(nctx) {
-      // A request sent inside a batch is with the peer, but the pipeline never sent it on
-      // its own: a caller's cancellation of it is forwarded here (legacy era; a modern
-      // peer learns of it from the request signal of the batch's own transport stream).
-      if (nctx.from !== 'caller' || nctx.message.method !== 'notifications/cancelled') return undefined;
-      const connection = nctx.connection;
-      if (connection.side !== 'client') return undefined;
-      const state = clients.get(connection);
-      const id = nctx.message.params?.requestId as RequestId | undefined;
-      if (state === undefined || id === undefined || !state.inBatch.has(id)) return undefined;
-      if (connection.session.era !== 'modern') connection.notify(nctx.message, 'handler');
-      return undefined;
-    },
     stats: () => ({
       batches: counters.batches,
       items: counters.items,
@@ -682,6 +739,13 @@ function resourceReply(outcome: unknown): Reply {
     return { result: outcome as JsonObject };
   }
   throw new Error('batching: a resource batch result must be an object or an Error');
+}
+
+/** False for a queued request cancelled while it waited, which is answered here and never sent. */
+function stillWanted(item: Queued): boolean {
+  if (!item.ctx.cancelled) return true;
+  item.reject(new CancelledError());
+  return false;
 }
 
 /** A request id as a map key that keeps `1` and `"1"` apart. */

@@ -10,7 +10,7 @@ import { createCountingServer } from '../../helpers/servers.js';
 import { textOf } from '../../helpers/stacks.js';
 
 describe('request batching over Streamable HTTP', () => {
-  it('sends a burst of calls as one POST, with progress on the batch stream reaching each caller', async () => {
+  it('sends a burst of calls as its first call plus one POST, with progress on the batch stream reaching each caller', async () => {
     const { server, counts } = createCountingServer();
     withMiddleware(server, [batching()]);
     const posts: string[] = [];
@@ -38,7 +38,11 @@ describe('request batching over Streamable HTTP', () => {
         }),
       ]);
       assert.deepEqual(results.map(textOf), ['a', 'b', 'c', 'd', 'done 2']);
-      assert.deepEqual(posts, [BATCH_METHOD], 'one POST carried the five calls');
+      assert.deepEqual(
+        posts,
+        ['tools/call', BATCH_METHOD],
+        'the first call went at once, one POST carried the four issued while it was awaited',
+      );
       assert.equal(counts.echo, 4);
       assert.deepEqual(progress, ['1/2', '2/2']);
       assert.deepEqual(errors, []);

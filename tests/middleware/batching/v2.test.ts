@@ -13,16 +13,18 @@ import {
   withMiddleware,
   wrapTransport,
 } from '../../../src/index.js';
-import type { Counts } from '../../helpers/servers.js';
+import { type Counts, deferred } from '../../helpers/servers.js';
 import { createCountingServerV2, MODERN_AND_LEGACY_VERSIONS } from '../../helpers/servers-v2.js';
 import { RecordingTransport, textOf } from '../../helpers/stacks.js';
+import { cancelOneOfABatch } from './cancel-one.js';
 
 const MODERN = '2026-07-28';
 
 /** A v2 counting server with a `lookup` tool, batched by `server` when it has a handler. */
-function serverV2(counts: Counts, modern: boolean) {
+function serverV2(counts: Counts, modern: boolean, gate?: () => Promise<void>) {
   const { server } = createCountingServerV2({
     counts,
+    gate,
     serverOptions: modern ? { supportedProtocolVersions: MODERN_AND_LEGACY_VERSIONS } : undefined,
   });
   server.registerTool('lookup', { inputSchema: z.object({ id: z.string() }) }, async ({ id }) => {
@@ -33,7 +35,13 @@ function serverV2(counts: Counts, modern: boolean) {
 }
 
 /** A v2 pair in the given era, the server stack wrapping its transport, the client's wire recorded. */
-async function pairV2(era: 'legacy' | 'modern', server: Middleware[], client: Middleware[]) {
+async function pairV2(
+  era: 'legacy' | 'modern',
+  server: Middleware[],
+  client: Middleware[],
+  gate?: () => Promise<void>,
+  perRequestStream = false,
+) {
   const counts: Counts = {};
   const eras: string[] = [];
   const spy: Middleware = async function eraSpy(ctx, next) {
@@ -44,10 +52,10 @@ async function pairV2(era: 'legacy' | 'modern', server: Middleware[], client: Mi
   const wrapped = wrapTransport(serverSide, [...server, spy], { side: 'server' });
   let close: () => Promise<void>;
   if (era === 'modern') {
-    const handle = serveStdio(() => serverV2(counts, true), { transport: wrapped });
+    const handle = serveStdio(() => serverV2(counts, true, gate), { transport: wrapped });
     close = () => handle.close();
   } else {
-    const mcp = serverV2(counts, false);
+    const mcp = serverV2(counts, false, gate);
     await mcp.connect(wrapped);
     close = () => mcp.close();
   }
@@ -58,7 +66,9 @@ async function pairV2(era: 'legacy' | 'modern', server: Middleware[], client: Mi
       : undefined,
   );
   withMiddleware(c, client);
-  const recorder = new RecordingTransport(clientSide);
+  const recorder = perRequestStream
+    ? new PerRequestStreamRecorder(clientSide)
+    : new RecordingTransport(clientSide);
   await c.connect(recorder);
   return {
     client: c,
@@ -70,6 +80,17 @@ async function pairV2(era: 'legacy' | 'modern', server: Middleware[], client: Mi
       await close();
     },
   };
+}
+
+/**
+ * A recorder that says it gives each request a stream of its own (as Streamable HTTP does):
+ * a modern-era SDK v2 client then cancels a request by aborting its send's `requestSignal`
+ * instead of sending `notifications/cancelled`.
+ */
+class PerRequestStreamRecorder extends RecordingTransport {
+  get hasPerRequestStream(): boolean {
+    return true;
+  }
 }
 
 const lookup = (runs: unknown[][]) => ({
@@ -106,7 +127,8 @@ for (const era of ['legacy', 'modern'] as const) {
       try {
         p.recorder.sent.length = 0;
         const seen: number[] = [];
-        const [a, b, c] = await Promise.all([
+        const [first, a, b, c] = await Promise.all([
+          p.client.callTool({ name: 'echo', arguments: { text: 'first' } }),
           p.client.callTool({ name: 'echo', arguments: { text: 'a' } }),
           p.client.callTool({ name: 'add', arguments: { a: 2, b: 3 } }),
           p.client.callTool(
@@ -114,18 +136,41 @@ for (const era of ['legacy', 'modern'] as const) {
             { onprogress: (e) => seen.push(e.progress) },
           ),
         ]);
+        assert.equal(textOf(first), 'first');
         assert.equal(textOf(a), 'a');
         assert.equal(textOf(b), '5');
         assert.equal(textOf(c), 'done 2');
         assert.deepEqual(seen, [1, 2]);
         const methods = p.recorder.sent.map((s) => (s.message as { method?: string }).method);
-        assert.deepEqual(methods, [BATCH_METHOD]);
+        assert.deepEqual(methods, ['tools/call', BATCH_METHOD]);
         assert.equal(server.stats().requestsUnbatched, 3);
         assert.ok(p.eras.length > 0 && p.eras.every((e) => e === era), p.eras.join());
       } finally {
         await p.close();
       }
     });
+
+    for (const perRequestStream of era === 'modern' ? [false, true] : [false]) {
+      const how = perRequestStream ? 'its per-request signal' : 'notifications/cancelled';
+      it(`cancelling one request of a sent batch (by ${how}) reaches the server for that request alone`, async () => {
+        const gate = deferred();
+        const client = batching();
+        const p = await pairV2(era, [batching()], [client], () => gate.promise, perRequestStream);
+        try {
+          await cancelOneOfABatch(
+            (name, args, signal) => p.client.callTool({ name, arguments: args }, { signal }),
+            { recorder: p.recorder, counts: p.counts, gate, client },
+          );
+          assert.ok(
+            p.eras.every((e) => e === era),
+            p.eras.join(),
+          );
+        } finally {
+          gate.resolve();
+          await p.close();
+        }
+      });
+    }
 
     it('falls back to plain requests when the server does not batch', async () => {
       const p = await pairV2(era, [], [batching()]);
