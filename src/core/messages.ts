@@ -28,6 +28,11 @@ export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** Methods that are never cached, queued or delayed. */
 export const CONTROL_METHODS: ReadonlySet<string> = new Set(['initialize', 'server/discover', 'ping']);
 
+/** True for the requests that open a session and carry capabilities: `initialize` (legacy) and `server/discover` (modern). */
+export function isHandshake(method: string): boolean {
+  return method === 'initialize' || method === 'server/discover';
+}
+
 /** List methods whose results carry cache hints (and are paginated) in the modern era. */
 export const LIST_METHODS: ReadonlySet<string> = new Set([
   'tools/list',

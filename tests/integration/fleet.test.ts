@@ -127,6 +127,7 @@ describe('three replica processes on one Redis', { skip: unavailable }, () => {
   test(`a shared rate limit of ${RATE}/s holds across the three within 10%`, async () => {
     // The bucket starts full (a burst of RATE), then refills RATE a second.
     let allowed = 0;
+    let refused = 0;
     const started = performance.now();
     const end = started + 800;
     await Promise.all(
@@ -136,17 +137,18 @@ describe('three replica processes on one Redis', { skip: unavailable }, () => {
             await call('echo', { text: 'x' });
             allowed++;
           } catch {
-            // refused by the rate limit
+            refused++;
           }
         }
       }),
     );
     const seconds = (performance.now() - started) / 1_000;
     const expected = RATE + RATE * seconds;
-    assert.ok(
-      Math.abs(allowed - expected) <= 0.1 * expected,
-      `${allowed} allowed in ${seconds.toFixed(2)} s, expected about ${expected.toFixed(0)}`,
-    );
+    const what = `${allowed} allowed, ${refused} refused in ${seconds.toFixed(2)} s, limit about ${expected.toFixed(0)}`;
+    assert.ok(allowed <= 1.1 * expected, what);
+    // On a loaded machine six callers may offer fewer calls than the limit: all of those pass.
+    assert.ok(allowed >= 0.9 * Math.min(expected, allowed + refused), what);
+    assert.ok(refused > 0 || allowed < expected, `${what}: the limit never acted`);
   });
 
   test('Redis stopping and coming back loses no request and serves no entry from before', async () => {

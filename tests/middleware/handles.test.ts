@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  batching,
   type Connection,
   cache,
   concurrencyLimit,
@@ -105,6 +106,16 @@ describe('what each middleware handles', () => {
       'tools/list',
       'tools/call',
       'resources/read',
+    ]);
+  });
+
+  it("batching handles the handshake it offers in, its batch tools, and a client's calls once the peer agreed", () => {
+    assert.deepEqual(handled(batching(), 'server'), ['initialize']);
+    assert.deepEqual(handled(batching(), 'client'), ['initialize'], 'nothing to batch before the handshake');
+    assert.deepEqual(handled(batching({ requests: false }), 'client'), []);
+    const run = async (items: readonly unknown[]) => items.map(() => ({ content: [] }));
+    assert.deepEqual(handled(batching({ requests: false, tools: { get_user: { run } } }), 'server'), [
+      'tools/call',
     ]);
   });
 

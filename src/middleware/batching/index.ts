@@ -18,6 +18,7 @@
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
 import type { Context } from '../../core/context.js';
+import { CONTROL_METHODS, isHandshake } from '../../core/messages.js';
 import { passesThrough } from '../../core/pipeline.js';
 import type {
   Connection,
@@ -333,6 +334,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
     const reply = await next();
     const accepted = reply.result === undefined ? undefined : acceptanceOf(ctx.method, reply.result);
     const state = clientState(ctx.connection);
+    const before = state.accepted;
     if (accepted !== undefined) {
       state.accepted = {
         maxBatchSize: Math.min(
@@ -341,6 +343,8 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
         ),
       };
     } else if (ctx.method === 'initialize') state.accepted = undefined;
+    // Requests handled here only once the peer took batching (see `handles`).
+    if ((before === undefined) !== (state.accepted === undefined)) ctx.connection.restack?.();
     return reply;
   }
 
@@ -598,6 +602,26 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
 
   const middleware: BatchingMiddleware = {
     name: 'batching',
+    // What `request` below does anything with, on this connection as it stands.
+    handles: function batchingHandles(method, connection) {
+      if (connection.side === 'client') {
+        if (CONTROL_METHODS.has(method)) return offer !== undefined && isHandshake(method);
+        return clients.get(connection)?.accepted !== undefined;
+      }
+      switch (method) {
+        case 'tools/call':
+          return tools.size !== 0;
+        case 'resources/read':
+          return resources.length !== 0;
+        case 'initialize':
+        case 'server/discover':
+          return offer !== undefined;
+        case BATCH_METHOD:
+          return requests !== undefined && connection.dispatch !== undefined;
+        default:
+          return false;
+      }
+    },
     request: function batching(ctx, next) {
       const method = ctx.method;
       if (ctx.side === 'client') {

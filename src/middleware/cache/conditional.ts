@@ -11,6 +11,7 @@
  * @module
  */
 
+import { isHandshake } from '../../core/messages.js';
 import type { Connection, JsonObject, Next, Reply, RequestContext } from '../../core/types.js';
 import { ErrorCodes } from '../../errors/index.js';
 import {
@@ -23,11 +24,6 @@ import {
 } from '../../internal/conditional.js';
 import type { CacheEntry } from '../../stores/types.js';
 import type { CacheCounters } from './stats.js';
-
-/** Handshake requests that carry the offer. */
-export function isHandshake(method: string): boolean {
-  return method === 'initialize' || method === 'server/discover';
-}
 
 /** One cache's conditional revalidation: which connections agreed, and the request rewriting. */
 export class Revalidation {

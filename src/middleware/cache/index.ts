@@ -14,7 +14,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import { CONTROL_METHODS } from '../../core/messages.js';
+import { CONTROL_METHODS, isHandshake } from '../../core/messages.js';
 import type {
   Connection,
   EarlyAnswer,
@@ -39,7 +39,7 @@ import { Doorkeeper } from './admission.js';
 import { ReadOnlyAnnotations } from './annotations.js';
 import { Flight, Flights, type Lookup, REFRESHES_MAX, relay } from './coalesce.js';
 import { fillAbandoned } from './coalesce-remote.js';
-import { isHandshake, isNotModified, Revalidation } from './conditional.js';
+import { isNotModified, Revalidation } from './conditional.js';
 import { INVALIDATED_BY, Invalidator, isThenable } from './invalidation.js';
 import { defaultPrincipal, KeyBuilder, upstreamIdentity } from './keys.js';
 import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js';

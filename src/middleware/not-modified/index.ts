@@ -13,7 +13,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import { CONTROL_METHODS } from '../../core/messages.js';
+import { CONTROL_METHODS, isHandshake } from '../../core/messages.js';
 import type { JsonObject, MiddlewareObject, Next, Reply, RequestContext, Side } from '../../core/types.js';
 import { InvalidOptionError } from '../../errors/index.js';
 import { asError } from '../../internal/as-error.js';
@@ -149,9 +149,7 @@ export function notModified(options: NotModifiedOptions = {}): NotModifiedMiddle
     name: 'notModified',
     // A client's requests, and a server's pings, are never answered "not modified".
     handles: (method, connection) =>
-      enabled &&
-      connection.side === 'server' &&
-      (method === 'initialize' || method === 'server/discover' || !CONTROL_METHODS.has(method)),
+      enabled && connection.side === 'server' && (isHandshake(method) || !CONTROL_METHODS.has(method)),
     request: function notModified(ctx, next) {
       if (!enabled || ctx.side === 'client') return next();
       if (ctx.control) {
