@@ -41,8 +41,10 @@ middleware:
     cleanups.push(() => Promise.all(pairs.map((p) => p.close())));
     await pairs[0]!.client.callTool({ name: 'echo', arguments: { text: 'c' } });
     // The store writes behind the answer, under its prefix made a hash tag: wait for it.
-    while (!(await keysOf(own.rootNodes)).some((k) => k.startsWith('{fleet:}e:')))
-      await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; !(await keysOf(own.rootNodes)).some((k) => k.startsWith('{fleet:}e:')); i++) {
+      assert.ok(i < 500, 'the entry reaches the cluster');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await pairs[1]!.client.callTool({ name: 'echo', arguments: { text: 'c' } });
     assert.equal((pairs[0]!.counts.echo ?? 0) + (pairs[1]!.counts.echo ?? 0), 1, 'one call in all');
     await assert.rejects(

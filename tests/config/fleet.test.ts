@@ -25,6 +25,15 @@ import { connectPair, deferred } from '../helpers/servers.js';
 import { REDIS_URL, sharedRedis } from '../stores/redis-env.js';
 import { freePort, type OwnRedis, ownRedisUnavailable, startOwnRedis } from '../stores/redis-server.js';
 
+/** Waits until `condition` holds, polling; fails naming `what` if it never does (about 10 s). */
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 2_000; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
 /** The issues a config gives, as `path: message` lines. */
 function issuesOf(config: string): string[] {
   try {
@@ -164,26 +173,36 @@ middleware:
 `,
       () => release.promise,
     );
+    const tiers = () =>
+      built.map((s) => (s.find('cache') as CacheMiddleware).store.stats() as unknown as TieredStoreStats);
     const burst = [];
     for (let i = 0; i < 6; i++)
       burst.push(pairs[i % 2]!.client.callTool({ name: 'gate', arguments: { label: 'x' } }));
-    // Every call of the burst is in: the leader's upstream call, the others waiting on it.
-    while ((pairs[0]!.counts.gate ?? 0) + (pairs[1]!.counts.gate ?? 0) === 0)
-      await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 50));
+    // Every call of the burst is in: one claimed the fill, the five others wait on it.
+    await until(() => {
+      const [a, b] = tiers().map((t) => t.l2.coalesce!);
+      return a!.claimed + b!.claimed === 1 && a!.waiting + b!.waiting === 5;
+    }, 'one fill claimed and five calls waiting on it');
     release.resolve();
     await Promise.all(burst);
     assert.equal((pairs[0]!.counts.gate ?? 0) + (pairs[1]!.counts.gate ?? 0), 1, 'one upstream call in all');
     // Both replicas hold the entry in their memory tier now: repeats never reach Redis.
     for (const pair of pairs) await pair.client.callTool({ name: 'gate', arguments: { label: 'x' } });
-    const tiers = built.map(
-      (s) => (s.find('cache') as CacheMiddleware).store.stats() as unknown as TieredStoreStats,
-    );
+    const after = tiers();
     assert.ok(
-      tiers.every((t) => t.l1Hits >= 1),
-      JSON.stringify(tiers.map((t) => t.l1Hits)),
+      after.every((t) => t.l1Hits >= 1),
+      JSON.stringify(after.map((t) => t.l1Hits)),
     );
-    assert.equal(tiers[0]!.l2.coalesce!.claimed + tiers[1]!.l2.coalesce!.claimed, 1);
+    const counted = after.map((t) => t.l2.coalesce!);
+    assert.deepEqual(
+      [
+        counted[0]!.claimed + counted[1]!.claimed,
+        counted[0]!.coalesced + counted[1]!.coalesced,
+        counted[0]!.fellBack + counted[1]!.fellBack,
+      ],
+      [1, 5, 0],
+      'one call filled, five (on both replicas) were answered with its entry',
+    );
   });
 
   it('shares one rate-limit bucket space between replicas', async () => {
@@ -228,7 +247,7 @@ middleware:
       () => release.promise,
     );
     const held = pairs[0]!.client.callTool({ name: 'gate', arguments: {} });
-    while ((pairs[0]!.counts.gate ?? 0) === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => pairs[0]!.counts.gate === 1, 'the first call running');
     await assert.rejects(
       pairs[1]!.client.callTool({ name: 'gate', arguments: {} }),
       /shared concurrency limit reached for "global": 1\/1/,
@@ -383,7 +402,7 @@ middleware:
       assert.equal(await connections(own.url), 2);
       // A call holding a lease of the shared limit in the first stack while it is replaced.
       const held = pair.client.callTool({ name: 'gate', arguments: {} });
-      while (pair.counts.gate === undefined) await new Promise((r) => setTimeout(r, 5));
+      await until(() => pair.counts.gate === 1, 'the call running');
       await writeFile(file, FULL_STACK(own.url).replace('limit: 4', 'limit: 5'));
       await watcher.reload();
       assert.notEqual(watcher.current, first);
@@ -391,7 +410,7 @@ middleware:
       assert.equal(await connections(own.url), 4, 'the old stack stays open for the call in flight');
       release.resolve();
       await held;
-      while ((await connections(own.url)) !== 2) await new Promise((r) => setTimeout(r, 10));
+      await until(async () => (await connections(own.url)) === 2, 'the old stack closed');
       const old = (first.find('concurrencyLimit') as ConcurrencyLimiter).sharedStats()!;
       assert.deepEqual([old.granted, old.held, old.storeErrors], [1, 0, 0]);
       const probe = createClient({ url: own.url });

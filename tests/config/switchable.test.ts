@@ -73,7 +73,10 @@ describe('switchableStack', () => {
     try {
       await live.drained();
       const held = pair.client.callTool({ name: 'gate', arguments: {} });
-      while (pair.counts.gate === undefined) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; pair.counts.gate === undefined; i++) {
+        assert.ok(i < 2_000, 'the call reaches the server');
+        await new Promise((r) => setTimeout(r, 5));
+      }
       live.swap([pass]);
       let drained = false;
       const waiting = live.drained().then(() => {
