@@ -101,22 +101,15 @@ async function burst(client: Client): Promise<void> {
   await Promise.all(calls);
 }
 
-function httpBurst(withBatching: boolean): Variant<HttpConnected> {
-  return {
-    setup: () => connectHttpPair(withBatching),
-    run: (c) => burst(c.client),
-    teardown: (c) => c.close(),
-  };
-}
-
 async function lone(client: Client): Promise<void> {
   await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
 }
 
-function httpLone(withBatching: boolean): Variant<HttpConnected> {
+/** `run` over Streamable HTTP, the client with request batching or without. */
+function httpVariant(withBatching: boolean, run: (client: Client) => Promise<void>): Variant<HttpConnected> {
   return {
     setup: () => connectHttpPair(withBatching),
-    run: (c) => lone(c.client),
+    run: (c) => run(c.client),
     teardown: (c) => c.close(),
   };
 }
@@ -230,8 +223,8 @@ export const batchingScenarios: ScenarioSet = {
   'batching.requests-64.http': {
     kind: 'compare',
     description: `${BATCH_CALLERS} concurrent tools/call over Streamable HTTP: bare SDK (one POST each) vs batching() on both ends (the first call, then one POST for the rest)`,
-    baseline: httpBurst(false),
-    candidate: httpBurst(true),
+    baseline: httpVariant(false, burst),
+    candidate: httpVariant(true, burst),
     rounds: 8,
     warmupRounds: 2,
     timePerRoundMs: 250,
@@ -251,8 +244,8 @@ export const batchingScenarios: ScenarioSet = {
     kind: 'compare',
     description:
       'one tools/call at a time over Streamable HTTP: bare SDK vs batching() on both ends, maxWaitMs 0',
-    baseline: httpLone(false),
-    candidate: httpLone(true),
+    baseline: httpVariant(false, lone),
+    candidate: httpVariant(true, lone),
     rounds: 60,
     warmupRounds: 5,
     timePerRoundMs: 40,

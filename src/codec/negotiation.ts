@@ -1,3 +1,4 @@
+import { isHandshake } from '../core/messages.js';
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest, RequestId } from '../core/types.js';
 import {
   asObject,
@@ -35,7 +36,7 @@ const ACCEPTANCE: CodecAcceptance = { format: CODEC_FORMAT };
 /** Whether a request is one of the two handshake requests that can carry the offer. */
 export function isHandshakeRequest(message: JsonRpcMessage): message is JsonRpcRequest {
   const method = (message as { method?: unknown }).method;
-  return 'id' in message && (method === 'initialize' || method === 'server/discover');
+  return 'id' in message && typeof method === 'string' && isHandshake(method);
 }
 
 /**

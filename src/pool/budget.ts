@@ -48,15 +48,7 @@ export class RetryBudget {
   /** Takes one retry from the budget; false when it is spent. */
   tryRetry(): boolean {
     const current = this.slot();
-    const oldest = Math.floor(this.now() / this.bucketMs) - this.requests.length + 1;
-    let requests = 0;
-    let retries = 0;
-    for (let i = 0; i < this.requests.length; i++) {
-      if (this.stamps[i]! < oldest) continue;
-      requests += this.requests[i]!;
-      retries += this.retries[i]!;
-    }
-    const allowed = requests * this.ratio + (this.minPerSecond * this.windowMs) / 1000;
+    const { retries, allowed } = this.snapshot();
     if (retries + 1 > allowed) return false;
     this.retries[current]!++;
     return true;

@@ -6,6 +6,8 @@
  * upstreams is less than a ring lookup.
  */
 
+import { fmix32 } from '../internal/fmix.js';
+
 /** 32-bit FNV-1a of a string (UTF-16 code units). */
 export function hashString(text: string): number {
   let h = 0x811c9dc5;
@@ -16,15 +18,9 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
-/** MurmurHash3's 32-bit finalizer: spreads every input bit over the output. */
+/** Combines two hashes through MurmurHash3's 32-bit finalizer, which spreads every input bit over the output. */
 export function mix(a: number, b: number): number {
-  let h = (a ^ Math.imul(b, 0x9e3779b1)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32((a ^ Math.imul(b, 0x9e3779b1)) >>> 0);
 }
 
 /**

@@ -11,17 +11,10 @@
  * @module
  */
 
+import { fmix32 } from '../internal/fmix.js';
+
 let outH1 = 0;
 let outH2 = 0;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Computes both hashes of `key` into the module scratch slots (no allocation). */
 function hashInto(key: string): void {

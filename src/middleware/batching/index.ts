@@ -626,9 +626,7 @@ export function batching(options: BatchingOptions = {}): BatchingMiddleware {
       const method = ctx.method;
       if (ctx.side === 'client') {
         if (ctx.control) {
-          return method === 'initialize' || method === 'server/discover'
-            ? clientHandshake(ctx, next)
-            : next();
+          return isHandshake(method) ? clientHandshake(ctx, next) : next();
         }
         const state = clients.get(ctx.connection);
         if (state?.accepted === undefined) return next();

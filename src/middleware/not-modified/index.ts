@@ -153,8 +153,7 @@ export function notModified(options: NotModifiedOptions = {}): NotModifiedMiddle
     request: function notModified(ctx, next) {
       if (!enabled || ctx.side === 'client') return next();
       if (ctx.control) {
-        return (ctx.method === 'initialize' || ctx.method === 'server/discover') &&
-          offersConditional(ctx.method, ctx.params)
+        return isHandshake(ctx.method) && offersConditional(ctx.method, ctx.params)
           ? handshake(ctx, next)
           : next();
       }
