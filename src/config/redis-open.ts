@@ -77,13 +77,7 @@ export class StackRedis {
     },
   ): Promise<RedisStore | TieredStore> {
     const { url, cluster, l1, ...options } = config;
-    const shared = await this.#client(
-      owner,
-      config,
-      cluster === undefined
-        ? 'lookups miss until it connects'
-        : 'lookups miss until it connects, and its invalidation channel opens only when the stack is built again',
-    );
+    const shared = await this.#client(owner, config, 'lookups miss until it connects');
     const l2 = redisStore({ ...options, client: shared.client });
     let store: RedisStore | TieredStore = l2;
     if (l1 !== undefined && l1 !== false) {

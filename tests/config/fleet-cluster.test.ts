@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it, test } from 'node:test';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { createStack, parseConfig } from '../../src/config/index.js';
-import type { ConcurrencyLimiter, RateLimiter } from '../../src/index.js';
+import { redisStore } from '../../src/entries/redis.js';
+import type { CacheMiddleware, ConcurrencyLimiter, RateLimiter } from '../../src/index.js';
+import type { RedisStore } from '../../src/stores/redis/store.js';
 import { connectPair } from '../helpers/servers.js';
 import { ownClusterUnavailable, startOwnCluster } from '../stores/redis-cluster.js';
 import { freePort } from '../stores/redis-server.js';
@@ -61,17 +63,38 @@ middleware:
     );
   });
 
-  it('warns about a cluster nobody answers and keeps trying in the background', async () => {
-    const dead = `redis://127.0.0.1:${await freePort()}`;
+  it('warns about a cluster nobody answers, and listens for invalidations once it is there', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const urls = ports.map((p) => `redis://127.0.0.1:${p}`);
     const seen: string[] = [];
     const stack = await createStack(
-      parseConfig(`middleware:\n  - cache: { store: { redis: { cluster: { rootNodes: ["${dead}"] } } } }\n`),
+      parseConfig(
+        `middleware:\n  - cache: { store: { redis: { cluster: { rootNodes: ${JSON.stringify(urls)} }, prefix: "late:" } } }\n`,
+      ),
       { onWarning: (w) => seen.push(w), redisConnectWaitMs: 100 },
     );
-    await stack.close();
+    cleanups.push(() => stack.close());
     assert.deepEqual(seen, [
-      `cache: Redis at cluster ${dead} is not connected after 100 ms; lookups miss until it connects, and its invalidation channel opens only when the stack is built again`,
+      `cache: Redis at cluster ${urls.join(', ')} is not connected after 100 ms; lookups miss until it connects`,
     ]);
+    const store = (stack.find('cache') as CacheMiddleware).store as RedisStore;
+    assert.equal(store.listening, false);
+    const own = await startOwnCluster(ports);
+    cleanups.push(() => own.dispose());
+    for (let i = 0; !store.listening; i++) {
+      assert.ok(i < 300, 'the invalidation channel opens once the cluster answers');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const client = createCluster({ rootNodes: own.rootNodes });
+    client.on('error', () => {});
+    await client.connect();
+    cleanups.push(() => client.destroy());
+    const other = redisStore({ client, prefix: 'late:' });
+    cleanups.push(() => other.close());
+    await other.ready;
+    const heard = new Promise<string>((resolve) => store.onRemoteInvalidate(resolve));
+    await other.invalidateTag('users');
+    assert.equal(await heard, 'users');
   });
 });
 

@@ -40,10 +40,13 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** Starts three primaries, joins them and waits until every node reports the cluster `ok`. */
-export async function startOwnCluster(): Promise<OwnCluster> {
+/**
+ * Starts three primaries (on `ports` when given, e.g. ones a client already tries to reach),
+ * joins them and waits until every node reports the cluster `ok`.
+ */
+export async function startOwnCluster(ports?: readonly number[]): Promise<OwnCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-perf-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
+  ports ??= [await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   const dispose = async () => {
     await Promise.all(

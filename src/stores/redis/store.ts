@@ -103,7 +103,9 @@ export class RedisStore implements CacheStore {
    * filter) has made its first attempt to load the existing keys (`stats().bloom.state`
    * says whether it succeeded; a failed load is retried on later lookups, at most once a
    * second). Operations work before that: they fail fast while disconnected, and skip the
-   * filter while it warms. Rejects only if the store is closed first.
+   * filter while it warms. A channel that cannot be opened yet (a cluster none of whose
+   * nodes answers) is tried again every second. Rejects if the store is closed before its
+   * client connected; resolves if it is closed later.
    */
   readonly ready: Promise<void>;
   /** This store's id on the channel; its own messages are ignored. */
@@ -131,6 +133,8 @@ export class RedisStore implements CacheStore {
   #pendingAll = false;
   #replaying = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the pause before the next attempt to open the invalidation channel. */
+  #wake: (() => void) | undefined;
   #replayed = 0;
   #outdated = 0;
   readonly #bloom: BloomSync | undefined;
@@ -411,6 +415,7 @@ export class RedisStore implements CacheStore {
     this.#closed = true;
     this.#untrust();
     clearTimeout(this.#retry);
+    this.#wake?.();
     this.#bloom?.close();
     this.#subscriber?.destroy();
     await this.#guarded.close();
@@ -418,7 +423,32 @@ export class RedisStore implements CacheStore {
 
   async #start(): Promise<void> {
     await this.#guarded.connect();
-    if (this.#closed) return;
+    // A single-node client keeps reconnecting until its connect() succeeds; a cluster's
+    // connect() gives up when no node answers, so a channel that could not open is tried
+    // again until it opens or the store closes.
+    while (!this.#closed && !(await this.#listen())) await this.#pause(RETRY_MS);
+  }
+
+  /** Waits `ms`, or less if the store closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      timer.unref?.();
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Opens the invalidation channel on a connection of its own. True once subscribed (or
+   * closed meanwhile); false when the connection could not be opened, to be tried again.
+   */
+  async #listen(): Promise<boolean> {
     const subscriber = this.#client.duplicate();
     this.#subscriber = subscriber;
     let connectedOnce = false;
@@ -438,13 +468,25 @@ export class RedisStore implements CacheStore {
       if (connectedOnce) this.#connected().catch(noop);
       connectedOnce = true;
     });
-    await subscriber.connect();
-    if (this.#closed) {
-      subscriber.destroy();
-      return;
+    try {
+      await subscriber.connect();
+      if (this.#closed) {
+        subscriber.destroy();
+        return true;
+      }
+      await subscriber.subscribe(this.#channel, (message) => this.#onMessage(message));
+    } catch {
+      this.#guarded.counters.connectionErrors++;
+      if (this.#subscriber === subscriber) this.#subscriber = undefined;
+      try {
+        subscriber.destroy();
+      } catch {
+        // Never opened: nothing to close.
+      }
+      return this.#closed;
     }
-    await subscriber.subscribe(this.#channel, (message) => this.#onMessage(message));
     await this.#connected().catch(noop);
+    return true;
   }
 
   /**
