@@ -45,8 +45,14 @@ const CHEAP = {
   durationMs: 50,
   selfCostRequests: 0,
   tokenSampleRequests: 0,
-  ab: { rounds: 12, warmupRounds: 4, timePerRoundMs: 25 },
+  ab: { rounds: 12, warmupRounds: 4, timePerRoundMs: 40 },
 } as const;
+/**
+ * The fixed cost of the A/B servers. Scheduling delay on a loaded machine adds to both
+ * sides alike and pulls a 20% slowdown's ratio towards 1: with 5 ms against 6 ms it takes
+ * 5 ms of added delay per call to hide the slowdown under the 1.1 limit.
+ */
+const BASE_MS = 5;
 const NO_SLOWER = { budgets: [{ id: 'no slower than baseline', metric: 'latency.p50', maxRatio: 1.1 }] };
 
 /** Runs the command in this process and captures what it writes to stderr. */
@@ -68,15 +74,19 @@ describe('runBench: interleaved A/B against a baseline', () => {
   // One untimed run first: the first comparison in a process otherwise measures the JIT
   // compiling the client and server paths as much as the servers.
   before(() =>
-    runBench({ ...CHEAP, target: { factory: busyServer(2.5) }, baseline: { factory: busyServer(2.5) } }),
+    runBench({
+      ...CHEAP,
+      target: { factory: busyServer(BASE_MS) },
+      baseline: { factory: busyServer(BASE_MS) },
+    }),
   );
   // Three runs each way: a gate that flakes shows here before it shows in someone's CI.
   for (let i = 1; i <= 3; i++) {
     it(`flags a server slowed by 20% (run ${i})`, async () => {
       const r = await runBench({
         ...CHEAP,
-        target: { factory: busyServer(3), label: 'slowed' },
-        baseline: { factory: busyServer(2.5), label: 'baseline' },
+        target: { factory: busyServer(BASE_MS * 1.2), label: 'slowed' },
+        baseline: { factory: busyServer(BASE_MS), label: 'baseline' },
         budgets: NO_SLOWER,
       });
       const ratio = r.comparisons.baseline!.p50Ratio;
@@ -87,8 +97,8 @@ describe('runBench: interleaved A/B against a baseline', () => {
     it(`passes an identical server (A/A, run ${i})`, async () => {
       const r = await runBench({
         ...CHEAP,
-        target: { factory: busyServer(2.5), label: 'same' },
-        baseline: { factory: busyServer(2.5), label: 'baseline' },
+        target: { factory: busyServer(BASE_MS), label: 'same' },
+        baseline: { factory: busyServer(BASE_MS), label: 'baseline' },
         budgets: NO_SLOWER,
       });
       assert.equal(r.passed, true, r.verdicts[0]!.message);
