@@ -181,7 +181,18 @@ export class StackRedis {
         cluster.connect().then(
           () => {
             // Connected while the stack was closing: nobody will close it later.
-            if (this.#closed !== undefined) cluster.destroy();
+            if (this.#closed !== undefined) {
+              cluster.destroy();
+              return resolve(undefined);
+            }
+            // Nodes that answer but do not serve every slot yet are a cluster still forming:
+            // the client would keep that partial map of slots for ever, so it starts again.
+            if (!coversEverySlot(cluster.slots)) {
+              cluster.destroy();
+              this.#retry = setTimeout(attempt, CLUSTER_RETRY_MS);
+              this.#retry.unref();
+              return;
+            }
             resolve(undefined);
           },
           () => {
@@ -207,6 +218,16 @@ export class StackRedis {
     clearTimeout(timer);
     return result;
   }
+}
+
+/** The hash slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16_384;
+
+/** True when a cluster client's map of slots gives every slot a node. */
+function coversEverySlot(slots: ArrayLike<unknown>): boolean {
+  if (slots.length !== CLUSTER_SLOTS) return false;
+  for (let i = 0; i < CLUSTER_SLOTS; i++) if (slots[i] === undefined) return false;
+  return true;
 }
 
 interface Opened {
