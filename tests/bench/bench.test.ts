@@ -19,18 +19,20 @@ import { runLoadCommand } from '../../src/cli/load.js';
 import { cache, isInvalidOptionError } from '../../src/index.js';
 
 /**
- * A server whose one tool stays busy for `ms` milliseconds before a small answer: a fixed
- * cost that makes a 20% slowdown plain. Busy rather than a timer: on a loaded machine a
- * timer's wake-up delay lands on every call and drowns the difference, while a time
- * slice taken away mid-call lands on few of them, and the per-block median leaves those out.
+ * A server whose one tool burns `ms` milliseconds of CPU time before a small answer: a
+ * fixed cost that makes a 20% slowdown plain. CPU time rather than a timer or wall time:
+ * on a loaded machine a timer's wake-up delay and a time slice taken away mid-call land on
+ * the wall clock, not on the process's CPU time, so both servers stretch alike and the
+ * ratio between them holds.
  */
 function busyServer(ms: number): () => McpServer {
   return () => {
     const server = new McpServer({ name: `busy-${ms}`, version: '1.0.0' });
     server.registerTool('work', {}, async () => {
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        // The fixed cost.
+      const start = process.cpuUsage();
+      while (true) {
+        const used = process.cpuUsage(start);
+        if ((used.user + used.system) / 1000 >= ms) break;
       }
       return { content: [{ type: 'text', text: 'done' }] };
     });
@@ -45,14 +47,10 @@ const CHEAP = {
   durationMs: 50,
   selfCostRequests: 0,
   tokenSampleRequests: 0,
-  ab: { rounds: 12, warmupRounds: 4, timePerRoundMs: 40 },
+  ab: { rounds: 12, warmupRounds: 4, timePerRoundMs: 25 },
 } as const;
-/**
- * The fixed cost of the A/B servers. Scheduling delay on a loaded machine adds to both
- * sides alike and pulls a 20% slowdown's ratio towards 1: with 5 ms against 6 ms it takes
- * 5 ms of added delay per call to hide the slowdown under the 1.1 limit.
- */
-const BASE_MS = 5;
+/** The fixed cost of the A/B servers, in ms of CPU time. */
+const BASE_MS = 2.5;
 const NO_SLOWER = { budgets: [{ id: 'no slower than baseline', metric: 'latency.p50', maxRatio: 1.1 }] };
 
 /** Runs the command in this process and captures what it writes to stderr. */
