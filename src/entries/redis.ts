@@ -26,6 +26,7 @@ export {
   type RedisCoalesceOptions,
   type RedisCoalesceStats,
   type RedisConnectionOptions,
+  type RedisEncodingOptions,
   RedisRateLimitStore,
   type RedisRateLimitStoreOptions,
   type RedisRateLimitStoreStats,

@@ -1,7 +1,7 @@
 /**
  * The Redis stores, reached through `mcp-perf/redis`: `options.ts` (options, defaults,
  * validation), `guarded.ts` (the timeout and circuit breaker every store sends through),
- * `scripts.ts` (Lua), `bloom-sync.ts` (the bloom filter kept in step across replicas),
+ * `scripts.ts` (Lua), `values.ts` (entries as JSON or msgpackr), `bloom-sync.ts` (the bloom filter kept in step across replicas),
  * `store.ts` (the cache store), `rate-limit.ts` (the rate-limit store), `tiered.ts` (memory in front of Redis).
  *
  * @module
@@ -17,6 +17,7 @@ export {
   type RedisCircuitOptions,
   type RedisClientLike,
   type RedisConnectionOptions,
+  type RedisEncodingOptions,
   type RedisStoreOptions,
 } from './options.js';
 export {
