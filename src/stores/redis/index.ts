@@ -13,9 +13,11 @@ export type { RedisCoalesceOptions, RedisCoalesceStats } from './coalesce.js';
 export type { CircuitState } from './guarded.js';
 export {
   REDIS_STORE_DEFAULTS,
+  type RedisArgument,
   type RedisBloomOptions,
   type RedisCircuitOptions,
   type RedisClientLike,
+  type RedisCommandOptions,
   type RedisConnectionOptions,
   type RedisEncodingOptions,
   type RedisStoreOptions,

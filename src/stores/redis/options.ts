@@ -90,6 +90,7 @@ export type RedisArgument = string | Buffer;
  * binary entries as corrupt (JSON entries are read either way).
  */
 export interface RedisCommandOptions {
+  /** node-redis's map from RESP types to JavaScript types, for this command's reply. */
   readonly typeMapping?: Readonly<Record<number, unknown>>;
 }
 
