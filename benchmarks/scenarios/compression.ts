@@ -151,9 +151,9 @@ async function wireBytes(): Promise<ExperimentResult> {
   };
 }
 
-/** A Redis cache entry as the Redis store writes it today: the JSON of the entry object. */
-function redisFigures(prefix: string, value: unknown): Record<string, number> {
-  const entry = {
+/** The object the Redis store writes for a cache entry holding `value`. */
+function cacheEntry(value: unknown) {
+  return {
     value,
     size: JSON.stringify(value).length,
     storedAt: 1,
@@ -161,6 +161,11 @@ function redisFigures(prefix: string, value: unknown): Record<string, number> {
     staleUntil: 3,
     tags: ['t'],
   };
+}
+
+/** A Redis cache entry as the Redis store wrote it before binary entries: the JSON of the entry object. */
+function redisFigures(prefix: string, value: unknown): Record<string, number> {
+  const entry = cacheEntry(value);
   const json = JSON.stringify(entry);
   const codec = packr(false);
   const packed = codec.pack(entry);
@@ -175,6 +180,54 @@ function redisFigures(prefix: string, value: unknown): Record<string, number> {
   };
 }
 
+/**
+ * One `get` plus one `set` of a cache entry holding `value`, as the Redis store does each
+ * way: JSON travels as a string (node-redis writes it as UTF-8 and reads it back as a
+ * string), msgpackr as bytes. Answers µs per get+set (median) and the bytes stored.
+ */
+function getSetFigures(prefix: string, value: unknown, n: number): Record<string, number> {
+  const entry = cacheEntry(value);
+  const figures: Record<string, number> = {};
+  const json = Buffer.from(JSON.stringify(entry));
+  figures[`${prefix}JsonBytes`] = json.length;
+  figures[`${prefix}JsonUs`] =
+    nsPerOp(() => {
+      Buffer.from(JSON.stringify(entry));
+      JSON.parse(json.toString('utf8'));
+    }, n) / 1000;
+  for (const [kind, codec] of [
+    ['Msgpack', packr(false)],
+    ['Records', packr(true)],
+  ] as const) {
+    const packed = Buffer.from(codec.pack(entry));
+    figures[`${prefix}${kind}Bytes`] = packed.length;
+    figures[`${prefix}${kind}Us`] =
+      nsPerOp(() => {
+        codec.pack(entry);
+        codec.unpack(packed);
+      }, n) / 1000;
+  }
+  return figures;
+}
+
+/** Entry sizes (bytes of the value's JSON, roughly) the get+set figures are taken at. */
+const GET_SET_SIZES = [1, 4, 8, 16, 64, 256] as const;
+/** One tool of {@link toolList} is about 0.93 KB of JSON. */
+const TOOL_BYTES = 930;
+
+function getSetSizes(): Record<string, number> {
+  let figures: Record<string, number> = {};
+  for (const kb of GET_SET_SIZES) {
+    // About 2 ms of work per timed batch, so a batch is long next to the timer and short
+    // enough to sit between two pauses of a loaded machine.
+    const n = Math.max(10, Math.round(1000 / kb));
+    const tools = Math.max(1, Math.round((kb * 1024) / TOOL_BYTES));
+    figures = { ...figures, ...getSetFigures(`text${kb}k`, recordsResult(kb * 1024), n) };
+    figures = { ...figures, ...getSetFigures(`list${kb}k`, toolList(tools), n) };
+  }
+  return figures;
+}
+
 const SMALL_RESULT = {
   content: [{ type: 'text', text: 'Weather in Paris: 18°C, light rain, wind 12 km/h from the south-west.' }],
 };
@@ -185,12 +238,28 @@ for (const [prefix, what] of [
   ['result', 'the ~100 KB records result'],
   ['list', 'the 50-tool list'],
 ] as const) {
-  REDIS_FIGURES[`${prefix}JsonBytes`] = `bytes of a cache entry holding ${what}, JSON (today's encoding)`;
+  REDIS_FIGURES[`${prefix}JsonBytes`] =
+    `bytes of a cache entry holding ${what}, JSON (the store's encoding up to 16 KiB)`;
   REDIS_FIGURES[`${prefix}MsgpackBytes`] = `bytes of the same entry, msgpackr`;
   REDIS_FIGURES[`${prefix}JsonSetUs`] = `µs to encode the entry as JSON (median)`;
   REDIS_FIGURES[`${prefix}MsgpackSetUs`] = `µs to encode it with msgpackr (median)`;
   REDIS_FIGURES[`${prefix}JsonGetUs`] = `µs to decode it from JSON (median)`;
   REDIS_FIGURES[`${prefix}MsgpackGetUs`] = `µs to decode it from msgpackr (median)`;
+}
+for (const kb of GET_SET_SIZES) {
+  for (const [shape, what] of [
+    ['text', 'a text result (JSON records)'],
+    ['list', 'a tools/list'],
+  ] as const) {
+    const p = `${shape}${kb}k`;
+    const entry = `an entry holding ${what} of ~${kb} KB`;
+    REDIS_FIGURES[`${p}JsonBytes`] = `bytes of ${entry}, JSON`;
+    REDIS_FIGURES[`${p}MsgpackBytes`] = `bytes of ${entry}, plain msgpackr`;
+    REDIS_FIGURES[`${p}RecordsBytes`] = `bytes of ${entry}, msgpackr records`;
+    REDIS_FIGURES[`${p}JsonUs`] = `µs for one set + one get of ${entry}, JSON (median)`;
+    REDIS_FIGURES[`${p}MsgpackUs`] = `µs for one set + one get of ${entry}, plain msgpackr (median)`;
+    REDIS_FIGURES[`${p}RecordsUs`] = `µs for one set + one get of ${entry}, msgpackr records (median)`;
+  }
 }
 
 /** HTTP codings on the two payloads: bytes saved and CPU per response, per level. */
@@ -277,13 +346,15 @@ export const compressionScenarios: ScenarioSet = {
   },
   'compression.redis-values': {
     kind: 'experiment',
-    description: 'Redis cache entries: JSON (today) vs msgpackr, bytes and encode/decode CPU',
+    description:
+      'Redis cache entries: JSON vs msgpackr (plain and records), bytes and set + get CPU from 1 to 256 KB',
     figures: REDIS_FIGURES,
     run: async () => ({
       figures: {
         ...redisFigures('small', SMALL_RESULT),
         ...redisFigures('result', recordsResult()),
         ...redisFigures('list', toolList()),
+        ...getSetSizes(),
       },
     }),
   },

@@ -10,6 +10,7 @@
 import { memoryStore } from 'mcp-perf';
 import { redisRateLimitStore, redisStore, tieredStore } from 'mcp-perf/redis';
 import { createClient } from 'redis';
+import { recordsResult, toolList } from '../fixtures/payloads.js';
 import type { Variant } from '../harness/compare.js';
 import { FINE_INTERLEAVE, type ScenarioSet } from '../harness/types.js';
 
@@ -89,6 +90,46 @@ function l2Scenario() {
     },
   };
   return { baseline: rawGet, candidate: l2Hit };
+}
+
+/**
+ * One `set` and one `get` of `value` through the Redis store, entries written as JSON only
+ * (`encoding: false`, as before binary entries) against the default (msgpackr over 16 KiB).
+ */
+function valuesScenario(value: unknown) {
+  const shared = sharedClient();
+  const entry = () => {
+    const now = Date.now();
+    const size = Buffer.byteLength(JSON.stringify(value));
+    return {
+      value,
+      size,
+      storedAt: now,
+      freshUntil: now + 3_600_000,
+      staleUntil: now + 3_600_000,
+      tags: ['t'],
+    };
+  };
+  const variant = (
+    name: string,
+    encoding: false | undefined,
+  ): Variant<{ store: ReturnType<typeof redisStore> }> => ({
+    async setup() {
+      const client = (await shared.open()) as never;
+      const store = redisStore({ client, prefix: `${PREFIX}values-${name}:`, timeoutMs: 2_000, encoding });
+      await store.ready;
+      return { store };
+    },
+    run: async ({ store }) => {
+      await store.set('k', entry());
+      if ((await store.get('k')) === undefined) throw new Error(`the ${name} entry is not served`);
+    },
+    teardown: async ({ store }) => {
+      await store.close();
+      await shared.release();
+    },
+  });
+  return { baseline: variant('json', false), candidate: variant('default', undefined) };
 }
 
 function takeScenario() {
@@ -206,6 +247,30 @@ export const redisScenarios: ScenarioSet = {
       'Redis store hit (HMGET, parse, generation check) vs a raw GET of the same 1 KB entry, same client',
     ...l2Scenario(),
     rounds: 30,
+    timePerRoundMs: 100,
+  },
+  'redis.values.text-100kb': {
+    kind: 'compare',
+    description:
+      'Redis store set + get of a ~100 KB text result: entries as JSON only (A) vs the default, msgpackr over 16 KiB (B)',
+    ...valuesScenario(recordsResult(100_000)),
+    rounds: 20,
+    timePerRoundMs: 100,
+  },
+  'redis.values.list-50': {
+    kind: 'compare',
+    description:
+      'Redis store set + get of a 50-tool tools/list (~46 KB): entries as JSON only (A) vs the default, msgpackr over 16 KiB (B)',
+    ...valuesScenario(toolList(50)),
+    rounds: 20,
+    timePerRoundMs: 100,
+  },
+  'redis.values.small': {
+    kind: 'compare',
+    description:
+      'Redis store set + get of a 1 KB result, JSON either way: the default store reads replies as Buffers (B) vs JSON only (A)',
+    ...valuesScenario(ENTRY.value),
+    rounds: 20,
     timePerRoundMs: 100,
   },
   'redis.rate-limit-take-vs-evalsha': {

@@ -86,9 +86,20 @@ function isPlainJson(value: unknown, depth: number): boolean {
  * `JSON.stringify` throws (e.g. on a `bigint`).
  */
 export function toWire(message: JsonRpcMessage): JsonRpcMessage | string {
+  const plain = asPlainJson(message);
+  return plain === undefined ? JSON.stringify(message) : (plain as JsonRpcMessage);
+}
+
+/**
+ * `value` as msgpackr can carry it so it decodes to exactly `JSON.parse(JSON.stringify(value))`:
+ * the value itself when it is plain JSON data (no copy), a copy without the object
+ * properties holding `undefined` when it has some, or `undefined` when it holds anything
+ * else (see {@link toWire}), which must then travel as JSON text.
+ */
+export function asPlainJson(value: unknown): unknown {
   sawUndefined = false;
-  if (!isPlainJson(message, 0)) return JSON.stringify(message);
-  return sawUndefined ? (withoutUndefined(message) as JsonRpcMessage) : message;
+  if (value === undefined || !isPlainJson(value, 0)) return undefined;
+  return sawUndefined ? withoutUndefined(value) : value;
 }
 
 /**

@@ -72,6 +72,7 @@ export class StackRedis {
     config: RedisConnectionConfig & {
       maxEntrySize?: number;
       bloom?: boolean;
+      encoding?: RedisStoreOptions['encoding'];
       coalesce?: RedisStoreOptions['coalesce'];
       l1?: boolean | { maxEntries?: number; maxBytes?: number; maxEntrySize?: number };
     },

@@ -101,6 +101,19 @@ export function memoryTier(defaults: {
   };
 }
 
+/** How the cache store writes entries, as a config names it. */
+export const REDIS_ENCODING: JsonSchema = {
+  description: `Entries whose value's JSON is longer than binaryOverBytes are written packed by msgpackr (cheaper to encode and decode at that size), smaller ones as JSON; false writes JSON only. Both forms are read either way. Default ${REDIS_STORE_DEFAULTS.encoding.binaryOverBytes} bytes.`,
+  anyOf: [
+    { enum: [false] },
+    object('Entry encoding settings.', {
+      binaryOverBytes: integer('Entries larger than this many bytes of JSON are written in binary.', 0, {
+        default: REDIS_STORE_DEFAULTS.encoding.binaryOverBytes,
+      }),
+    }),
+  ],
+};
+
 /** The cache store's coalescing across replicas, as a config names it. */
 export const REMOTE_COALESCE: JsonSchema = {
   description:

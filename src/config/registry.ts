@@ -37,7 +37,13 @@ import type { CacheStore } from '../stores/types.js';
 import { approximateTokenCounter } from '../tokens/approximate.js';
 import { exactTokenCounter } from '../tokens/exact.js';
 import { openUnder } from './errors.js';
-import { memoryTier, REMOTE_COALESCE, type RedisConnectionConfig, redisBlock } from './redis-schema.js';
+import {
+  memoryTier,
+  REDIS_ENCODING,
+  REMOTE_COALESCE,
+  type RedisConnectionConfig,
+  redisBlock,
+} from './redis-schema.js';
 import {
   duration,
   flag,
@@ -390,6 +396,7 @@ function storeSchema(
               description: 'Keep a bloom filter of the keys in Redis to answer sure misses locally.',
               type: 'boolean',
             },
+            encoding: REDIS_ENCODING,
             ...redisExtra,
           }),
         },

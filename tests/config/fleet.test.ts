@@ -127,7 +127,7 @@ middleware:
         'middleware[3].concurrencyLimit.shared.limit: is required',
         'middleware[3].concurrencyLimit.shared.redis.url: must match pattern "^rediss?://", got "http://r"',
         'middleware[3].concurrencyLimit.shared.onStoreError: expected one of "allow", "reject", got "deny"',
-        'middleware[4].tokenBudget.store.redis.coalesce: unknown option "coalesce" (known: url, cluster, prefix, timeoutMs, circuit, maxEntrySize, bloom)',
+        'middleware[4].tokenBudget.store.redis.coalesce: unknown option "coalesce" (known: url, cluster, prefix, timeoutMs, circuit, maxEntrySize, bloom, encoding)',
         'middleware[5].cache.store.redis.circuit: does not match any allowed form, got true',
         'middleware[6].rateLimit.store.redis: give only one of url, cluster, got {"url":"redis://r","cluster":{"rootNodes":["redis://s"]}}',
         'middleware[7].rateLimit.store.redis.cluster.rootNodes: must NOT have fewer than 1 items, got []',

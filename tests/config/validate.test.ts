@@ -169,6 +169,12 @@ describe('validateConfig', () => {
       'middleware[0].cache.store.redis.url: must match pattern "^rediss?://", got "http://x"',
     );
     assert.equal(
+      only(
+        'middleware:\n  - cache: { store: { redis: { url: "redis://x", encoding: { binaryOverBytes: -1 } } } }\n',
+      ),
+      'middleware[0].cache.store.redis.encoding.binaryOverBytes: must be >= 0, got -1',
+    );
+    assert.equal(
       only('middleware:\n  - cache: { store: { disk: {} } }\n'),
       'middleware[0].cache.store: does not match any allowed form (an object with one of: memory, redis), got {"disk":{}}',
     );

@@ -3,7 +3,7 @@
  * and hands it to `handle`; a handler that throws answers 500 with the error's text.
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Reads a request's body as JSON (`undefined` when empty). */
@@ -47,4 +47,21 @@ export async function listenOnLoopback(
       await once(http, 'close');
     },
   };
+}
+
+/** A raw POST with node:http, which adds no Accept-Encoding of its own and decodes nothing: every byte as sent. */
+export function rawPost(url: URL, body: Buffer | string, headers: Record<string, string>) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>(
+    (resolve, reject) => {
+      const req = request(url, { method: 'POST', headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }),
+        );
+      });
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -17,6 +17,7 @@ import {
   negotiate,
 } from '../../src/http/index.js';
 import { isInvalidOptionError } from '../../src/index.js';
+import { rawPost } from '../helpers/http.js';
 import { type Deferred, deferred } from '../helpers/servers.js';
 import { textOf } from '../helpers/stacks.js';
 
@@ -86,23 +87,6 @@ async function host(mode: 'stateful' | 'stateless', options: CompressHandlerOpti
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
-}
-
-/** A raw POST with node:http, which adds no Accept-Encoding of its own: every byte as sent. */
-function rawPost(url: URL, body: Buffer | string, headers: Record<string, string>) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>(
-    (resolve, reject) => {
-      const req = request(url, { method: 'POST', headers }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }),
-        );
-      });
-      req.on('error', reject);
-      req.end(body);
-    },
-  );
 }
 
 const INIT = JSON.stringify({

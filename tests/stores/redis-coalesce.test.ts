@@ -46,13 +46,13 @@ describe('redisStore({ coalesce })', { skip }, () => {
     const late = new Proxy(admin!, {
       get(target, property, receiver) {
         if (property !== 'sendCommand') return Reflect.get(target, property, receiver);
-        return async (args: ReadonlyArray<string>) => {
+        return async (args: ReadonlyArray<string>, options?: Parameters<typeof target.sendCommand>[1]) => {
           if (args[0] === 'SET' && args.includes('NX') && race !== undefined) {
             const run = race;
             race = undefined;
             await run();
           }
-          return target.sendCommand(args as string[]);
+          return target.sendCommand(args as string[], options);
         };
       },
     });

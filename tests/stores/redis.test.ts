@@ -60,11 +60,13 @@ describe('redisStore options', () => {
       prefix: 'mcp-perf:',
       timeoutMs: 50,
       maxEntrySize: 1024 * 1024,
+      encoding: { binaryOverBytes: 16_384 },
       circuit: { failureThreshold: 5, cooldownMs: 5_000 },
       coalesce: { lockMs: 10_000, waitMs: 5_000, pollMs: 100 },
       bloom: { expectedItems: 100_000, falsePositiveRate: 0.01 },
     });
     assert.ok(Object.isFrozen(REDIS_STORE_DEFAULTS) && Object.isFrozen(REDIS_STORE_DEFAULTS.circuit));
+    assert.ok(Object.isFrozen(REDIS_STORE_DEFAULTS.encoding));
   });
 
   test('rejects invalid options at construction, naming the option', () => {

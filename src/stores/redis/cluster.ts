@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { RedisClientLike } from './options.js';
+import type { RedisArgument, RedisClientLike, RedisCommandOptions } from './options.js';
 
 /**
  * The part of a node-redis cluster client (`createCluster()` of the `redis` package, v5 or
@@ -33,7 +33,8 @@ export interface RedisClusterLike {
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
-    args: string[],
+    args: RedisArgument[],
+    options?: RedisCommandOptions,
   ): Promise<unknown>;
   /** A new, unconnected cluster client with the same options. */
   duplicate(overrides?: { minimizeConnections?: boolean }): RedisClusterLike;
@@ -92,8 +93,11 @@ export function clusterClient(cluster: RedisClusterLike, routingKey: string): Re
     get isReady() {
       return cluster.isReady;
     },
-    sendCommand(args) {
-      return cluster.sendCommand(routeOf(args, routingKey), false, args as string[]);
+    sendCommand(args, options) {
+      const route = routeOf(args, routingKey);
+      return options === undefined
+        ? cluster.sendCommand(route, false, args as RedisArgument[])
+        : cluster.sendCommand(route, false, args as RedisArgument[], options);
     },
     duplicate() {
       // The subscriber needs one node, not a connection to every primary.
@@ -131,10 +135,10 @@ export function clusterClient(cluster: RedisClusterLike, routingKey: string): Re
 }
 
 /** The key whose slot a command must run on, or `undefined` for any node. */
-function routeOf(args: ReadonlyArray<string>, routingKey: string): string | undefined {
-  const command = args[0]!.toUpperCase();
-  if (command === 'EVALSHA' || command === 'EVAL') return Number(args[2]) > 0 ? args[3] : routingKey;
+function routeOf(args: ReadonlyArray<RedisArgument>, routingKey: string): string | undefined {
+  const command = String(args[0]).toUpperCase();
+  if (command === 'EVALSHA' || command === 'EVAL') return Number(args[2]) > 0 ? String(args[3]) : routingKey;
   if (command === 'PUBLISH') return undefined;
   if (command === 'SCAN' || args.length < 2) return routingKey;
-  return args[1];
+  return String(args[1]);
 }

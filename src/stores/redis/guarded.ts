@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createClient, ErrorReply } from 'redis';
 import { StoreError } from '../../errors/index.js';
 import { noop } from '../../internal/noop.js';
-import type { RedisClientLike, ResolvedConnection } from './options.js';
+import type { RedisArgument, RedisClientLike, RedisCommandOptions, ResolvedConnection } from './options.js';
 
 /** State of the circuit breaker. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -108,7 +108,7 @@ export class GuardedClient {
    * Runs `script` with `EVALSHA` on `keys`, loading it with `EVAL` if Redis does not know
    * it yet (after a restart or `SCRIPT FLUSH`).
    */
-  eval<T>(operation: string, s: Script, keys: readonly string[], args: readonly string[]): Promise<T> {
+  eval<T>(operation: string, s: Script, keys: readonly string[], args: readonly RedisArgument[]): Promise<T> {
     const head = [String(keys.length), ...keys, ...args];
     return this.call<T>(operation, ['EVALSHA', s.sha, ...head], 'NOSCRIPT').catch((error: unknown) => {
       if (!isNoScript(error)) throw error;
@@ -119,8 +119,14 @@ export class GuardedClient {
   /**
    * Sends one command within the timeout and through the circuit. An error reply starting
    * with `expected` (e.g. `NOSCRIPT`) is handled by the caller and not counted as an error.
+   * `options` go to the client as they are (e.g. a `typeMapping` for Buffer replies).
    */
-  call<T>(operation: string, args: string[], expected?: string): Promise<T> {
+  call<T>(
+    operation: string,
+    args: RedisArgument[],
+    expected?: string,
+    options?: RedisCommandOptions,
+  ): Promise<T> {
     if (this.#openUntil !== 0) {
       const now = this.#now();
       if (now < this.#openUntil || this.#probing) {
@@ -145,7 +151,7 @@ export class GuardedClient {
         this.counters.errors++;
         reject(new StoreError(this.#store, operation, new Error(`timed out after ${this.#timeoutMs} ms`)));
       }, this.#timeoutMs);
-      this.#client.sendCommand(args).then(
+      (options === undefined ? this.#client.sendCommand(args) : this.#client.sendCommand(args, options)).then(
         (reply) => {
           if (settled) return;
           settled = true;

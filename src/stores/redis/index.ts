@@ -1,7 +1,7 @@
 /**
  * The Redis stores, reached through `mcp-perf/redis`: `options.ts` (options, defaults,
  * validation), `guarded.ts` (the timeout and circuit breaker every store sends through),
- * `scripts.ts` (Lua), `bloom-sync.ts` (the bloom filter kept in step across replicas),
+ * `scripts.ts` (Lua), `values.ts` (entries as JSON or msgpackr), `bloom-sync.ts` (the bloom filter kept in step across replicas),
  * `store.ts` (the cache store), `rate-limit.ts` (the rate-limit store), `tiered.ts` (memory in front of Redis).
  *
  * @module
@@ -13,10 +13,13 @@ export type { RedisCoalesceOptions, RedisCoalesceStats } from './coalesce.js';
 export type { CircuitState } from './guarded.js';
 export {
   REDIS_STORE_DEFAULTS,
+  type RedisArgument,
   type RedisBloomOptions,
   type RedisCircuitOptions,
   type RedisClientLike,
+  type RedisCommandOptions,
   type RedisConnectionOptions,
+  type RedisEncodingOptions,
   type RedisStoreOptions,
 } from './options.js';
 export {

@@ -6,13 +6,13 @@
  */
 
 import { InvalidOptionError } from '../../errors/index.js';
-import { clockOption, positiveInteger } from '../../internal/validate.js';
+import { clockOption, integerOption, positiveInteger } from '../../internal/validate.js';
 import { clusterClient, clusterPrefix, isRedisCluster, type RedisClusterLike } from './cluster.js';
 import type { RedisCoalesceOptions } from './coalesce.js';
 
 /**
  * Defaults of {@link RedisStoreOptions}, in one place: `prefix` `'mcp-perf:'`, `timeoutMs`
- * 50, `maxEntrySize` 1 MiB, circuit `failureThreshold` 5 and `cooldownMs` 5,000, bloom
+ * 50, `maxEntrySize` 1 MiB, `encoding.binaryOverBytes` 16,384, circuit `failureThreshold` 5 and `cooldownMs` 5,000, bloom
  * filter (when enabled) `expectedItems` 100,000 at `falsePositiveRate` 0.01.
  */
 export const REDIS_STORE_DEFAULTS = Object.freeze({
@@ -22,6 +22,11 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   timeoutMs: 50,
   /** Largest entry stored, bytes. */
   maxEntrySize: 1024 * 1024,
+  /** How entries are written. */
+  encoding: Object.freeze({
+    /** Entries whose value's JSON is longer than this many bytes are written packed by msgpackr. */
+    binaryOverBytes: 16_384,
+  }),
   /** Circuit breaker. */
   circuit: Object.freeze({
     /** Consecutive failures that open the circuit. */
@@ -55,6 +60,15 @@ export interface RedisCircuitOptions {
   cooldownMs?: number;
 }
 
+/** {@link RedisStoreOptions.encoding}: which entries are written in binary. */
+export interface RedisEncodingOptions {
+  /**
+   * Entries whose value's JSON is longer than this many bytes are written packed by
+   * msgpackr rather than as JSON text. Default 16,384.
+   */
+  binaryOverBytes?: number;
+}
+
 /** {@link RedisStoreOptions.bloom}: the bloom filter's size. */
 export interface RedisBloomOptions {
   /**
@@ -66,6 +80,20 @@ export interface RedisBloomOptions {
   falsePositiveRate?: number;
 }
 
+/** One argument of a Redis command: text, or bytes sent as they are. */
+export type RedisArgument = string | Buffer;
+
+/**
+ * Per-command options handed to node-redis's `sendCommand`: the cache store asks for
+ * `typeMapping` `{ [RESP_TYPES.BLOB_STRING]: Buffer }` when reading entries, so binary
+ * entries arrive as Buffers. A client that ignores it answers strings, and then reads
+ * binary entries as corrupt (JSON entries are read either way).
+ */
+export interface RedisCommandOptions {
+  /** node-redis's map from RESP types to JavaScript types, for this command's reply. */
+  readonly typeMapping?: Readonly<Record<number, unknown>>;
+}
+
 /**
  * The part of a node-redis (v5 or v6) client the stores use. A client from
  * `createClient()` of the `redis` package fits; so does any object offering the same
@@ -74,8 +102,8 @@ export interface RedisBloomOptions {
 export interface RedisClientLike {
   /** True while the connection is up and usable. */
   readonly isReady: boolean;
-  /** Sends one raw command, e.g. `['HGET', key, 'v']`. */
-  sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
+  /** Sends one raw command, e.g. `['HGET', key, 'v']`, with node-redis command options. */
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: RedisCommandOptions): Promise<unknown>;
   /** A new, unconnected client with the same options (used for the pub/sub connection). */
   duplicate(): RedisClientLike;
   /** Opens the connection. */
@@ -149,6 +177,14 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Entries larger than this many bytes are refused (not stored, counted). Default 1 MiB. */
   maxEntrySize?: number;
   /**
+   * How entries are written. An entry whose value's JSON is longer than `binaryOverBytes`
+   * (default 16 KiB) is written packed by msgpackr, cheaper to encode and
+   * decode at that size than JSON (`docs/redis.md`); smaller ones, and any value msgpackr
+   * cannot carry exactly (`NaN`, a `Date`, a class instance …), as JSON text. `false`
+   * writes JSON only. Reading accepts both forms whatever this says, so replicas may differ.
+   */
+  encoding?: false | RedisEncodingOptions;
+  /**
    * A bloom filter of the keys present in Redis, so a lookup for a key that no replica has
    * written answers "miss" without a round trip. `true` uses the defaults (100,000 keys at a
    * 1% false-positive rate, about 117 KiB); off by default.
@@ -198,6 +234,8 @@ export interface ResolvedConnection {
 /** {@link RedisStoreOptions}, validated, with defaults applied. */
 export interface ResolvedStoreOptions extends ResolvedConnection {
   readonly maxEntrySize: number;
+  /** `undefined` when entries are written as JSON only. */
+  readonly binaryOverBytes: number | undefined;
   readonly bloom: { readonly expectedItems: number; readonly falsePositiveRate: number } | undefined;
   readonly coalesce: Required<RedisCoalesceOptions> | undefined;
 }
@@ -279,6 +317,20 @@ export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOp
   const connection = resolveConnection(where, options, true);
   const maxEntrySize = options.maxEntrySize ?? REDIS_STORE_DEFAULTS.maxEntrySize;
   positiveInteger(where, 'maxEntrySize', maxEntrySize);
+  let binaryOverBytes: number | undefined;
+  if (options.encoding !== false) {
+    const given = options.encoding ?? {};
+    if (typeof given !== 'object' || given === null) {
+      throw new InvalidOptionError(where, 'encoding', 'false or { binaryOverBytes }', given);
+    }
+    binaryOverBytes = integerOption(
+      where,
+      'encoding.binaryOverBytes',
+      given.binaryOverBytes,
+      REDIS_STORE_DEFAULTS.encoding.binaryOverBytes,
+      0,
+    );
+  }
   let bloom: ResolvedStoreOptions['bloom'];
   if (options.bloom !== undefined && options.bloom !== false) {
     const given = options.bloom === true ? {} : options.bloom;
@@ -316,5 +368,5 @@ export function resolveStoreOptions(options: RedisStoreOptions): ResolvedStoreOp
       pollMs: positiveInteger(where, 'coalesce.pollMs', given.pollMs ?? d.pollMs),
     };
   }
-  return { ...connection, maxEntrySize, bloom, coalesce };
+  return { ...connection, maxEntrySize, binaryOverBytes, bloom, coalesce };
 }

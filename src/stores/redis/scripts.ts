@@ -16,17 +16,18 @@
 import { script } from './guarded.js';
 
 /**
- * Writes an entry and indexes its tags. KEYS[1] the entry. ARGV: 1 entry JSON, 2 tags
- * JSON, 3 PX, 4 tag-set prefix, 5 key, 6 channel, 7 announcement (`''` for none),
- * 8 staleUntil, 9 generations JSON, 10 generation-key prefix, 11.. tags. Tag sets, and
- * the generations of tags that have one, live at least as long as their longest-lived member.
+ * Writes an entry and indexes its tags. KEYS[1] the entry. ARGV: 1 the entry (JSON text or
+ * packed bytes, never read here), 2 tags JSON, 3 PX, 4 tag-set prefix, 5 key, 6 channel,
+ * 7 announcement (`''` for none), 8 staleUntil, 9 generations JSON, 10 generation-key
+ * prefix, 11 the entry's field (`v` JSON, `b` binary), 12.. tags. Tag sets, and the
+ * generations of tags that have one, live at least as long as their longest-lived member.
  */
 export const SET_SCRIPT = script(`
 local px = tonumber(ARGV[3])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 's', ARGV[8], 'g', ARGV[9])
+redis.call('HSET', KEYS[1], ARGV[11], ARGV[1], 't', ARGV[2], 's', ARGV[8], 'g', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], px)
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   local tk = ARGV[4] .. ARGV[i]
   redis.call('SADD', tk, ARGV[5])
   if redis.call('PTTL', tk) < px then redis.call('PEXPIRE', tk, px) end

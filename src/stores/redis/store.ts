@@ -16,6 +16,14 @@ import { KIND_ABANDONED, KIND_FILLED, type RedisCoalesceStats, RemoteFills } fro
 import { type CircuitState, escapeGlob, GuardedClient, replyStartsWith, scanKeys } from './guarded.js';
 import { type RedisClientLike, type RedisStoreOptions, resolveStoreOptions } from './options.js';
 import { BUMP_SCRIPT, CHECK_RUN_SCRIPT, EPOCH_SCRIPT, SET_SCRIPT, SWEEP_SCRIPT } from './scripts.js';
+import {
+  AS_BUFFERS,
+  BINARY_FIELD,
+  decodeEntry,
+  type EncodedEntry,
+  encodeEntry,
+  JSON_FIELD,
+} from './values.js';
 
 /** {@link RedisStore.stats} counters, all local to this process. */
 export interface RedisStoreStats extends CacheStoreStats {
@@ -83,7 +91,8 @@ type RemoteListener = (tag: string) => void;
  * answer synchronously) and reject with a `StoreError` when Redis fails, times out or the
  * circuit is open; none waits longer than `timeoutMs`.
  *
- * Each entry is a hash at `<prefix>e:<key>` (`v` the entry's JSON, `t` its tags, `s` its
+ * Each entry is a hash at `<prefix>e:<key>` (`v` the entry's JSON, or `b` the entry packed
+ * by msgpackr when it is larger than `encoding.binaryOverBytes`; `t` its tags, `s` its
  * `staleUntil`, `g` the store epoch and its tags' generations when written) expiring at
  * `staleUntil`; each tag is a set of keys at `<prefix>t:<tag>` and a generation at
  * `<prefix>g:<tag>`. An entry is served only while its recorded epoch and generations are
@@ -115,6 +124,7 @@ export class RedisStore implements CacheStore {
   readonly #client: RedisClientLike;
   readonly #now: () => number;
   readonly #maxEntrySize: number;
+  readonly #binaryOverBytes: number | undefined;
   readonly #entryPrefix: string;
   readonly #tagPrefix: string;
   readonly #genPrefix: string;
@@ -156,6 +166,7 @@ export class RedisStore implements CacheStore {
     const o = resolveStoreOptions(options);
     this.#now = o.now;
     this.#maxEntrySize = o.maxEntrySize;
+    this.#binaryOverBytes = o.binaryOverBytes;
     this.#entryPrefix = `${o.prefix}e:`;
     this.#tagPrefix = `${o.prefix}t:`;
     this.#genPrefix = `${o.prefix}g:`;
@@ -202,21 +213,22 @@ export class RedisStore implements CacheStore {
       return undefined;
     }
     const entryKey = this.#entryPrefix + key;
-    return this.#guarded.call<unknown>('get', ['HMGET', entryKey, 'v', 'g'], 'WRONGTYPE').then(
+    const command = ['HMGET', entryKey, JSON_FIELD, 'g', BINARY_FIELD];
+    return this.#guarded.call<unknown>('get', command, 'WRONGTYPE', AS_BUFFERS).then(
       (reply) => {
-        const raw = Array.isArray(reply) ? reply[0] : undefined;
-        if (raw === null || raw === undefined) {
+        const fields = Array.isArray(reply) ? reply : [];
+        const entry = decodeEntry(fields[0], fields[2]);
+        if (entry === null) {
           this.#misses++;
           if (consulted) bloom!.falsePositives++;
           return undefined;
         }
-        const entry = parseEntry(typeof raw === 'string' ? raw : String(raw));
         if (entry === undefined) return this.#discardCorrupt(entryKey);
         if (entry.staleUntil < this.#now()) {
           this.#misses++;
           return undefined;
         }
-        return this.#checkCurrent(entry, (reply as unknown[])[1]);
+        return this.#checkCurrent(entry, fields[1]);
       },
       (error: unknown) => {
         if (replyStartsWith(error, 'WRONGTYPE')) return this.#discardCorrupt(entryKey);
@@ -238,12 +250,11 @@ export class RedisStore implements CacheStore {
       if (this.#fills?.claimed(key)) this.#fills.end(key, false);
       return this.#guarded.call('set', ['DEL', entryKey]).then(noop);
     }
-    let json: string;
+    let encoded: EncodedEntry;
     let tagsJson: string;
     try {
-      const { value, size, storedAt, freshUntil, staleUntil, tags } = entry;
-      json = JSON.stringify({ value, size, storedAt, freshUntil, staleUntil, tags });
-      tagsJson = JSON.stringify(tags);
+      encoded = encodeEntry(entry, this.#binaryOverBytes);
+      tagsJson = JSON.stringify(entry.tags);
     } catch (error) {
       this.#guarded.counters.errors++;
       return Promise.reject(new StoreError(this.name, 'set', error));
@@ -257,7 +268,7 @@ export class RedisStore implements CacheStore {
           SET_SCRIPT,
           [entryKey],
           [
-            json,
+            encoded[1],
             tagsJson,
             String(px),
             this.#tagPrefix,
@@ -267,6 +278,7 @@ export class RedisStore implements CacheStore {
             String(entry.staleUntil),
             JSON.stringify(generations),
             this.#genPrefix,
+            encoded[0],
             ...entry.tags,
           ],
         )
@@ -768,34 +780,13 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
 }
 
-function parseEntry(raw: string): CacheEntry | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || !('value' in parsed)) return undefined;
-  const e = parsed as Record<string, unknown>;
-  if (
-    typeof e.size !== 'number' ||
-    typeof e.storedAt !== 'number' ||
-    typeof e.freshUntil !== 'number' ||
-    typeof e.staleUntil !== 'number' ||
-    !Array.isArray(e.tags) ||
-    !e.tags.every((tag) => typeof tag === 'string')
-  ) {
-    return undefined;
-  }
-  return parsed as CacheEntry;
-}
-
 /** `[epoch, generation of each of n tags]` as recorded in an entry, or `undefined` if malformed. */
 function parseGenerations(raw: unknown, n: number): number[] | undefined {
-  if (typeof raw !== 'string') return undefined;
+  // A Buffer when read with the entry's fields as bytes.
+  if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(typeof raw === 'string' ? raw : raw.toString());
   } catch {
     return undefined;
   }
