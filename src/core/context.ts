@@ -7,6 +7,7 @@ import type {
   JsonObject,
   JsonRpcRequest,
   JsonRpcResponse,
+  Reply,
   RequestContext,
   RequestId,
   SessionInfo,
@@ -22,6 +23,12 @@ export interface SendOptions {
   /** Anything else the SDK passes (resumption tokens, headers …), untouched. */
   [key: string]: unknown;
 }
+
+/**
+ * A layer's completion hook (see {@link Context.onSettled}): the reply the stack resolved
+ * with, or `undefined` and the error it rejected with.
+ */
+export type SettleHook = (ctx: Context, reply: Reply | undefined, error: unknown) => void;
 
 /** The pipeline operations a context needs. */
 export interface ContextHost extends Connection {
@@ -51,6 +58,10 @@ export class Context implements RequestContext {
   rejectUpstream: ((error: unknown) => void) | undefined = undefined;
   /** True between sending to the handler and its answer. */
   upstream = false;
+  /** The promise the innermost `next()` gave the stack, while the request is with the handler. */
+  forwarded: Promise<JsonRpcResponse> | undefined = undefined;
+  /** The stack answers with {@link Context.forwarded} as it is: the pipeline delivers the handler's answer itself. */
+  deliverOnSettle = false;
   /** True when the stack is empty and the request goes straight to the handler. */
   direct = false;
   /** The handler's response, when there was one. */
@@ -82,6 +93,8 @@ export class Context implements RequestContext {
   private isCancelled = false;
   private controller: AbortController | undefined = undefined;
   private bag: Record<string, unknown> | undefined = undefined;
+  private settleFirst: SettleHook | undefined = undefined;
+  private settleMore: SettleHook[] | undefined = undefined;
 
   constructor(
     connection: ContextHost,
@@ -175,6 +188,49 @@ export class Context implements RequestContext {
           failure ??= error;
         }
       }
+    }
+    return failure;
+  }
+
+  /**
+   * Calls `hook` once when the stack's answer to this request leaves it (the pipeline
+   * delivers a reply or an error), after every layer is done with it; hooks run last
+   * registered first, so an inner layer's runs before an outer one's. For a layer that
+   * only needs to know when a request ends (metrics, a concurrency slot): returning
+   * `next()`'s promise as it is and registering a hook made once per layer costs no
+   * promise reaction and no closure per request. Only contexts a pipeline runs have it.
+   * @internal
+   */
+  onSettled(hook: SettleHook): void {
+    if (this.settleFirst === undefined) this.settleFirst = hook;
+    else if (this.settleMore === undefined) this.settleMore = [hook];
+    else this.settleMore.push(hook);
+  }
+
+  /**
+   * Runs the hooks of {@link Context.onSettled} once. Answers the first error a hook threw.
+   * @internal
+   */
+  settled(reply: Reply | undefined, error: unknown): unknown {
+    const first = this.settleFirst;
+    if (first === undefined) return undefined;
+    this.settleFirst = undefined;
+    const more = this.settleMore;
+    this.settleMore = undefined;
+    let failure: unknown;
+    if (more !== undefined) {
+      for (let i = more.length - 1; i >= 0; i--) {
+        try {
+          more[i]!(this, reply, error);
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+    }
+    try {
+      first(this, reply, error);
+    } catch (e) {
+      failure ??= e;
     }
     return failure;
   }

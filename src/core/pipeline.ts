@@ -11,6 +11,7 @@ import {
 } from '../errors/index.js';
 import { asError } from '../internal/as-error.js';
 import { now } from '../internal/clock.js';
+import { noop } from '../internal/noop.js';
 import { MethodStacks, middlewareName, notificationHookOf } from './compose.js';
 import { Context, type SendOptions } from './context.js';
 import { InflightTable } from './inflight.js';
@@ -240,7 +241,7 @@ export class Pipeline implements Connection {
     const closedError = new ConnectionClosedError();
     for (const ctx of this.inflight.values()) {
       ctx.cancel('connection closed');
-      ctx.rejectUpstream?.(closedError);
+      this.failUpstream(ctx, closedError);
     }
     this.inflight.clear();
     // Handlers of cancelled requests may still run; whoever waits on them bounds the wait.
@@ -483,6 +484,12 @@ export class Pipeline implements Connection {
     } catch (error) {
       return this.fail(ctx, error);
     }
+    // Every layer returned the handler's own promise (or there is none): the handler's
+    // answer is the stack's, delivered when it arrives (see settle), with no reaction here.
+    if (replied === ctx.forwarded && ctx.upstream) {
+      ctx.deliverOnSettle = true;
+      return;
+    }
     replied.then(
       (reply) => this.deliver(ctx, reply),
       (error: unknown) => this.fail(ctx, error),
@@ -493,7 +500,7 @@ export class Pipeline implements Connection {
   private forward(ctx: Context): Promise<Reply> {
     if (ctx.cancelled) return Promise.reject(new CancelledError());
     if (this.closed) return Promise.reject(new ConnectionClosedError());
-    return new Promise<JsonRpcResponse>((resolve, reject) => {
+    const forwarded = new Promise<JsonRpcResponse>((resolve, reject) => {
       ctx.resolveUpstream = resolve;
       ctx.rejectUpstream = reject;
       ctx.upstream = true;
@@ -505,6 +512,8 @@ export class Pipeline implements Connection {
             : { jsonrpc: '2.0' as const, id: ctx.id, method: ctx.method, params: ctx.params };
       this.sendRequest(ctx, message);
     });
+    ctx.forwarded = forwarded;
+    return forwarded;
   }
 
   private sendRequest(ctx: Context, message: JsonRpcRequest): void {
@@ -521,7 +530,8 @@ export class Pipeline implements Connection {
   private handlerUnreachable(ctx: Context, error: unknown): void {
     if (!ctx.upstream) return;
     ctx.upstream = false;
-    ctx.rejectUpstream?.(
+    this.failUpstream(
+      ctx,
       new Error(`could not deliver ${ctx.method} to the handler: ${asError(error).message}`),
     );
   }
@@ -543,11 +553,28 @@ export class Pipeline implements Connection {
     ctx.handlerOptions = options;
     ctx.handlerExtra = extra;
     ctx.resolveUpstream?.(response);
+    if (ctx.deliverOnSettle) this.deliver(ctx, response);
+  }
+
+  /**
+   * The request cannot get the handler's answer: rejects what `next()` gave the stack. When
+   * the stack's answer is that promise, fails the request itself, on the next microtask
+   * as a reaction would (a close cancels every request before any of them frees its slot);
+   * nothing else may be listening to the promise then, so its rejection is marked handled.
+   */
+  private failUpstream(ctx: Context, error: unknown): void {
+    const reject = ctx.rejectUpstream;
+    if (reject === undefined) return;
+    if (!ctx.deliverOnSettle) return reject(error);
+    ctx.forwarded?.catch(noop);
+    reject(error);
+    queueMicrotask(() => this.fail(ctx, error));
   }
 
   /** The stack resolved: send its reply to the caller under the caller's id. */
   private deliver(ctx: Context, reply: Reply): void {
     this.inflight.remove(ctx);
+    this.runSettled(ctx, reply, undefined);
     if (ctx.cancelled || this.closed) return ctx.answer?.(undefined);
     if (
       typeof reply !== 'object' ||
@@ -567,11 +594,19 @@ export class Pipeline implements Connection {
   /** The stack rejected: answer with an error, unless the request was cancelled. */
   private fail(ctx: Context, error: unknown): void {
     this.inflight.remove(ctx);
+    this.runSettled(ctx, undefined, error);
     if (ctx.cancelled || this.closed) return ctx.answer?.(undefined);
     if (!isMcpPerfError(error)) this.reportError(asError(error));
     const response: JsonRpcResponse = { jsonrpc: '2.0', id: ctx.id, error: toJsonRpcError(error) };
     if (ctx.answer !== undefined) return ctx.answer(response);
     this.sendToCaller(response, this.replyOptions(ctx.id));
+  }
+
+  /** Runs the layers' completion hooks of `ctx` (see `Context.onSettled`); reports a hook that throws. */
+  private runSettled(ctx: Context, reply: Reply | undefined, error: unknown): void {
+    const failure = ctx.settled(reply, error);
+    if (failure !== undefined)
+      this.reportError(new Error(`a completion hook of ${ctx.method} failed: ${asError(failure).message}`));
   }
 
   /** A reply the library made: addressed to the caller and valid for the connection's era. */
@@ -614,7 +649,7 @@ export class Pipeline implements Connection {
       ctx.upstream = false;
       this.rememberCancelled(ctx.id);
       this.rememberLingering(ctx);
-      ctx.rejectUpstream?.(new CancelledError(reason));
+      this.failUpstream(ctx, new CancelledError(reason));
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Context } from '../../src/core/context.js';
 import { Pipeline, type PipelineEnds } from '../../src/entries/core.js';
 import {
   CancelledError,
@@ -165,6 +166,72 @@ describe('Pipeline', () => {
     h.pipeline.fromCaller(call(1));
     assert.equal(h.toHandler.length, 1);
     assert.equal((h.toCaller[0]!.message as { error: { code: number } }).error.code, -32600);
+  });
+
+  it('runs completion hooks once, inner first, after every layer is done, for replies, errors and closes', async () => {
+    const log: string[] = [];
+    const hooked = (name: string): Middleware => ({
+      name,
+      request(ctx, next) {
+        (ctx as Context).onSettled((_ctx, reply, error) =>
+          log.push(`${name}:${reply ? 'reply' : `error ${(error as Error).message}`}`),
+        );
+        return next();
+      },
+    });
+    const outer: Middleware = {
+      name: 'outer',
+      async request(_ctx, next) {
+        const reply = await next();
+        log.push('outer<');
+        return reply;
+      },
+    };
+    const h = harness([outer, hooked('a'), hooked('b')]);
+    h.pipeline.fromCaller(call(1));
+    await flush();
+    assert.deepEqual(log, []);
+    h.pipeline.fromHandler(answer(1));
+    await flush();
+    assert.deepEqual(log, ['outer<', 'b:reply', 'a:reply']);
+    assert.equal(h.toCaller.length, 1);
+
+    log.length = 0;
+    const failing: Middleware = () => Promise.reject(new Error('boom'));
+    const f = harness([hooked('a'), failing]);
+    f.pipeline.fromCaller(call(2));
+    await flush();
+    assert.deepEqual(log, ['a:error boom']);
+
+    log.length = 0;
+    const c = harness([hooked('a')]);
+    c.pipeline.fromCaller(call(3));
+    await flush();
+    c.pipeline.close();
+    await flush();
+    assert.deepEqual(
+      log,
+      ['a:error connection closed before the request was answered'],
+      'a closed connection ends its requests',
+    );
+  });
+
+  it('reports a completion hook that throws, and still answers the caller', async () => {
+    const throwing: Middleware = {
+      name: 'throwing',
+      request(ctx, next) {
+        (ctx as Context).onSettled(() => {
+          throw new Error('hook broke');
+        });
+        return next();
+      },
+    };
+    const h = harness([throwing]);
+    h.pipeline.fromCaller(call(1));
+    h.pipeline.fromHandler(answer(1));
+    await flush();
+    assert.equal(h.toCaller.length, 1);
+    assert.match(h.errors[0]?.message ?? '', /a completion hook of tools\/call failed: hook broke/);
   });
 
   describe('cancellation', () => {

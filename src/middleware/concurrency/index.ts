@@ -24,6 +24,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
+import { Context } from '../../core/context.js';
 import { CONTROL_METHODS } from '../../core/messages.js';
 import type { MiddlewareObject, Next, Reply, RequestContext } from '../../core/types.js';
 import {
@@ -407,6 +408,12 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   // serves every request).
   const onlyGate = scopes.length === 1 && shared === undefined ? scopes[0]!.single : undefined;
   const onlyHeld: readonly Gate[] = onlyGate ? [onlyGate] : [];
+  // With the pipeline's own clock, a slot taken at once is held from the request's start:
+  // a pipeline-run request gives it back through one hook made here (see
+  // `Context.onSettled`), with no promise reaction or closure per request.
+  const ownClock = clock !== now;
+  const releaseOnly = (ctx: Context, reply: Reply | undefined): void =>
+    release(ctx, onlyHeld, undefined, ctx.startedAt, reply !== undefined);
 
   const queued = async (ctx: RequestContext, next: Next): Promise<Reply> => {
     const held: Gate[] = [];
@@ -462,7 +469,11 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     request: function concurrencyLimit(ctx, next) {
       if (ctx.control) return next();
       // A free slot in the only scope: taken at once, nothing allocated for the list.
-      if (onlyGate !== undefined && limiter.tryAcquire(onlyGate)) return holding(ctx, next, onlyHeld);
+      if (onlyGate !== undefined && limiter.tryAcquire(onlyGate)) {
+        if (ownClock || !(ctx instanceof Context)) return holding(ctx, next, onlyHeld);
+        ctx.onSettled(releaseOnly);
+        return next();
+      }
       return queued(ctx, next);
     },
     stats: () => limiter.stats(),

@@ -343,12 +343,33 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     };
   }
 
+  /** The end of a request a pipeline ran (see `Context.onSettled`). */
+  const settledHook = (ctx: Context, reply: Reply | undefined, error: unknown): void => {
+    const side = registry.side(ctx.side);
+    side.inFlight--;
+    finish(
+      ctx,
+      side,
+      ctx.startedAt,
+      reply,
+      reply === undefined
+        ? classifyThrown(error, verdict)
+        : classifyReply(ctx.method, reply, ctx.cancelled, verdict),
+    );
+  };
+
   const middleware: MetricsMiddleware = {
     name: 'metrics',
     // Not an async function: a reaction on next()'s promise allocates a fraction of what an
     // async function's frame and await do, and this runs on every request.
     request: function metrics(ctx, next) {
       const side = registry.side(ctx.side);
+      if (!ownClock && ctx instanceof Context) {
+        // Run by a pipeline, timed from its start: one hook at the end, nothing per request.
+        side.inFlight++;
+        ctx.onSettled(settledHook);
+        return next();
+      }
       const start = ownClock ? clock() : ctx.startedAt;
       side.inFlight++;
       const failed = (error: unknown): never => {
