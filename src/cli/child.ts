@@ -40,9 +40,15 @@ export class ChildServer {
   /**
    * @param command - the executable
    * @param args - its arguments
+   * @param graceMs - how long a child is given to exit before the next, harder signal
    * @param onSpawnError - told when the command cannot be started (e.g. not found)
    */
-  constructor(command: string, args: readonly string[], onSpawnError: (error: Error) => void) {
+  constructor(
+    command: string,
+    args: readonly string[],
+    private readonly graceMs: number,
+    onSpawnError: (error: Error) => void,
+  ) {
     this.process = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
     this.pid = this.process.pid;
     this.transport = new LineTransport(this.process.stdout!, this.process.stdin!, 'child');
@@ -76,31 +82,31 @@ export class ChildServer {
 
   /**
    * Ends the child: closes its stdin (the MCP way to ask a stdio server to exit), sends
-   * `signal` if it has not exited after `graceMs`, and SIGKILL after another `graceMs`.
+   * `signal` if it has not exited after the grace period, and SIGKILL after another.
    * Resolves when it has exited.
    */
-  stop(graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ChildExit> {
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ChildExit> {
     if (!this.running) return this.exited;
     this.process.stdin!.end();
-    this.escalate(graceMs, [signal, 'SIGKILL']);
+    this.escalate([signal, 'SIGKILL']);
     return this.exited;
   }
 
-  /** Sends `signal` now and SIGKILL if the child is still running after `graceMs`. */
-  forward(signal: NodeJS.Signals, graceMs: number): Promise<ChildExit> {
+  /** Sends `signal` now and SIGKILL if the child is still running after the grace period. */
+  forward(signal: NodeJS.Signals): Promise<ChildExit> {
     this.signal(signal);
     clearTimeout(this.killTimer);
-    this.escalate(graceMs, ['SIGKILL']);
+    this.escalate(['SIGKILL']);
     return this.exited;
   }
 
-  private escalate(graceMs: number, signals: NodeJS.Signals[]): void {
+  private escalate(signals: NodeJS.Signals[]): void {
     const [first, ...rest] = signals;
     if (first === undefined || !this.running) return;
     this.killTimer = setTimeout(() => {
       this.signal(first);
-      this.escalate(graceMs, rest);
-    }, graceMs);
+      this.escalate(rest);
+    }, this.graceMs);
     this.killTimer.unref();
   }
 }

@@ -173,17 +173,17 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
   const openUpstream = (): McpTransport & { stop?(): Promise<unknown>; child?: ChildServer } => {
     if (upstreamPool !== undefined) return upstreamPool.transport();
     if (upstreamUrl !== undefined) return httpUpstream(upstreamUrl, fetchPool!.fetch);
-    const child = new ChildServer(command[0]!, command.slice(1), (error) => {
+    const child = new ChildServer(command[0]!, command.slice(1), graceMs, (error) => {
       spawnFailed = true;
       log(`cannot start ${command[0]}: ${error.message}`);
     });
     children.add(child);
     void child.exited.then(() => children.delete(child));
-    return Object.assign(child.transport, { stop: () => child.stop(graceMs), child });
+    return Object.assign(child.transport, { stop: () => child.stop(), child });
   };
 
   const shutdown = async () => {
-    await Promise.allSettled([...children].map((c) => c.stop(graceMs)));
+    await Promise.allSettled([...children].map((c) => c.stop()));
     await fetchPool?.close();
     await upstreamPool?.close();
     await closeStack();
@@ -215,7 +215,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     });
     log(`${signal}: closing`);
     await front.close();
-    await Promise.allSettled([...children].map((c) => c.forward(signal, graceMs)));
+    await Promise.allSettled([...children].map((c) => c.forward(signal)));
     await shutdown();
     return 0;
   }
@@ -238,7 +238,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => {
       if (child === undefined) return resolve(signal === 'SIGINT' ? 130 : 143);
       log(`${signal}: passing it to the server (pid ${child.pid})`);
-      void child.forward(signal, graceMs);
+      void child.forward(signal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -246,7 +246,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     else upstream.onclose = chain(upstream.onclose, () => resolve(hostClosed ? 0 : 1));
     // The host closed our stdin: end the child the MCP way (close its stdin), then by signal.
     process.stdin.once('end', () => {
-      if (child !== undefined) void child.stop(graceMs);
+      if (child !== undefined) void child.stop();
       else resolve(0);
     });
   });
