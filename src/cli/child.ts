@@ -2,12 +2,15 @@
  * The child server behind a stdio proxy: spawned with the proxy's environment, its
  * stderr passed through, its exit reported with code or signal, and never left running.
  * The proxy spawns it itself (rather than through the SDK's StdioClientTransport) to
- * own the signals: forward SIGINT/SIGTERM as they are, escalate to SIGKILL after a
- * grace period, and learn the exit code the proxy must exit with.
+ * own the signals: forward SIGINT/SIGTERM as they are, escalate to SIGKILL (for the
+ * child's whole process group) after a grace period, and learn the exit code the proxy
+ * must exit with. A guard ends the child's group if the proxy dies without doing so
+ * (see guard.ts).
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { type ServerProcess, spawnServer } from './guard.js';
 import { LineTransport } from './stdio.js';
 
 /** How a child ended. */
@@ -33,6 +36,7 @@ export class ChildServer {
   readonly exited: Promise<ChildExit>;
   /** The child's process id. */
   readonly pid: number | undefined;
+  private readonly server: ServerProcess;
   private readonly process: ChildProcess;
   private exit: ChildExit | undefined;
   private killTimer: NodeJS.Timeout | undefined;
@@ -49,12 +53,14 @@ export class ChildServer {
     private readonly graceMs: number,
     onSpawnError: (error: Error) => void,
   ) {
-    this.process = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
+    this.server = spawnServer(command, args, graceMs);
+    this.process = this.server.process;
     this.pid = this.process.pid;
     this.transport = new LineTransport(this.process.stdout!, this.process.stdin!, 'child');
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
         clearTimeout(this.killTimer);
+        this.server.release();
         this.exit = { code, signal };
         resolve(this.exit);
       });
@@ -75,9 +81,11 @@ export class ChildServer {
     return this.exit === undefined && this.pid !== undefined;
   }
 
-  /** Sends a signal to the child, if it is still running. */
+  /** Sends a signal to the child, if it is still running; SIGKILL goes to its whole process group. */
   signal(signal: NodeJS.Signals): void {
-    if (this.running) this.process.kill(signal);
+    if (!this.running) return;
+    if (signal === 'SIGKILL') this.server.killGroup(signal);
+    else this.process.kill(signal);
   }
 
   /**

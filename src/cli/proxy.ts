@@ -44,7 +44,8 @@ Options:
                           listen.stateless. Default: stateful sessions.
       --token <token>     Bearer token every HTTP request must carry; required to listen
                           on an address other than loopback. Default: $MCP_PERF_TOKEN.
-      --kill-after <dur>  Grace period before a child that does not exit is killed. Default 5s.
+      --kill-after <dur>  Grace period before a child that does not exit is killed, its
+                          process group with it. Default 5s.
   -h, --help              This help.
 
 Examples:
