@@ -2,12 +2,15 @@
  * The child server behind a stdio proxy: spawned with the proxy's environment, its
  * stderr passed through, its exit reported with code or signal, and never left running.
  * The proxy spawns it itself (rather than through the SDK's StdioClientTransport) to
- * own the signals: forward SIGINT/SIGTERM as they are, escalate to SIGKILL after a
- * grace period, and learn the exit code the proxy must exit with.
+ * own the signals: forward SIGINT/SIGTERM as they are, escalate to SIGKILL (for the
+ * child's whole process group) after a grace period, and learn the exit code the proxy
+ * must exit with. A guard ends the child's group if the proxy dies without doing so
+ * (see guard.ts).
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { type ServerProcess, spawnServer } from './guard.js';
 import { LineTransport } from './stdio.js';
 
 /** How a child ended. */
@@ -33,6 +36,7 @@ export class ChildServer {
   readonly exited: Promise<ChildExit>;
   /** The child's process id. */
   readonly pid: number | undefined;
+  private readonly server: ServerProcess;
   private readonly process: ChildProcess;
   private exit: ChildExit | undefined;
   private killTimer: NodeJS.Timeout | undefined;
@@ -40,15 +44,23 @@ export class ChildServer {
   /**
    * @param command - the executable
    * @param args - its arguments
+   * @param graceMs - how long a child is given to exit before the next, harder signal
    * @param onSpawnError - told when the command cannot be started (e.g. not found)
    */
-  constructor(command: string, args: readonly string[], onSpawnError: (error: Error) => void) {
-    this.process = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
+  constructor(
+    command: string,
+    args: readonly string[],
+    private readonly graceMs: number,
+    onSpawnError: (error: Error) => void,
+  ) {
+    this.server = spawnServer(command, args, graceMs);
+    this.process = this.server.process;
     this.pid = this.process.pid;
     this.transport = new LineTransport(this.process.stdout!, this.process.stdin!, 'child');
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
         clearTimeout(this.killTimer);
+        this.server.release();
         this.exit = { code, signal };
         resolve(this.exit);
       });
@@ -69,38 +81,40 @@ export class ChildServer {
     return this.exit === undefined && this.pid !== undefined;
   }
 
-  /** Sends a signal to the child, if it is still running. */
+  /** Sends a signal to the child, if it is still running; SIGKILL goes to its whole process group. */
   signal(signal: NodeJS.Signals): void {
-    if (this.running) this.process.kill(signal);
+    if (!this.running) return;
+    if (signal === 'SIGKILL') this.server.killGroup(signal);
+    else this.process.kill(signal);
   }
 
   /**
    * Ends the child: closes its stdin (the MCP way to ask a stdio server to exit), sends
-   * `signal` if it has not exited after `graceMs`, and SIGKILL after another `graceMs`.
+   * `signal` if it has not exited after the grace period, and SIGKILL after another.
    * Resolves when it has exited.
    */
-  stop(graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ChildExit> {
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ChildExit> {
     if (!this.running) return this.exited;
     this.process.stdin!.end();
-    this.escalate(graceMs, [signal, 'SIGKILL']);
+    this.escalate([signal, 'SIGKILL']);
     return this.exited;
   }
 
-  /** Sends `signal` now and SIGKILL if the child is still running after `graceMs`. */
-  forward(signal: NodeJS.Signals, graceMs: number): Promise<ChildExit> {
+  /** Sends `signal` now and SIGKILL if the child is still running after the grace period. */
+  forward(signal: NodeJS.Signals): Promise<ChildExit> {
     this.signal(signal);
     clearTimeout(this.killTimer);
-    this.escalate(graceMs, ['SIGKILL']);
+    this.escalate(['SIGKILL']);
     return this.exited;
   }
 
-  private escalate(graceMs: number, signals: NodeJS.Signals[]): void {
+  private escalate(signals: NodeJS.Signals[]): void {
     const [first, ...rest] = signals;
     if (first === undefined || !this.running) return;
     this.killTimer = setTimeout(() => {
       this.signal(first);
-      this.escalate(graceMs, rest);
-    }, graceMs);
+      this.escalate(rest);
+    }, this.graceMs);
     this.killTimer.unref();
   }
 }

@@ -44,7 +44,8 @@ Options:
                           listen.stateless. Default: stateful sessions.
       --token <token>     Bearer token every HTTP request must carry; required to listen
                           on an address other than loopback. Default: $MCP_PERF_TOKEN.
-      --kill-after <dur>  Grace period before a child that does not exit is killed. Default 5s.
+      --kill-after <dur>  Grace period before a child that does not exit is killed, its
+                          process group with it. Default 5s.
   -h, --help              This help.
 
 Examples:
@@ -173,17 +174,17 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
   const openUpstream = (): McpTransport & { stop?(): Promise<unknown>; child?: ChildServer } => {
     if (upstreamPool !== undefined) return upstreamPool.transport();
     if (upstreamUrl !== undefined) return httpUpstream(upstreamUrl, fetchPool!.fetch);
-    const child = new ChildServer(command[0]!, command.slice(1), (error) => {
+    const child = new ChildServer(command[0]!, command.slice(1), graceMs, (error) => {
       spawnFailed = true;
       log(`cannot start ${command[0]}: ${error.message}`);
     });
     children.add(child);
     void child.exited.then(() => children.delete(child));
-    return Object.assign(child.transport, { stop: () => child.stop(graceMs), child });
+    return Object.assign(child.transport, { stop: () => child.stop(), child });
   };
 
   const shutdown = async () => {
-    await Promise.allSettled([...children].map((c) => c.stop(graceMs)));
+    await Promise.allSettled([...children].map((c) => c.stop()));
     await fetchPool?.close();
     await upstreamPool?.close();
     await closeStack();
@@ -215,7 +216,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     });
     log(`${signal}: closing`);
     await front.close();
-    await Promise.allSettled([...children].map((c) => c.forward(signal, graceMs)));
+    await Promise.allSettled([...children].map((c) => c.forward(signal)));
     await shutdown();
     return 0;
   }
@@ -238,7 +239,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => {
       if (child === undefined) return resolve(signal === 'SIGINT' ? 130 : 143);
       log(`${signal}: passing it to the server (pid ${child.pid})`);
-      void child.forward(signal, graceMs);
+      void child.forward(signal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -246,7 +247,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     else upstream.onclose = chain(upstream.onclose, () => resolve(hostClosed ? 0 : 1));
     // The host closed our stdin: end the child the MCP way (close its stdin), then by signal.
     process.stdin.once('end', () => {
-      if (child !== undefined) void child.stop(graceMs);
+      if (child !== undefined) void child.stop();
       else resolve(0);
     });
   });

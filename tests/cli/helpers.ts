@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,12 +41,19 @@ export interface CliProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the CLI with `args`. */
-export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): CliProcess {
+/**
+ * Starts the CLI with `args`. `detached`: in a process group of its own, as a shell
+ * starts a job, so that a signal to the group stands for a terminal's Ctrl-C.
+ */
+export function startCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+): CliProcess {
   const child = spawn(CLI[0], [...CLI.slice(1), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached === true,
   });
   let out = '';
   let err = '';
@@ -111,7 +118,7 @@ export function proxyTransport(args: readonly string[], env: NodeJS.ProcessEnv =
   return { transport, stderr: () => stderr };
 }
 
-/** True while a process with this id exists. */
+/** True while a process with this id exists (or, for `-pgid`, while the group has a member). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -121,7 +128,12 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Waits (polling every 20 ms, at most `limitMs`) until `pid` is gone; true if it went. */
+/** The process group of a running process (POSIX `ps`). */
+export function processGroupOf(pid: number): number {
+  return Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+}
+
+/** Waits (polling every 20 ms, at most `limitMs`) until `pid` (or the group `-pgid`) is gone; true if it went. */
 export async function gone(pid: number, limitMs = 10_000): Promise<boolean> {
   for (let waited = 0; waited < limitMs; waited += 20) {
     if (!alive(pid)) return true;

@@ -3,7 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { fixturePath } from '../helpers/child.js';
 import { STATS_TOOL, textOf } from '../helpers/stacks.js';
-import { alive, gone, nodeEval, proxyTransport, startCli, tempDir, writeConfig } from './helpers.js';
+import {
+  alive,
+  gone,
+  nodeEval,
+  processGroupOf,
+  proxyTransport,
+  startCli,
+  tempDir,
+  writeConfig,
+} from './helpers.js';
 
 const FIXTURE = [process.execPath, '--import', 'tsx', fixturePath('stdio-server-v1.ts')];
 
@@ -13,6 +22,23 @@ const STUBBORN = (ignoreTerm: boolean) =>
     // The pid is announced only once the handlers are in place: a signal sent on seeing it must find them.
     `${ignoreTerm ? "process.on('SIGTERM', () => {}); process.on('SIGINT', () => {});" : ''}setInterval(() => {}, 1000);process.stderr.write('child pid ' + process.pid + '\\n');`,
   );
+
+/**
+ * A child that never reads its stdin (so never sees it close) and traps no signal, with a
+ * grandchild that ignores SIGTERM; the child reports both pids on stderr once the
+ * grandchild's handler is in place.
+ */
+const WITH_GRANDCHILD = nodeEval(`
+  const { spawn } = require('node:child_process');
+  const grandchild = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); process.stdout.write('ready')"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  grandchild.stdout.once('data', () => process.stderr.write('child pid ' + process.pid + ' grandchild pid ' + grandchild.pid + '\\n'));
+  setInterval(() => {}, 1000);
+`);
+
+/** Kills what a failed test left behind: the group `-pgid`, if it still has members. */
+function killGroup(pgid: number): void {
+  if (alive(-pgid)) process.kill(-pgid, 'SIGKILL');
+}
 
 describe('mcp-perf proxy over stdio', () => {
   let dir: string;
@@ -82,7 +108,28 @@ describe('mcp-perf proxy over stdio', () => {
     cli.process.kill('SIGTERM');
     assert.equal((await cli.exited).code, 143, '128 + SIGTERM, as the child ended');
     assert.ok(await gone(childPid));
+    assert.ok(await gone(-childPid), 'its guard left with it: nothing is left in its process group');
     assert.match(cli.stderr(), /SIGTERM: passing it to the server/);
+  });
+
+  it("passes a terminal's Ctrl-C to the child through the proxy alone: the child leads a group of its own", {
+    skip: process.platform === 'win32' && 'POSIX process groups',
+  }, async () => {
+    const cli = startCli(['proxy', '--', ...STUBBORN(false)], { detached: true });
+    const proxyPid = cli.process.pid!;
+    const childPid = Number((await cli.waitForStderr(/child pid (\d+)/))[1]);
+    try {
+      assert.equal(processGroupOf(childPid), childPid, 'the child leads its own group');
+      assert.equal(processGroupOf(proxyPid), proxyPid);
+      // What a terminal does on Ctrl-C: SIGINT to its foreground group, the proxy's.
+      process.kill(-proxyPid, 'SIGINT');
+      assert.equal((await cli.exited).code, 130, '128 + SIGINT, as the child ended');
+      assert.match(cli.stderr(), /SIGINT: passing it to the server/);
+      assert.ok(await gone(-childPid));
+    } finally {
+      killGroup(childPid);
+      killGroup(proxyPid);
+    }
   });
 
   // SIGTERM, not SIGINT: under tsx (these tests run the source) tsx's own SIGINT relay exits at 130.
@@ -118,6 +165,26 @@ describe('mcp-perf proxy over stdio', () => {
     cli.process.kill('SIGKILL');
     await cli.exited;
     assert.ok(await gone(childPid));
+  });
+
+  it('ends a child that ignores its stdin closing, and its grandchild, when the proxy is SIGKILLed', {
+    skip: process.platform === 'win32' && 'POSIX process groups',
+  }, async () => {
+    const cli = startCli(['proxy', '--kill-after', '300ms', '--', ...WITH_GRANDCHILD]);
+    const pids = await cli.waitForStderr(/child pid (\d+) grandchild pid (\d+)/);
+    const childPid = Number(pids[1]);
+    const grandchildPid = Number(pids[2]);
+    try {
+      assert.equal(processGroupOf(grandchildPid), childPid, "the grandchild is in the child's group");
+      cli.process.kill('SIGKILL');
+      await cli.exited;
+      assert.ok(await gone(childPid), 'the child ended on SIGTERM');
+      assert.ok(await gone(grandchildPid), 'the grandchild, ignoring SIGTERM, ended on SIGKILL');
+      assert.ok(await gone(-childPid), 'nothing is left in the group, the guard included');
+    } finally {
+      cli.process.kill('SIGKILL');
+      killGroup(childPid);
+    }
   });
 
   it('refuses bad arguments with a usage error', async () => {
