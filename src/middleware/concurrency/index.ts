@@ -207,6 +207,8 @@ export interface ConcurrencyLimiter extends MiddlewareObject {
 }
 
 const WHERE = 'concurrencyLimit';
+/** A request reaching the limit this long (ms) after it started was held by an outer layer. */
+const LATE_MS = 0.25;
 const LISTENER_NAMES = [
   'onQueue',
   'onDequeue',
@@ -408,10 +410,12 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
   // serves every request).
   const onlyGate = scopes.length === 1 && shared === undefined ? scopes[0]!.single : undefined;
   const onlyHeld: readonly Gate[] = onlyGate ? [onlyGate] : [];
-  // With the pipeline's own clock, a slot taken at once is held from the request's start:
-  // a pipeline-run request gives it back through one hook made here (see
-  // `Context.onSettled`), with no promise reaction or closure per request.
-  const ownClock = clock !== now;
+  // A request a pipeline runs that takes a free slot of a fixed limit gives it back through
+  // one hook made here (see `Context.onSettled`), with no promise reaction or closure per
+  // request, its service time counted from the request's start. Not when the clock is
+  // injected, when the scope's limit adapts to service times (the hook runs once the outer
+  // layers are done too), or when the request reached the limit late (an outer layer held it).
+  const hookable = onlyGate !== undefined && onlyGate.scope.adaptive === undefined && clock === now;
   const releaseOnly = (ctx: Context, reply: Reply | undefined): void =>
     release(ctx, onlyHeld, undefined, ctx.startedAt, reply !== undefined);
 
@@ -470,9 +474,11 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
       if (ctx.control) return next();
       // A free slot in the only scope: taken at once, nothing allocated for the list.
       if (onlyGate !== undefined && limiter.tryAcquire(onlyGate)) {
-        if (ownClock || !(ctx instanceof Context)) return holding(ctx, next, onlyHeld);
-        ctx.onSettled(releaseOnly);
-        return next();
+        if (hookable && ctx instanceof Context && now() - ctx.startedAt < LATE_MS) {
+          ctx.onSettled(releaseOnly);
+          return next();
+        }
+        return holding(ctx, next, onlyHeld);
       }
       return queued(ctx, next);
     },

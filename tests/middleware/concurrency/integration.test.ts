@@ -163,6 +163,19 @@ describe('concurrencyLimit over an in-memory MCP pair', () => {
     await pair.close();
   });
 
+  it('counts a service time from when the request reached the limit, not from when an outer layer got it', async () => {
+    const inner = concurrencyLimit();
+    const outerWait = async (_ctx: unknown, next: () => Promise<unknown>) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return next();
+    };
+    const pair = await connectPair({ server: [outerWait as never, inner] });
+    await pair.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    const serviceMs = inner.stats().scopes.global!.serviceMs;
+    assert.ok(serviceMs > 0 && serviceMs < 250, `service time ${serviceMs} ms leaves out the 300 ms outside`);
+    await pair.close();
+  });
+
   it('removes queued requests when the connection closes', async () => {
     const g = gates();
     const limiter = concurrencyLimit({ limit: 1 });
