@@ -238,7 +238,11 @@ middleware:
 
   it('shares one concurrency limit between replicas', async () => {
     const release = deferred();
-    const { stacks: built, pairs } = await replicas(
+    const {
+      stacks: built,
+      pairs,
+      prefix,
+    } = await replicas(
       `
 middleware:
   - concurrencyLimit:
@@ -253,8 +257,12 @@ middleware:
       pairs[1]!.client.callTool({ name: 'gate', arguments: {} }),
       /shared concurrency limit reached for "global": 1\/1/,
     );
+    assert.equal(await admin!.zCard(`${prefix}sem:global`), 1, 'one lease held in Redis');
     release.resolve();
     await held;
+    // The lease goes back in the background, over another connection than the next take:
+    // wait until Redis has it back.
+    await until(async () => (await admin!.zCard(`${prefix}sem:global`)) === 0, 'the lease back in Redis');
     await pairs[1]!.client.callTool({ name: 'gate', arguments: {} });
     const shared = built.map((s) => (s.find('concurrencyLimit') as ConcurrencyLimiter).sharedStats()!);
     assert.deepEqual(
