@@ -343,20 +343,28 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     };
   }
 
-  /** The end of a request a pipeline ran (see `Context.onSettled`). */
-  const settledHook = (ctx: Context, reply: Reply | undefined, error: unknown): void => {
-    const side = registry.side(ctx.side);
+  /** A request ended with `reply`, or without one and with `error`: one less in flight, and recorded. */
+  const ended = (
+    ctx: RequestContext,
+    side: SideStats,
+    start: number,
+    reply: Reply | undefined,
+    error: unknown,
+  ): void => {
     side.inFlight--;
     finish(
       ctx,
       side,
-      ctx.startedAt,
+      start,
       reply,
       reply === undefined
         ? classifyThrown(error, verdict)
         : classifyReply(ctx.method, reply, ctx.cancelled, verdict),
     );
   };
+  /** The end of a request a pipeline ran (see `Context.onSettled`). */
+  const settledHook = (ctx: Context, reply: Reply | undefined, error: unknown): void =>
+    ended(ctx, registry.side(ctx.side), ctx.startedAt, reply, error);
 
   const middleware: MetricsMiddleware = {
     name: 'metrics',
@@ -364,30 +372,29 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     // async function's frame and await do, and this runs on every request.
     request: function metrics(ctx, next) {
       const side = registry.side(ctx.side);
+      side.inFlight++;
       if (!ownClock && ctx instanceof Context) {
         // Run by a pipeline, timed from its start: one hook at the end, nothing per request.
-        side.inFlight++;
         ctx.onSettled(settledHook);
         return next();
       }
       const start = ownClock ? clock() : ctx.startedAt;
-      side.inFlight++;
-      const failed = (error: unknown): never => {
-        side.inFlight--;
-        finish(ctx, side, start, undefined, classifyThrown(error, verdict));
-        throw error;
-      };
       let replied: Promise<Reply>;
       try {
         replied = next();
       } catch (error) {
         replied = Promise.reject(error);
       }
-      return replied.then((reply) => {
-        side.inFlight--;
-        finish(ctx, side, start, reply, classifyReply(ctx.method, reply, ctx.cancelled, verdict));
-        return reply;
-      }, failed);
+      return replied.then(
+        (reply) => {
+          ended(ctx, side, start, reply, undefined);
+          return reply;
+        },
+        (error: unknown) => {
+          ended(ctx, side, start, undefined, error);
+          throw error;
+        },
+      );
     },
     // Records what a layer inside answers early (a client-side cache hit); answers nothing itself.
     early: passesThrough(function metricsEarly(ctx, next) {
