@@ -42,8 +42,6 @@ exec "$@" 3<&-`;
 /** A spawned child server. */
 export interface ServerProcess {
   readonly process: ChildProcess;
-  /** True when the child leads its own process group, watched by a guard. */
-  readonly guarded: boolean;
   /** Sends `signal` to the child's process group when guarded, else to the child. Call only while it runs. */
   killGroup(signal: NodeJS.Signals): void;
   /** Tells the guard the child has exited, so it leaves without signalling. */
@@ -60,7 +58,6 @@ export function spawnServer(command: string, args: readonly string[], graceMs: n
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
     return {
       process: child,
-      guarded: false,
       killGroup: (signal) => child.kill(signal),
       release: noop,
     };
@@ -75,7 +72,6 @@ export function spawnServer(command: string, args: readonly string[], graceMs: n
   guard?.on('error', noop);
   return {
     process: child,
-    guarded: true,
     killGroup: (signal) => {
       try {
         process.kill(-child.pid!, signal);
