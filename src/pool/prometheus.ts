@@ -94,6 +94,12 @@ export function poolPrometheusExporter(
       for (const u of stats().upstreams) each(u, out);
       return out;
     };
+  /** 1 under the label of each upstream's current state, 0 under the others. */
+  const oneHot = <S extends string>(states: readonly S[], of: (u: UpstreamStats) => S) =>
+    perUpstream((u, out) => {
+      for (const state of states)
+        out.push({ labels: { upstream: u.name, state }, value: of(u) === state ? 1 : 0 });
+    });
   const counter = (field: 'requests' | 'failures' | 'retries' | 'hedges') =>
     perUpstream((u, out) => void out.push({ labels: { upstream: u.name }, value: u[field] }));
   const name = (n: string) => `${prefix}mcp_perf_pool_${n}`;
@@ -102,19 +108,13 @@ export function poolPrometheusExporter(
       name('upstream_state'),
       'Upstream health: 1 for its current state (up: admitted, ejected: cooling off after failures or latency, down: failed its active checks), 0 for the others.',
       'gauge',
-      perUpstream((u, out) => {
-        for (const state of STATES)
-          out.push({ labels: { upstream: u.name, state }, value: u.state === state ? 1 : 0 });
-      }),
+      oneHot(STATES, (u) => u.state),
     ),
     new LazyMetric(
       name('breaker_state'),
       'Upstream circuit breaker: 1 for its current state (closed, open, half-open), 0 for the others.',
       'gauge',
-      perUpstream((u, out) => {
-        for (const state of BREAKER_STATES)
-          out.push({ labels: { upstream: u.name, state }, value: u.breaker === state ? 1 : 0 });
-      }),
+      oneHot(BREAKER_STATES, (u) => u.breaker),
     ),
     new LazyMetric(
       name('requests_in_flight'),
