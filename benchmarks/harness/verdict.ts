@@ -1,5 +1,6 @@
 /**
- * The verdict rule: when does a measurement breach a budget.
+ * The verdict rule: when does a measurement breach a budget. Its core (steps 2 and 3) is
+ * `decideLimit` of `mcp-perf bench`, which applies the same rule to users' budgets.
  *
  * The machine the gate runs on is shared and noisy, and a flaky gate is a bug. So:
  *
@@ -23,21 +24,13 @@
  * quartiles, so `noisy` cannot arise: a re-run passes or fails.
  */
 
+import { decideLimit, type Judgement, judgeValues, type Limit } from 'mcp-perf/bench';
 import { type Budget, lowerIsBetter, type Metric } from './budgets.js';
-import { type Spread, spread } from './stats.js';
+
+export type { Judgement } from 'mcp-perf/bench';
 
 /** The outcome for one budget. */
 export type Status = 'pass' | 'noisy' | 'warn' | 'fail' | 'remeasure';
-
-/** A budget's figure summarized from per-round ratios, with the two breach tests. */
-export interface Judgement {
-  /** Spread of the per-round figure in the budget's metric. */
-  value: Spread;
-  /** The median is beyond the limit. */
-  medianBreached: boolean;
-  /** The favourable quartile (q1 for `ratio` and `max`, q3 for `speedup` and `min`) is beyond the limit too. */
-  quartileBreached: boolean;
-}
 
 /** The decision for one budget. */
 export interface Verdict {
@@ -59,9 +52,8 @@ export function metricValues(budget: { metric: Metric }, values: readonly number
   return budget.metric === 'speedup' ? values.map((r) => 1 / r) : [...values];
 }
 
-/** True when `value` is beyond `budget.limit` in the bad direction. */
-export function breaches(budget: { metric: Metric; limit: number }, value: number): boolean {
-  return lowerIsBetter(budget.metric) ? value > budget.limit : value < budget.limit;
+function limitOf(budget: { metric: Metric; limit: number }): Limit {
+  return { limit: budget.limit, upper: lowerIsBetter(budget.metric) };
 }
 
 /**
@@ -69,24 +61,24 @@ export function breaches(budget: { metric: Metric; limit: number }, value: numbe
  * against a budget (steps 1–3 of the rule).
  */
 export function judge(budget: { metric: Metric; limit: number }, values: readonly number[]): Judgement {
-  const value = spread(metricValues(budget, values));
-  const favourable = lowerIsBetter(budget.metric) ? value.q1 : value.q3;
-  const medianBreached = breaches(budget, value.median);
-  return { value, medianBreached, quartileBreached: medianBreached && breaches(budget, favourable) };
+  return judgeValues(limitOf(budget), metricValues(budget, values));
 }
 
 /**
  * Applies the verdict rule. Call with the first measurement's values (a comparison's
  * per-round ratios, or `[figure]` of an experiment's run); on `remeasure`, measure again
- * (more rounds, or a second run) and call again with both.
+ * (more rounds, or a second run) and call again with both. A non-gating budget is judged
+ * on its first measurement and a breach is `warn`.
  */
 export function decide(budget: Budget, first: readonly number[], remeasured?: readonly number[]): Verdict {
-  const gating = budget.gating !== false;
-  const initial = judge(budget, first);
-  if (!initial.medianBreached) return { status: 'pass', judgement: initial };
-  if (remeasured === undefined) return { status: gating ? 'remeasure' : 'warn', judgement: initial };
-  const second = judge(budget, remeasured);
-  if (!second.medianBreached) return { status: 'pass', judgement: second };
-  if (!second.quartileBreached) return { status: 'noisy', judgement: second };
-  return { status: gating ? 'fail' : 'warn', judgement: second };
+  const limit = limitOf(budget);
+  if (budget.gating === false) {
+    const judgement = judgeValues(limit, metricValues(budget, first));
+    return { status: judgement.medianBreached ? 'warn' : 'pass', judgement };
+  }
+  return decideLimit(
+    limit,
+    metricValues(budget, first),
+    remeasured === undefined ? undefined : metricValues(budget, remeasured),
+  );
 }

@@ -138,10 +138,17 @@ export interface BudgetVerdict {
   budget: BenchBudget;
   /** The measured value (a ratio for ratio kinds); null when it could not be measured. */
   value: number | null;
-  /** `pass`, `fail` (breached), or `missing` (the run it needs did not happen: counts as a failure). */
-  status: 'pass' | 'fail' | 'missing';
+  /**
+   * `pass`; `noisy` (a pass: the re-measured median was beyond the limit but its better
+   * quartile within it); `fail` (breached, and for a ratio read from the A/B comparison,
+   * breached again when re-measured); or `missing` (the run it needs did not happen:
+   * counts as a failure).
+   */
+  status: 'pass' | 'noisy' | 'fail' | 'missing';
   /** One line for people: `target latency.p99 = 31.2 ms, limit max 25`. */
   message: string;
+  /** The first measurement's value, when a re-measurement decided (`value` is then its). */
+  firstValue?: number;
 }
 
 function unit(metric: BenchMetric): string {

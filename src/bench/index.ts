@@ -68,3 +68,11 @@ export {
   openBenchTarget,
   validateBenchTarget,
 } from './target.js';
+export {
+  beyondLimit,
+  decideLimit,
+  type Judgement,
+  judgeValues,
+  type Limit,
+  type RuleVerdict,
+} from './verdict.js';

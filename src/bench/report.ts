@@ -5,6 +5,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { BudgetVerdict } from './budgets.js';
 import type { BenchResult, BenchRunResult } from './run.js';
 import { CHART_COLORS, escapeXml, svgDoc, svgLegend, svgText, timelineChart } from './svg.js';
 
@@ -32,7 +33,7 @@ export function benchJson(result: BenchResult): string {
  * each breach.
  */
 export function benchJunit(result: BenchResult): string {
-  const failures = result.verdicts.filter((v) => v.status !== 'pass').length;
+  const failures = result.verdicts.filter((v) => !passes(v)).length;
   const seconds = (result.elapsedMs / 1000).toFixed(3);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -49,6 +50,12 @@ export function benchJunit(result: BenchResult): string {
     const classname = escapeXml(`budget.${v.budget.run}.${v.budget.metric}`);
     if (v.status === 'pass') {
       lines.push(`    <testcase name="${name}" classname="${classname}" time="0"/>`);
+    } else if (v.status === 'noisy') {
+      lines.push(
+        `    <testcase name="${name}" classname="${classname}" time="0">`,
+        `      <system-out>${escapeXml(`noisy: ${v.message}`)}</system-out>`,
+        '    </testcase>',
+      );
     } else {
       const message = escapeXml(`budget breached: ${v.budget.id}: ${v.message}`);
       lines.push(
@@ -62,6 +69,11 @@ export function benchJunit(result: BenchResult): string {
   return lines.join('\n');
 }
 
+/** A verdict that does not fail the run: `pass`, or `noisy` (passed on re-measurement). */
+function passes(v: BudgetVerdict): boolean {
+  return v.status === 'pass' || v.status === 'noisy';
+}
+
 function table(rows: string[][]): string[] {
   const [head, ...body] = rows;
   return [
@@ -73,7 +85,7 @@ function table(rows: string[][]): string[] {
 
 /** A Markdown summary: verdict, budgets, runs, A/B ratios, the tool's own cost. */
 export function benchMarkdown(result: BenchResult): string {
-  const breached = result.verdicts.filter((v) => v.status !== 'pass');
+  const breached = result.verdicts.filter((v) => !passes(v));
   const lines = [
     `## mcp-perf bench: ${result.passed ? 'passed' : `${breached.length} budget${breached.length === 1 ? '' : 's'} breached`}`,
     '',
@@ -86,7 +98,7 @@ export function benchMarkdown(result: BenchResult): string {
         ['budget', 'status', 'measured'],
         ...result.verdicts.map((v) => [
           v.budget.id.replace(/\|/g, '\\|'),
-          v.status === 'pass' ? 'pass' : `**${v.status === 'fail' ? 'BREACHED' : 'NOT MEASURED'}**`,
+          passes(v) ? v.status : `**${v.status === 'fail' ? 'BREACHED' : 'NOT MEASURED'}**`,
           v.message.replace(/\|/g, '\\|'),
         ]),
       ]),
@@ -122,7 +134,10 @@ export function benchMarkdown(result: BenchResult): string {
     ]),
     '',
   );
-  const comparisons = Object.values(result.comparisons).filter((c) => c !== undefined);
+  const comparisons = [
+    ...Object.values(result.comparisons),
+    ...Object.values(result.remeasured ?? {}),
+  ].filter((c) => c !== undefined);
   if (comparisons.length > 0) {
     lines.push(
       'Interleaved A/B (ratio candidate ÷ reference; above 1 = slower):',
@@ -193,7 +208,10 @@ export function runLatencyChart(result: BenchResult, title = 'Latency per run'):
 
 /** Per A/B comparison: each round's median-latency ratio as a dot, the median as a bar, 1.0 as a line. */
 export function comparisonChart(result: BenchResult, title = 'Interleaved A/B: ratio per round'): string {
-  const comparisons = Object.values(result.comparisons).filter((c) => c !== undefined);
+  const comparisons = [
+    ...Object.values(result.comparisons),
+    ...Object.values(result.remeasured ?? {}),
+  ].filter((c) => c !== undefined);
   const left = 170;
   const right = 40;
   const top = 70;

@@ -23,6 +23,7 @@ import { type BenchBudget, type BenchMetric, type BudgetVerdict, judge, parseBud
 import { type CompareResult, compareVariants, type Variant } from './compare.js';
 import { measureSelfCost, type SelfCost } from './self-cost.js';
 import { type BenchTarget, describeBenchTarget, openBenchTarget, validateBenchTarget } from './target.js';
+import { decideLimit } from './verdict.js';
 
 /** How the interleaved A/B comparisons run. */
 export interface AbOptions {
@@ -32,6 +33,13 @@ export interface AbOptions {
   warmupRounds?: number;
   /** Time per side per round, in ms. Default 100. */
   timePerRoundMs?: number;
+  /**
+   * Re-measure a comparison whose ratio budget breached, with twice the rounds, and let
+   * the re-measurement decide by the rule of `decideLimit` (a breach fails only when the
+   * re-measured median and its favourable quartile are both beyond the limit). Default
+   * true; false judges the first measurement alone.
+   */
+  remeasure?: boolean;
 }
 
 /** Options of {@link runBench}. */
@@ -158,18 +166,28 @@ export interface BenchResult {
     /** Stacked (candidate) against the bare target (reference). */
     stacked?: BenchComparison;
   };
+  /**
+   * Comparisons measured again, with twice the rounds, because a ratio budget read from
+   * them breached on the first measurement; present only when one was.
+   */
+  remeasured?: {
+    /** Target against the baseline, re-measured. */
+    baseline?: BenchComparison;
+    /** Stacked against bare, re-measured. */
+    stacked?: BenchComparison;
+  };
   /** The tool's own cost per request (null when skipped). */
   selfCost: SelfCost | null;
   /** Every budget's verdict. */
   verdicts: BudgetVerdict[];
-  /** True when no budget failed. */
+  /** True when no budget failed (a `noisy` verdict passes). */
   passed: boolean;
   /** Wall time of the whole bench, in ms. */
   elapsedMs: number;
 }
 
 const DEFAULT_DURATION_MS = 5_000;
-const DEFAULT_AB: Required<AbOptions> = { rounds: 20, warmupRounds: 2, timePerRoundMs: 100 };
+const DEFAULT_AB: Required<AbOptions> = { rounds: 20, warmupRounds: 2, timePerRoundMs: 100, remeasure: true };
 
 function positive(option: string, value: unknown, integer: boolean, min = 0): void {
   if (value === undefined) return;
@@ -307,6 +325,48 @@ function ratioFigure(
   return a / b;
 }
 
+/** A ratio budget on a figure the A/B comparison measures (timing), which noise can breach. */
+function remeasurable(budget: BenchBudget): boolean {
+  return budget.metric.startsWith('latency.') || budget.metric === 'throughput';
+}
+
+/** What a ratio budget reads from a comparison: one value per round for p50 and mean, else one. */
+function comparisonValues(comparison: BenchComparison, metric: BenchMetric): number[] {
+  if (metric === 'latency.p50') return comparison.compare.rounds.map((r) => r.ratio);
+  if (metric === 'latency.mean') return comparison.compare.rounds.map((r) => r.meanRatio);
+  const value = ratioFigure(comparison, undefined, undefined, metric);
+  return value === null ? [] : [value];
+}
+
+/** Re-judges a breached ratio budget by the re-measurement rule. */
+function decideRemeasured(
+  verdict: BudgetVerdict,
+  first: BenchComparison,
+  again: BenchComparison,
+): BudgetVerdict {
+  const { budget } = verdict;
+  const values = comparisonValues(again, budget.metric);
+  if (values.length === 0)
+    return { ...judge(budget, null, 'not measured on re-measurement'), firstValue: verdict.value! };
+  const rule = decideLimit(
+    { limit: budget.limit, upper: budget.kind === 'maxRatio' },
+    comparisonValues(first, budget.metric),
+    values,
+  );
+  const { median, q1, q3 } = rule.judgement.value;
+  const judged = judge(budget, median);
+  const how =
+    values.length === 1
+      ? `re-measured over ${again.compare.rounds.length} rounds; first ${verdict.value!.toFixed(3)}×`
+      : `re-measured over ${again.compare.rounds.length} rounds, quartiles ${q1.toFixed(3)}–${q3.toFixed(3)}; first ${verdict.value!.toFixed(3)}×`;
+  return {
+    ...judged,
+    status: rule.status === 'noisy' ? 'noisy' : rule.status === 'fail' ? 'fail' : 'pass',
+    message: `${judged.message} (${how}${rule.status === 'noisy' ? '; noisy: the better quartile is within the limit' : ''})`,
+    firstValue: verdict.value!,
+  };
+}
+
 /** What {@link checkBenchConfig} returns. */
 export interface CheckedBenchConfig {
   /** The compiled workload. */
@@ -339,6 +399,9 @@ export function checkBenchConfig(config: BenchConfig): CheckedBenchConfig {
   positive('ab.rounds', config.ab?.rounds, true, 2);
   positive('ab.warmupRounds', config.ab?.warmupRounds, true, 0);
   positive('ab.timePerRoundMs', config.ab?.timePerRoundMs, false, 1);
+  if (config.ab?.remeasure !== undefined && typeof config.ab.remeasure !== 'boolean') {
+    throw new InvalidOptionError('runBench', 'ab.remeasure', 'a boolean', config.ab.remeasure);
+  }
   if (config.rate !== undefined && config.concurrency !== undefined) {
     throw new InvalidOptionError('runBench', 'concurrency', 'absent when rate is set', config.concurrency);
   }
@@ -466,10 +529,15 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
     if (stacked) runs.stacked = await loadRun(stacked, config.stack);
     if (baseline) runs.baseline = await loadRun(baseline);
 
-    const compare = async (name: string, reference: Side, candidate: Side): Promise<BenchComparison> => {
+    const compare = async (
+      name: string,
+      reference: Side,
+      candidate: Side,
+      rounds = ab.rounds,
+    ): Promise<BenchComparison> => {
       const errors = { reference: { n: 0 }, candidate: { n: 0 } };
       let round = 0;
-      const total = ab.rounds + ab.warmupRounds;
+      const total = rounds + ab.warmupRounds;
       const ref = abVariant(reference.client, workload, seed, errors.reference);
       const cand = abVariant(candidate.client, workload, seed, errors.candidate);
       const ticker = setInterval(() => {
@@ -482,7 +550,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
           name,
           baseline: ref,
           candidate: cand,
-          rounds: ab.rounds,
+          rounds,
           warmupRounds: ab.warmupRounds,
           timePerRoundMs: ab.timePerRoundMs,
           gc: false,
@@ -508,7 +576,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
     if (baseline) comparisons.baseline = await compare('target vs baseline', baseline, target);
     if (stacked) comparisons.stacked = await compare('stacked vs bare', target, stacked);
 
-    const verdicts = budgets.map((b) => {
+    const first = budgets.map((b) => {
       const run = b.run === 'stacked' ? runs.stacked : runs.target;
       if (b.kind === 'max' || b.kind === 'min')
         return judge(b, loadFigure(run, b.metric), 'no successful answer');
@@ -519,6 +587,37 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
       }
       return judge(b, ratioFigure(comparison, run, reference, b.metric), 'not measured');
     });
+    // A breached ratio budget read from a comparison: measure that comparison again with
+    // twice the rounds and let the re-measurement decide (see ./verdict.ts).
+    const breached = (v: BudgetVerdict): 'baseline' | 'stacked' | undefined => {
+      const key = v.budget.run === 'stacked' ? 'stacked' : 'baseline';
+      return ab.remeasure && v.status === 'fail' && remeasurable(v.budget) && comparisons[key]
+        ? key
+        : undefined;
+    };
+    const again = new Set(first.map(breached).filter((k) => k !== undefined));
+    const remeasured: BenchResult['comparisons'] = {};
+    if (again.size > 0) {
+      phases.push(
+        ...[...again].map((k) => `A/B ${k === 'stacked' ? 'stacked vs bare' : 'target vs baseline'} again`),
+      );
+      progress(0);
+    }
+    if (again.has('baseline')) {
+      remeasured.baseline = await compare(
+        'target vs baseline (re-measured)',
+        baseline!,
+        target,
+        ab.rounds * 2,
+      );
+    }
+    if (again.has('stacked')) {
+      remeasured.stacked = await compare('stacked vs bare (re-measured)', target, stacked!, ab.rounds * 2);
+    }
+    const verdicts = first.map((v) => {
+      const key = breached(v);
+      return key === undefined ? v : decideRemeasured(v, comparisons[key]!, remeasured[key]!);
+    });
     return {
       target: describeBenchTarget(config.target),
       ...(config.baseline ? { baseline: describeBenchTarget(config.baseline) } : {}),
@@ -526,9 +625,10 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
       environment: { node: process.version, platform: process.platform, arch: process.arch },
       runs,
       comparisons,
+      ...(again.size > 0 ? { remeasured } : {}),
       selfCost,
       verdicts,
-      passed: verdicts.every((v) => v.status === 'pass'),
+      passed: verdicts.every((v) => v.status === 'pass' || v.status === 'noisy'),
       elapsedMs: performance.now() - started,
     };
   } finally {

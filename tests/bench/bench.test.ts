@@ -20,7 +20,7 @@ import { cache, isInvalidOptionError } from '../../src/index.js';
 
 /**
  * A server whose one tool burns `ms` milliseconds of CPU time before a small answer: a
- * fixed cost that makes a 20% slowdown plain. CPU time rather than a timer or wall time:
+ * fixed cost that makes a slowdown plain. CPU time rather than a timer or wall time:
  * on a loaded machine a timer's wake-up delay and a time slice taken away mid-call land on
  * the wall clock, not on the process's CPU time, so both servers stretch alike and the
  * ratio between them holds.
@@ -29,15 +29,20 @@ function busyServer(ms: number): () => McpServer {
   return () => {
     const server = new McpServer({ name: `busy-${ms}`, version: '1.0.0' });
     server.registerTool('work', {}, async () => {
-      const start = process.cpuUsage();
-      while (true) {
-        const used = process.cpuUsage(start);
-        if ((used.user + used.system) / 1000 >= ms) break;
-      }
+      burn(ms);
       return { content: [{ type: 'text', text: 'done' }] };
     });
     return server;
   };
+}
+
+/** Spins until this process has used `ms` milliseconds of CPU time. */
+function burn(ms: number): void {
+  const start = process.cpuUsage();
+  while (true) {
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 >= ms) break;
+  }
 }
 
 const WORKLOAD = { operations: [{ method: 'tools/call', name: 'work' }] };
@@ -79,18 +84,27 @@ describe('runBench: interleaved A/B against a baseline', () => {
     }),
   );
   // Three runs each way: a gate that flakes shows here before it shows in someone's CI.
+  // A breach is re-measured with twice the rounds and fails only when the re-measured
+  // median and its lower quartile both breach: a loaded machine (another test file on
+  // each core) spreads the rounds of an identical pair across about 0.6–1.6, so the first
+  // measurement alone can read 1.25, and a 50% slowdown's lower quartile 1.05; a server
+  // twice as slow keeps its lower quartile well above 1.1. (On a quiet machine the rounds
+  // agree within a few per cent and 20% is flagged as surely.)
   for (let i = 1; i <= 3; i++) {
-    it(`flags a server slowed by 20% (run ${i})`, async () => {
+    it(`flags a server twice as slow (run ${i})`, async () => {
       const r = await runBench({
         ...CHEAP,
-        target: { factory: busyServer(BASE_MS * 1.2), label: 'slowed' },
+        target: { factory: busyServer(BASE_MS * 2), label: 'slowed' },
         baseline: { factory: busyServer(BASE_MS), label: 'baseline' },
         budgets: NO_SLOWER,
       });
-      const ratio = r.comparisons.baseline!.p50Ratio;
-      assert.equal(r.passed, false, `ratio ${ratio}`);
-      assert.equal(r.verdicts[0]!.status, 'fail');
-      assert.ok(ratio > 1.1, `ratio ${ratio}`);
+      const verdict = r.verdicts[0]!;
+      assert.equal(r.passed, false, verdict.message);
+      assert.equal(verdict.status, 'fail');
+      assert.ok(verdict.value! > 1.1 && verdict.firstValue! > 1.1, verdict.message);
+      // The re-measurement ran with twice the rounds and decided.
+      assert.equal(r.remeasured?.baseline?.compare.rounds.length, CHEAP.ab.rounds * 2);
+      assert.match(verdict.message, /re-measured over 24 rounds/);
     });
     it(`passes an identical server (A/A, run ${i})`, async () => {
       const r = await runBench({
@@ -102,6 +116,58 @@ describe('runBench: interleaved A/B against a baseline', () => {
       assert.equal(r.passed, true, r.verdicts[0]!.message);
     });
   }
+
+  it('lets the re-measurement decide: a first breach that does not hold passes', async () => {
+    // The target is four times as slow until the re-measurement starts, then the same.
+    let phase = '';
+    const cost = () => (phase.endsWith('again') ? BASE_MS : BASE_MS * 4);
+    const target = () => {
+      const server = new McpServer({ name: 'slow-then-same', version: '1.0.0' });
+      server.registerTool('work', {}, async () => {
+        burn(cost());
+        return { content: [{ type: 'text', text: 'done' }] };
+      });
+      return server;
+    };
+    const r = await runBench({
+      ...CHEAP,
+      ab: { ...CHEAP.ab, rounds: 6, warmupRounds: 1 },
+      target: { factory: target },
+      baseline: { factory: busyServer(BASE_MS) },
+      budgets: NO_SLOWER,
+      onProgress: (p) => {
+        phase = p.phase;
+      },
+    });
+    const verdict = r.verdicts[0]!;
+    // An identical pair re-measured: `pass`, or on a loaded machine `noisy` (a pass too).
+    assert.notEqual(verdict.status, 'fail', verdict.message);
+    assert.ok(verdict.firstValue! > 2, `first ${verdict.firstValue}`);
+    assert.ok(verdict.value! < 1.5, `re-measured ${verdict.value}`);
+    assert.equal(r.remeasured?.baseline?.compare.rounds.length, 12);
+    assert.equal(r.passed, true);
+    assert.match(benchMarkdown(r), /target vs baseline \(re-measured\) \| 12 \|/);
+  });
+
+  it('judges the first measurement alone with remeasure: false', async () => {
+    const r = await runBench({
+      ...CHEAP,
+      ab: { ...CHEAP.ab, rounds: 4, warmupRounds: 1, remeasure: false },
+      target: { factory: busyServer(BASE_MS * 4) },
+      baseline: { factory: busyServer(BASE_MS) },
+      budgets: NO_SLOWER,
+    });
+    assert.equal(r.verdicts[0]!.status, 'fail');
+    assert.equal(r.verdicts[0]!.firstValue, undefined);
+    assert.equal(r.remeasured, undefined);
+  });
+
+  it('rejects a remeasure that is not a boolean', () => {
+    assert.throws(
+      () => checkBenchConfig({ target: { factory: busyServer(1) }, ab: { remeasure: 'no' as never } }),
+      (e: unknown) => isInvalidOptionError(e) && /ab\.remeasure/.test((e as Error).message),
+    );
+  });
 });
 
 describe('runBench over Streamable HTTP', () => {
