@@ -403,4 +403,18 @@ export function createServer() {
     assert.match(benchJunit(r), /type="NotMeasured"/);
     assert.match(benchMarkdown(r), /NOT MEASURED/);
   });
+
+  it('reports a noisy verdict as a pass that says so', async () => {
+    const r = await runBench({ ...CHEAP, target: { factory: busyServer(0) } });
+    const [budget] = parseBudgets([{ id: 'vs main', metric: 'latency.p50', maxRatio: 1.1 }]);
+    const noisy = {
+      ...r,
+      verdicts: [{ budget: budget!, value: 1.12, firstValue: 1.3, status: 'noisy' as const, message: 'm' }],
+    };
+    const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(benchJunit(noisy));
+    assert.equal(xml.testsuites.failures, '0');
+    assert.equal(xml.testsuites.testsuite.testcase['system-out'], 'noisy: m');
+    assert.match(benchMarkdown(noisy), /^## mcp-perf bench: passed/);
+    assert.match(benchMarkdown(noisy), /\| vs main \| noisy \| m \|/);
+  });
 });
