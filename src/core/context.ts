@@ -7,6 +7,7 @@ import type {
   JsonObject,
   JsonRpcRequest,
   JsonRpcResponse,
+  Next,
   Reply,
   RequestContext,
   RequestId,
@@ -29,6 +30,35 @@ export interface SendOptions {
  * with, or `undefined` and the error it rejected with.
  */
 export type SettleHook = (ctx: Context, reply: Reply | undefined, error: unknown) => void;
+
+/**
+ * The promise-path twin of {@link Context.onSettled}, for a layer a hook cannot serve (a
+ * context no pipeline runs, an injected clock): calls `next` (a synchronous throw becomes
+ * a rejection), tells `settled` how the rest of the stack ended (the reply, or `undefined`
+ * and the error), then passes the outcome on unchanged.
+ * @internal
+ */
+export function observeNext(
+  next: Next,
+  settled: (reply: Reply | undefined, error: unknown) => void,
+): Promise<Reply> {
+  let replied: Promise<Reply>;
+  try {
+    replied = next();
+  } catch (error) {
+    replied = Promise.reject(error);
+  }
+  return replied.then(
+    (reply) => {
+      settled(reply, undefined);
+      return reply;
+    },
+    (error: unknown) => {
+      settled(undefined, error);
+      throw error;
+    },
+  );
+}
 
 /** The pipeline operations a context needs. */
 export interface ContextHost extends Connection {

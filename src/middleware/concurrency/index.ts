@@ -24,7 +24,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import { Context } from '../../core/context.js';
+import { Context, observeNext } from '../../core/context.js';
 import { CONTROL_METHODS } from '../../core/messages.js';
 import type { MiddlewareObject, Next, Reply, RequestContext } from '../../core/types.js';
 import {
@@ -388,22 +388,7 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions = {}): Concurr
     lease?: HeldLease,
   ): Promise<Reply> => {
     const start = clock();
-    let replied: Promise<Reply>;
-    try {
-      replied = next();
-    } catch (error) {
-      replied = Promise.reject(error);
-    }
-    return replied.then(
-      (reply) => {
-        release(ctx, held, lease, start, true);
-        return reply;
-      },
-      (error: unknown) => {
-        release(ctx, held, lease, start, false);
-        throw error;
-      },
-    );
+    return observeNext(next, (reply) => release(ctx, held, lease, start, reply !== undefined));
   };
   // The common case, one scope without a key and no limit shared across replicas: its gate,
   // and the list of gates a request through it holds (read, never changed, so one list

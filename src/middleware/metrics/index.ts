@@ -6,7 +6,7 @@
  */
 
 import { brandMiddleware, defineWith, type WithHelper } from '../../adapters/with.js';
-import { Context } from '../../core/context.js';
+import { Context, observeNext } from '../../core/context.js';
 import { passesThrough } from '../../core/pipeline.js';
 import type { Reply, RequestContext, Side } from '../../core/types.js';
 import { ErrorCodes, InvalidOptionError } from '../../errors/index.js';
@@ -379,22 +379,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
         return next();
       }
       const start = ownClock ? clock() : ctx.startedAt;
-      let replied: Promise<Reply>;
-      try {
-        replied = next();
-      } catch (error) {
-        replied = Promise.reject(error);
-      }
-      return replied.then(
-        (reply) => {
-          ended(ctx, side, start, reply, undefined);
-          return reply;
-        },
-        (error: unknown) => {
-          ended(ctx, side, start, undefined, error);
-          throw error;
-        },
-      );
+      return observeNext(next, (reply, error) => ended(ctx, side, start, reply, error));
     },
     // Records what a layer inside answers early (a client-side cache hit); answers nothing itself.
     early: passesThrough(function metricsEarly(ctx, next) {
