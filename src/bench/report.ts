@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BudgetVerdict } from './budgets.js';
-import type { BenchResult, BenchRunResult } from './run.js';
+import type { BenchComparison, BenchResult, BenchRunResult } from './run.js';
 import { CHART_COLORS, escapeXml, svgDoc, svgLegend, svgText, timelineChart } from './svg.js';
 
 function ms(n: number | null | undefined): string {
@@ -20,6 +20,13 @@ function fixed(n: number | null | undefined, digits = 2): string {
 
 function runsOf(result: BenchResult): [string, BenchRunResult][] {
   return Object.entries(result.runs).filter((e): e is [string, BenchRunResult] => e[1] !== undefined);
+}
+
+/** The A/B comparisons of a result, the re-measured ones after the first. */
+export function comparisonsOf(result: BenchResult): BenchComparison[] {
+  return [...Object.values(result.comparisons), ...Object.values(result.remeasured ?? {})].filter(
+    (c) => c !== undefined,
+  );
 }
 
 /** The result as JSON (pretty-printed, newline-terminated). */
@@ -134,10 +141,7 @@ export function benchMarkdown(result: BenchResult): string {
     ]),
     '',
   );
-  const comparisons = [
-    ...Object.values(result.comparisons),
-    ...Object.values(result.remeasured ?? {}),
-  ].filter((c) => c !== undefined);
+  const comparisons = comparisonsOf(result);
   if (comparisons.length > 0) {
     lines.push(
       'Interleaved A/B (ratio candidate ÷ reference; above 1 = slower):',
@@ -208,10 +212,7 @@ export function runLatencyChart(result: BenchResult, title = 'Latency per run'):
 
 /** Per A/B comparison: each round's median-latency ratio as a dot, the median as a bar, 1.0 as a line. */
 export function comparisonChart(result: BenchResult, title = 'Interleaved A/B: ratio per round'): string {
-  const comparisons = [
-    ...Object.values(result.comparisons),
-    ...Object.values(result.remeasured ?? {}),
-  ].filter((c) => c !== undefined);
+  const comparisons = comparisonsOf(result);
   const left = 170;
   const right = 40;
   const top = 70;

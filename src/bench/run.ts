@@ -187,6 +187,9 @@ export interface BenchResult {
 }
 
 const DEFAULT_DURATION_MS = 5_000;
+/** The A/B comparisons by their key in {@link BenchResult.comparisons}, and their names. */
+const COMPARISONS = { baseline: 'target vs baseline', stacked: 'stacked vs bare' } as const;
+type ComparisonKey = keyof typeof COMPARISONS;
 const DEFAULT_AB: Required<AbOptions> = { rounds: 20, warmupRounds: 2, timePerRoundMs: 100, remeasure: true };
 
 function positive(option: string, value: unknown, integer: boolean, min = 0): void {
@@ -334,8 +337,7 @@ function remeasurable(budget: BenchBudget): boolean {
 function comparisonValues(comparison: BenchComparison, metric: BenchMetric): number[] {
   if (metric === 'latency.p50') return comparison.compare.rounds.map((r) => r.ratio);
   if (metric === 'latency.mean') return comparison.compare.rounds.map((r) => r.meanRatio);
-  const value = ratioFigure(comparison, undefined, undefined, metric);
-  return value === null ? [] : [value];
+  return [ratioFigure(comparison, undefined, undefined, metric) ?? Number.NaN];
 }
 
 /** Re-judges a breached ratio budget by the re-measurement rule. */
@@ -346,15 +348,14 @@ function decideRemeasured(
 ): BudgetVerdict {
   const { budget } = verdict;
   const values = comparisonValues(again, budget.metric);
-  if (values.length === 0)
-    return { ...judge(budget, null, 'not measured on re-measurement'), firstValue: verdict.value! };
   const rule = decideLimit(
     { limit: budget.limit, upper: budget.kind === 'maxRatio' },
     comparisonValues(first, budget.metric),
     values,
   );
   const { median, q1, q3 } = rule.judgement.value;
-  const judged = judge(budget, median);
+  const judged = judge(budget, median, 'not measured on re-measurement');
+  if (judged.status === 'missing') return { ...judged, firstValue: verdict.value! };
   const how =
     values.length === 1
       ? `re-measured over ${again.compare.rounds.length} rounds; first ${verdict.value!.toFixed(3)}×`
@@ -464,8 +465,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
   phases.push('load target');
   if (config.stack) phases.push('load stacked');
   if (config.baseline) phases.push('load baseline');
-  if (config.baseline) phases.push('A/B target vs baseline');
-  if (config.stack) phases.push('A/B stacked vs bare');
+  if (config.baseline) phases.push(`A/B ${COMPARISONS.baseline}`);
+  if (config.stack) phases.push(`A/B ${COMPARISONS.stacked}`);
   let phaseIndex = 0;
   const progress = (fraction: number) =>
     config.onProgress?.({ phase: phases[phaseIndex] ?? 'done', phaseIndex, phases: phases.length, fraction });
@@ -529,12 +530,11 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
     if (stacked) runs.stacked = await loadRun(stacked, config.stack);
     if (baseline) runs.baseline = await loadRun(baseline);
 
-    const compare = async (
-      name: string,
-      reference: Side,
-      candidate: Side,
-      rounds = ab.rounds,
-    ): Promise<BenchComparison> => {
+    /** Runs a comparison; `remeasure` runs it again with twice the rounds. */
+    const compare = async (key: ComparisonKey, remeasure = false): Promise<BenchComparison> => {
+      const [reference, candidate] = key === 'stacked' ? [target, stacked!] : [baseline!, target];
+      const name = remeasure ? `${COMPARISONS[key]} (re-measured)` : COMPARISONS[key];
+      const rounds = remeasure ? ab.rounds * 2 : ab.rounds;
       const errors = { reference: { n: 0 }, candidate: { n: 0 } };
       let round = 0;
       const total = rounds + ab.warmupRounds;
@@ -573,8 +573,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
       };
     };
     const comparisons: BenchResult['comparisons'] = {};
-    if (baseline) comparisons.baseline = await compare('target vs baseline', baseline, target);
-    if (stacked) comparisons.stacked = await compare('stacked vs bare', target, stacked);
+    if (baseline) comparisons.baseline = await compare('baseline');
+    if (stacked) comparisons.stacked = await compare('stacked');
 
     const first = budgets.map((b) => {
       const run = b.run === 'stacked' ? runs.stacked : runs.target;
@@ -589,31 +589,20 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
     });
     // A breached ratio budget read from a comparison: measure that comparison again with
     // twice the rounds and let the re-measurement decide (see ./verdict.ts).
-    const breached = (v: BudgetVerdict): 'baseline' | 'stacked' | undefined => {
+    const breached = (v: BudgetVerdict): ComparisonKey | undefined => {
       const key = v.budget.run === 'stacked' ? 'stacked' : 'baseline';
       return ab.remeasure && v.status === 'fail' && remeasurable(v.budget) && comparisons[key]
         ? key
         : undefined;
     };
-    const again = new Set(first.map(breached).filter((k) => k !== undefined));
+    const keys = new Set(first.map(breached));
+    const again = (['baseline', 'stacked'] as const).filter((k) => keys.has(k));
     const remeasured: BenchResult['comparisons'] = {};
-    if (again.size > 0) {
-      phases.push(
-        ...[...again].map((k) => `A/B ${k === 'stacked' ? 'stacked vs bare' : 'target vs baseline'} again`),
-      );
+    if (again.length > 0) {
+      phases.push(...again.map((k) => `A/B ${COMPARISONS[k]} again`));
       progress(0);
     }
-    if (again.has('baseline')) {
-      remeasured.baseline = await compare(
-        'target vs baseline (re-measured)',
-        baseline!,
-        target,
-        ab.rounds * 2,
-      );
-    }
-    if (again.has('stacked')) {
-      remeasured.stacked = await compare('stacked vs bare (re-measured)', target, stacked!, ab.rounds * 2);
-    }
+    for (const key of again) remeasured[key] = await compare(key, true);
     const verdicts = first.map((v) => {
       const key = breached(v);
       return key === undefined ? v : decideRemeasured(v, comparisons[key]!, remeasured[key]!);
@@ -625,7 +614,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
       environment: { node: process.version, platform: process.platform, arch: process.arch },
       runs,
       comparisons,
-      ...(again.size > 0 ? { remeasured } : {}),
+      ...(again.length > 0 ? { remeasured } : {}),
       selfCost,
       verdicts,
       passed: verdicts.every((v) => v.status === 'pass' || v.status === 'noisy'),

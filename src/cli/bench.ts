@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeBenchReports } from '../bench/report.js';
+import { comparisonsOf, writeBenchReports } from '../bench/report.js';
 import { type BenchConfig, type BenchProgress, runBench } from '../bench/run.js';
 import type { BenchTarget } from '../bench/target.js';
 import { loadConfigFile } from '../config/load.js';
@@ -216,8 +216,8 @@ async function main(argv: readonly string[]): Promise<number> {
     log(
       `target: ${t.sent} requests, ${t.throughput.toFixed(1)} ok/s, p50 ${t.latencyMs.p50.toFixed(3)} ms, p99 ${t.latencyMs.p99.toFixed(3)} ms, ${t.failed} failed`,
     );
-    for (const c of [...Object.values(result.comparisons), ...Object.values(result.remeasured ?? {})]) {
-      if (c) log(`${c.name}: p50 ratio ${c.p50Ratio.toFixed(3)}, mean ratio ${c.meanRatio.toFixed(3)}`);
+    for (const c of comparisonsOf(result)) {
+      log(`${c.name}: p50 ratio ${c.p50Ratio.toFixed(3)}, mean ratio ${c.meanRatio.toFixed(3)}`);
     }
     if (result.selfCost) {
       log(
